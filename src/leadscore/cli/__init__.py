@@ -1,0 +1,1 @@
+"""The `leadscore` command line: one Typer app, one module per command group."""

@@ -1,0 +1,26 @@
+"""Entry point of the `leadscore` console script.
+
+Each command group lives in its own module with a ``register(app)`` function, so
+heavy libraries (DuckDB, LightGBM, FastAPI...) are imported only by the command
+that needs them and `leadscore --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from leadscore.cli import scoring
+
+app = typer.Typer(
+    name="leadscore",
+    help="Lead scoring with readable rules, learned models and scores that explain themselves.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+scoring.register(app)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,222 @@
+"""`leadscore validate`, `leadscore score` and `leadscore explain`."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+err = Console(stderr=True)
+out = Console()
+
+ModelOpt = Annotated[Path, typer.Option("--model", "-m", help="Scoring-model YAML file.")]
+ContactsOpt = Annotated[
+    Path, typer.Option("--contacts", "-c", help="Contacts CSV or Parquet (contact_id + fields).")
+]
+EventsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--events", "-e", help="Events CSV or Parquet (event_id, contact_id, type, timestamp, ...)."
+    ),
+]
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of", help="Score as of this moment (ISO 8601; naive = UTC). Default: now, in UTC."
+    ),
+]
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def parse_as_of(text: str | None) -> datetime:
+    from leadscore.io import parse_timestamp
+
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        return parse_timestamp(text)
+    except ValueError as exc:
+        raise fail(f"--as-of: {exc}") from None
+
+
+def load_model_or_exit(path: Path) -> Any:
+    from leadscore.spec import ModelError, load_model
+
+    try:
+        return load_model(path)
+    except ModelError as exc:
+        raise fail(str(exc)) from None
+
+
+def load_inputs(
+    contacts_path: Path, events_path: Path | None
+) -> tuple[list[Any], dict[str, list[Any]]]:
+    from leadscore.io import InputError, group_events, read_contacts, read_events
+
+    try:
+        contacts = read_contacts(contacts_path)
+        events = (
+            read_events(events_path, known_contacts={c.contact_id for c in contacts})
+            if events_path is not None
+            else []
+        )
+    except InputError as exc:
+        raise fail(str(exc)) from None
+    return contacts, group_events(events)
+
+
+def validate(model: Annotated[Path, typer.Argument(help="Scoring-model YAML file.")]) -> None:
+    """Check a scoring model and list every problem with its path and line."""
+    spec = load_model_or_exit(model)
+    rules = sum(len(s.rules) for s in spec.scores.values())
+    out.print(
+        f"[green]ok[/] {model}: {len(spec.scores)} score(s) ({', '.join(spec.scores)}), "
+        f"{rules} rule(s), stages: {', '.join(['lead', *spec.lifecycle])}",
+        highlight=False,
+    )
+
+
+def score(
+    model: ModelOpt,
+    contacts: ContactsOpt,
+    out_path: Annotated[
+        Path, typer.Option("--out", "-o", help="Results: .csv, .parquet or .jsonl.")
+    ],
+    events: EventsOpt = None,
+    as_of: AsOfOpt = None,
+    explain: Annotated[
+        Path | None, typer.Option("--explain", help="Also write every contribution (long format).")
+    ] = None,
+) -> None:
+    """Score every contact: each score and grade, combined grade, stage, surge and top reasons."""
+    from rich.progress import Progress
+
+    from leadscore.io import atomic_path, output_format, write_table
+    from leadscore.rules import Scorer
+
+    spec = load_model_or_exit(model)
+    moment = parse_as_of(as_of)
+    try:
+        fmt = output_format(out_path)
+        explain_fmt = output_format(explain) if explain is not None else None
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    leads, grouped = load_inputs(contacts, events)
+
+    scorer = Scorer(spec)
+    rows: list[dict[str, Any]] = []
+    long_rows: list[dict[str, Any]] = []
+    with Progress(console=err, transient=True, disable=len(leads) < 2_000) as progress:
+        task = progress.add_task("scoring", total=len(leads))
+        for i, contact in enumerate(leads):
+            result = scorer.score(contact, grouped.get(contact.contact_id, ()), moment)
+            rows.append(result.to_row())
+            if explain is not None:
+                long_rows.extend(
+                    contribution_row(contact.contact_id, c) for c in result.contributions
+                )
+            if i % 1_000 == 0:
+                progress.update(task, completed=i)
+
+    columns = ["contact_id"]
+    for name in spec.scores:
+        columns += [name, f"{name}_grade"]
+    columns += ["grade", "stage", "surging", "top_reasons"]
+    with atomic_path(out_path) as tmp:
+        if explain is not None and explain_fmt is not None:
+            with atomic_path(explain) as tmp_explain:
+                write_table(tmp_explain, long_rows, CONTRIBUTION_COLUMNS, explain_fmt)
+                write_table(tmp, rows, columns, fmt)
+        else:
+            write_table(tmp, rows, columns, fmt)
+    err.print(
+        f"scored {len(rows):,} contact(s) as of {moment.isoformat()} -> {out_path}"
+        + (f" (contributions: {explain})" if explain else ""),
+        highlight=False,
+    )
+
+
+CONTRIBUTION_COLUMNS = ["contact_id", "score", "rule_id", "description", "points", "evidence"]
+
+
+def contribution_row(contact_id: str, c: Any) -> dict[str, Any]:
+    return {
+        "contact_id": contact_id,
+        "score": c.score,
+        "rule_id": c.rule_id,
+        "description": c.description,
+        "points": c.points,
+        "evidence": json.dumps(c.evidence, default=str) if c.evidence is not None else None,
+    }
+
+
+def explain_command(
+    contact: Annotated[str, typer.Option("--contact", help="The contact_id to explain.")],
+    model: ModelOpt,
+    contacts: ContactsOpt,
+    events: EventsOpt = None,
+    as_of: AsOfOpt = None,
+) -> None:
+    """Show one contact's score breakdown: every rule that fired, its points and evidence."""
+    from leadscore.rules import Scorer
+
+    spec = load_model_or_exit(model)
+    moment = parse_as_of(as_of)
+    leads, grouped = load_inputs(contacts, events)
+    lead = next((c for c in leads if c.contact_id == contact), None)
+    if lead is None:
+        raise fail(f"contact '{contact}' is not in {contacts}")
+    result = Scorer(spec).score(lead, grouped.get(contact, ()), moment)
+
+    table = Table(title=f"Why {contact} scores what it does (as of {moment:%Y-%m-%d %H:%M} UTC)")
+    for column, justify in (
+        ("score", "left"),
+        ("rule", "left"),
+        ("description", "left"),
+        ("points", "right"),
+        ("evidence", "left"),
+    ):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for c in result.contributions:
+        style = "green" if c.points > 0 else "red"
+        table.add_row(
+            c.score, c.rule_id, c.description, f"[{style}]{c.points:+.2f}[/]", _evidence(c.evidence)
+        )
+    out.print(table)
+    for name, s in result.scores.items():
+        out.print(f"[bold]{name}[/]: {s.value:.2f}  grade {s.grade or '-'}", highlight=False)
+    out.print(
+        f"combined grade [bold]{result.grade or '-'}[/], stage [bold]{result.stage}[/], "
+        f"surging: {'yes' if result.surging else 'no'} ({result.surge_points:.1f} recent points)",
+        highlight=False,
+    )
+
+
+def _evidence(evidence: Any) -> str:
+    if isinstance(evidence, dict):
+        return ", ".join(f"{k}={_short(v)}" for k, v in evidence.items())
+    if isinstance(evidence, tuple):
+        shown = ", ".join(evidence[:5])
+        return shown + (f" (+{len(evidence) - 5} more)" if len(evidence) > 5 else "")
+    return "" if evidence is None else str(evidence)
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, tuple):
+        return f"{len(value)} events"
+    return str(value)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("validate")(validate)
+    app.command("score")(score)
+    app.command("explain")(explain_command)

@@ -1,0 +1,72 @@
+"""Shared test configuration.
+
+Tests that need a server or a heavy runtime are marked (`postgres`, `spark`,
+`browser`, `datasets`). On a laptop without the service they skip with the reason;
+in CI (`CI=true`) a missing service is a failure, never a silent skip.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "examples"
+DATASETS = REPO.parent / "shared" / "datasets"
+PG_URL = os.environ.get("LEADSCORE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def need(condition: bool, reason: str) -> None:
+    """Skip when a service is absent, except in CI where it must be there."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"required in CI but unavailable: {reason}")
+    pytest.skip(reason)
+
+
+def _postgres_up() -> bool:
+    try:
+        import psycopg
+    except ImportError:
+        return False
+    try:
+        with psycopg.connect(PG_URL, connect_timeout=3):
+            return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    need(_postgres_up(), f"PostgreSQL not reachable at {PG_URL}")
+    return PG_URL
+
+
+@pytest.fixture(scope="session")
+def spark_available() -> bool:
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        need(False, "pyspark is not installed (pip install -e '.[spark]')")
+    need(shutil.which("java") is not None, "Java is not installed (PySpark needs it)")
+    return True
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    need(path is not None, "Debian chromium is not installed (apt-get install chromium)")
+    assert path is not None
+    return path
+
+
+@pytest.fixture(scope="session")
+def datasets_dir() -> Path:
+    if not DATASETS.exists():
+        pytest.skip(f"shared datasets absent at {DATASETS}")
+    return DATASETS
