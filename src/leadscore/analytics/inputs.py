@@ -1,0 +1,394 @@
+"""Reading and validating the tables the analytics work on.
+
+Every table is checked once, here, so that the metric functions can trust their
+inputs: required columns exist, identifiers are present, timestamps parse and are
+made timezone-aware UTC (naive ones are read as UTC), numbers are numbers. A problem
+is reported with the file, the row and the column, because "could not convert
+string to float" on a million-row export is useless to the person who has to fix it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+#: Lifecycle stages in funnel order; ``lost`` is terminal and outside the funnel.
+FUNNEL_STAGES: tuple[str, ...] = ("lead", "mql", "sql", "opportunity", "customer")
+TERMINAL_STAGES: tuple[str, ...] = ("lost",)
+KNOWN_STAGES: tuple[str, ...] = FUNNEL_STAGES + TERMINAL_STAGES
+
+
+class AnalyticsInputError(ValueError):
+    """An input table is unusable; says which file, row and column."""
+
+    def __init__(
+        self,
+        source: str,
+        message: str,
+        *,
+        row: int | None = None,
+        column: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        self.source = source
+        self.row = row
+        self.column = column
+        self.line = line
+        where = [source]
+        if row is not None:
+            where.append(f"row {row}" + (f" (line {line})" if line is not None else ""))
+        if column is not None:
+            where.append(f"column '{column}'")
+        super().__init__(f"{', '.join(where)}: {message}")
+
+
+@dataclass(frozen=True)
+class Schema:
+    """What one kind of input table must and may contain."""
+
+    kind: str
+    required: tuple[str, ...]
+    timestamps: tuple[str, ...] = ()
+    optional_timestamps: tuple[str, ...] = ()
+    numeric: tuple[str, ...] = ()
+    optional_numeric: tuple[str, ...] = ()
+    identifiers: tuple[str, ...] = ()
+    booleans: tuple[str, ...] = ()
+    extra: tuple[str, ...] = field(default=())
+
+    def with_required(self, columns: Iterable[str]) -> Schema:
+        added = tuple(c for c in columns if c and c not in self.required)
+        return Schema(
+            self.kind,
+            self.required + added,
+            self.timestamps,
+            self.optional_timestamps,
+            self.numeric,
+            self.optional_numeric,
+            self.identifiers,
+            self.booleans,
+            self.extra,
+        )
+
+
+CONTACTS = Schema(
+    "contacts",
+    ("contact_id", "created_at"),
+    timestamps=("created_at",),
+    identifiers=("contact_id",),
+)
+EVENTS = Schema(
+    "events",
+    ("event_id", "contact_id", "type", "timestamp"),
+    timestamps=("timestamp",),
+    optional_numeric=("amount",),
+    identifiers=("event_id", "contact_id"),
+)
+STAGES = Schema(
+    "stages",
+    ("contact_id", "stage", "timestamp"),
+    timestamps=("timestamp",),
+    optional_numeric=("value",),
+    identifiers=("contact_id",),
+)
+SPEND = Schema("spend", ("period", "amount"), timestamps=("period",), numeric=("amount",))
+ASSIGNMENTS = Schema(
+    "assignments",
+    ("contact_id", "experiment", "variant"),
+    optional_timestamps=("assigned_at",),
+    identifiers=("contact_id", "experiment", "variant"),
+    booleans=("converted",),
+)
+SCORES = Schema(
+    "scores",
+    ("contact_id", "score"),
+    numeric=("score",),
+    optional_timestamps=("scored_at",),
+    identifiers=("contact_id",),
+)
+
+_TRUE = {"1", "true", "t", "yes", "y"}
+_FALSE = {"0", "false", "f", "no", "n", ""}
+
+
+def _row_of(frame: pd.DataFrame, position: int, line_offset: int | None) -> tuple[int, int | None]:
+    row = position + 1
+    return row, (row + line_offset if line_offset is not None else None)
+
+
+def _first_bad(mask: np.ndarray | pd.Series) -> int | None:
+    idx = np.flatnonzero(np.asarray(mask))
+    return int(idx[0]) if idx.size else None
+
+
+def to_utc(values: pd.Series) -> pd.Series:
+    """Timestamps as tz-aware UTC; naive values are taken to be UTC already.
+
+    Returns NaT where a value cannot be parsed; callers decide whether that is an error.
+    """
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return values.dt.tz_convert("UTC")
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return values.dt.tz_localize("UTC")
+    text = values.astype("string").str.strip()
+    # ISO 8601 covers the exports we see (dates, "2018-02-26 19:58:54", offsets,
+    # "Z"); "mixed" would also guess at 01/02/2024 and silently swap day and month.
+    return pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601")
+
+
+def validate(
+    frame: pd.DataFrame,
+    schema: Schema,
+    source: str | None = None,
+    *,
+    line_offset: int | None = None,
+    require: Sequence[str] = (),
+    allowed_stages: Sequence[str] = KNOWN_STAGES,
+) -> pd.DataFrame:
+    """Check a table against its schema and return a normalised copy.
+
+    Args:
+        frame: the table as read.
+        schema: which kind of table it is.
+        source: name used in error messages (a file name); defaults to the kind.
+        line_offset: added to the 1-based row number to give the file line (1 for a
+            CSV with a header row), or None when lines mean nothing (Parquet, frames).
+        require: further columns this computation needs (e.g. a breakdown field).
+        allowed_stages: stage names accepted in a ``stage`` column.
+    """
+    name = source or schema.kind
+    schema = schema.with_required(require)
+    missing = [c for c in schema.required if c not in frame.columns]
+    if missing:
+        found = ", ".join(map(str, frame.columns)) or "(none)"
+        raise AnalyticsInputError(
+            name, f"missing column(s) {', '.join(repr(c) for c in missing)}; found: {found}"
+        )
+    out = frame.copy()
+    for column in schema.identifiers:
+        if column not in out.columns:
+            continue
+        col = out[column]
+        bad = col.isna()
+        if col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
+            bad = bad | (col.astype("string").str.strip() == "")
+        pos = _first_bad(bad)
+        if pos is not None:
+            row, line = _row_of(out, pos, line_offset)
+            raise AnalyticsInputError(name, "empty identifier", row=row, column=column, line=line)
+    for column in schema.timestamps + schema.optional_timestamps:
+        if column not in out.columns:
+            continue
+        raw = out[column]
+        parsed = to_utc(raw)
+        empty = raw.isna()
+        if not pd.api.types.is_datetime64_any_dtype(raw.dtype):
+            empty = empty | (raw.astype("string").str.strip() == "")
+        if column in schema.timestamps:
+            pos = _first_bad(empty)
+            if pos is not None:
+                row, line = _row_of(out, pos, line_offset)
+                raise AnalyticsInputError(
+                    name, "empty timestamp", row=row, column=column, line=line
+                )
+        pos = _first_bad(parsed.isna() & ~empty)
+        if pos is not None:
+            row, line = _row_of(out, pos, line_offset)
+            raise AnalyticsInputError(
+                name,
+                f"cannot parse {str(raw.iloc[pos])!r} as an ISO 8601 timestamp",
+                row=row,
+                column=column,
+                line=line,
+            )
+        out[column] = parsed
+    for column in schema.numeric + schema.optional_numeric:
+        if column not in out.columns:
+            continue
+        raw = out[column]
+        if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
+            values = raw.astype("float64")
+            bad = raw.isna() if column in schema.numeric else pd.Series(False, index=raw.index)
+        else:
+            text = raw.astype("string").str.strip()
+            values = pd.to_numeric(text, errors="coerce").astype("float64")
+            blank = text.isna() | (text == "")
+            bad = values.isna() & ~blank
+            if column in schema.numeric:
+                bad = bad | blank
+        pos = _first_bad(bad)
+        if pos is not None:
+            row, line = _row_of(out, pos, line_offset)
+            raise AnalyticsInputError(
+                name,
+                f"{str(raw.iloc[pos])!r} is not a number",
+                row=row,
+                column=column,
+                line=line,
+            )
+        out[column] = values
+    for column in schema.booleans:
+        if column not in out.columns:
+            continue
+        raw = out[column]
+        if pd.api.types.is_bool_dtype(raw.dtype):
+            continue
+        text = raw.astype("string").str.strip().str.lower().fillna("")
+        ok = text.isin(_TRUE | _FALSE)
+        pos = _first_bad(~ok)
+        if pos is not None:
+            row, line = _row_of(out, pos, line_offset)
+            raise AnalyticsInputError(
+                name,
+                f"{str(raw.iloc[pos])!r} is not true/false (use 1/0, true/false, yes/no)",
+                row=row,
+                column=column,
+                line=line,
+            )
+        out[column] = text.isin(_TRUE).astype(bool)
+    if "stage" in schema.required:
+        stage = out["stage"].astype("string").str.strip().str.lower()
+        known = stage.isin(list(allowed_stages))
+        pos = _first_bad(~known.fillna(False))
+        if pos is not None:
+            row, line = _row_of(out, pos, line_offset)
+            raise AnalyticsInputError(
+                name,
+                f"unknown stage {str(out['stage'].iloc[pos])!r}; expected one of "
+                + ", ".join(allowed_stages),
+                row=row,
+                column="stage",
+                line=line,
+            )
+        out["stage"] = stage.astype(object)
+    return out.reset_index(drop=True)
+
+
+def read_table(
+    path: str | Path,
+    schema: Schema,
+    *,
+    columns: Sequence[str] | None = None,
+    require: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Read a CSV or Parquet file and validate it against ``schema``.
+
+    Only the schema's columns, ``require`` and ``columns`` are loaded: an events file
+    of 50 million rows must not drag every property column into memory.
+    """
+    path = Path(path)
+    name = path.name
+    if not path.exists():
+        raise AnalyticsInputError(str(path), "file not found")
+    wanted = set(schema.required) | set(require) | set(columns or ())
+    wanted |= set(schema.optional_timestamps) | set(schema.optional_numeric)
+    wanted |= set(schema.booleans)
+    suffix = "".join(path.suffixes[-2:]).lower()
+    if suffix.endswith((".parquet", ".pq")):
+        import pyarrow.parquet as pq
+
+        try:
+            file_schema = pq.read_schema(path)
+        except Exception as exc:  # pyarrow raises several unrelated types here
+            raise AnalyticsInputError(name, f"not a readable Parquet file: {exc}") from exc
+        present = [c for c in file_schema.names if c in wanted]
+        import pyarrow as pa
+
+        # Dictionary-encode text columns that are not identifiers: pandas then holds
+        # them as categoricals (a few bytes a row) instead of 50M Python strings.
+        dict_cols = [
+            c
+            for c in present
+            if pa.types.is_string(file_schema.field(c).type)
+            or pa.types.is_large_string(file_schema.field(c).type)
+        ]
+        dict_cols = [c for c in dict_cols if c not in schema.identifiers]
+        table = pq.read_table(path, columns=present, read_dictionary=dict_cols)
+        frame = table.to_pandas()
+        line_offset = None
+    elif suffix.endswith((".csv", ".tsv", ".txt", ".csv.gz")):
+        sep = "\t" if ".tsv" in suffix else ","
+        try:
+            frame = pd.read_csv(
+                path,
+                sep=sep,
+                dtype=str,
+                keep_default_na=False,
+                na_values=[""],
+                usecols=lambda c: c in wanted,
+            )
+        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+            raise AnalyticsInputError(name, f"not a readable CSV file: {exc}") from exc
+        except pd.errors.EmptyDataError as exc:
+            raise AnalyticsInputError(name, "the file is empty (no header row)") from exc
+        line_offset = 1
+    else:
+        raise AnalyticsInputError(name, "unsupported file type; use .csv, .tsv or .parquet")
+    return validate(frame, schema, name, line_offset=line_offset, require=require)
+
+
+def harmonise_ids(*frames: pd.DataFrame | None, column: str = "contact_id") -> None:
+    """Give ``column`` one dtype across frames, in place.
+
+    A CSV export keeps ids as text and a Parquet file may hold integers; joining them
+    would silently match nothing, so mixed kinds are all turned into text.
+    """
+    present = [f for f in frames if f is not None and column in f.columns]
+    kinds = {pd.api.types.is_numeric_dtype(f[column].dtype) for f in present}
+    if len(kinds) > 1:
+        for f in present:
+            f[column] = f[column].astype("string").astype(object)
+
+
+def stages_from_milestones(
+    milestones: Mapping[str, tuple[pd.DataFrame, str]],
+    *,
+    id_column: str = "contact_id",
+    value_column: str | None = None,
+) -> pd.DataFrame:
+    """Build a stage-transition table from "wide" exports.
+
+    CRMs and public data sets (Olist) often store one date column per milestone in
+    a row per lead or deal; each ``stage -> (frame, date_column)`` becomes rows of
+    ``contact_id, stage, timestamp`` (and ``value`` where given). Rows with no date
+    mean the milestone was not reached and are dropped.
+    """
+    parts = []
+    for stage, (frame, column) in milestones.items():
+        for needed in (id_column, column):
+            if needed not in frame.columns:
+                raise AnalyticsInputError(
+                    f"milestone '{stage}'",
+                    f"missing column {needed!r}; found: {', '.join(map(str, frame.columns))}",
+                )
+        part = pd.DataFrame(
+            {
+                "contact_id": frame[id_column].to_numpy(),
+                "stage": stage,
+                "timestamp": frame[column].to_numpy(),
+            }
+        )
+        if value_column and value_column in frame.columns:
+            part["value"] = frame[value_column].to_numpy()
+        blank = part["timestamp"].isna()
+        if part["timestamp"].dtype == object:
+            blank = blank | (part["timestamp"].astype("string").str.strip() == "")
+        parts.append(part[~blank])
+    if not parts:
+        return pd.DataFrame(columns=["contact_id", "stage", "timestamp"])
+    return pd.concat(parts, ignore_index=True)
+
+
+def naive_utc(values: pd.Series) -> pd.Series:
+    """UTC wall-clock timestamps without a zone, for handing to DuckDB.
+
+    DuckDB's TIMESTAMPTZ follows the session time zone and needs pytz to come back
+    into pandas; plain UTC timestamps avoid both traps.
+    """
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return values.dt.tz_convert("UTC").dt.tz_localize(None)
+    return values
