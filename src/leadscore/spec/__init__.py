@@ -106,7 +106,19 @@ def _validate(located: LocatedYaml, source: str) -> ScoringModel:
     try:
         model = ScoringModel.model_validate(located.data, context={"problems": collected})
     except ValidationError as exc:
-        problems = [_problem(err, located) for err in exc.errors()]
+        errors = exc.errors()
+        # A list whose item failed is also reported as "too short" once the item is
+        # dropped; the item's own error is the one the user must fix.
+        deeper = [tuple(e["loc"]) for e in errors]
+        errors = [
+            e
+            for e in errors
+            if e["type"] != "too_short"
+            or not any(
+                len(d) > len(e["loc"]) and d[: len(e["loc"])] == tuple(e["loc"]) for d in deeper
+            )
+        ]
+        problems = [_problem(err, located) for err in errors]
         raise ModelError(source, _dedupe(problems)) from None
     if collected:
         raise ModelError(

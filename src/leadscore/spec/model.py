@@ -121,8 +121,8 @@ def _unknown_operator(name: Any) -> ValueError:
 
 def _to_tests(raw: Any) -> Any:
     """``{starts_with: /x, ends_with: .pdf}`` or a plain value (meaning equals)."""
-    if isinstance(raw, tuple) and all(isinstance(t, Test) for t in raw):
-        return raw
+    if isinstance(raw, list | tuple) and all(isinstance(t, Test | dict) for t in raw):
+        return raw  # already in the internal form (model_dump output)
     if isinstance(raw, dict):
         if not raw:
             raise ValueError("needs at least one operator")
@@ -214,9 +214,9 @@ class NotCondition(Spec):
     )
 
 
-_CONDITION_TAGS = {
-    "field": "field-test",
+_CONDITION_TAGS = {  # `check` first: a check may name a `field` too
     "check": "check-test",
+    "field": "field-test",
     "all": "all-of",
     "any": "any-of",
     "not": "not-of",
