@@ -60,17 +60,28 @@ def load_model_or_exit(path: Path) -> Any:
 def load_inputs(
     contacts_path: Path, events_path: Path | None
 ) -> tuple[list[Any], dict[str, list[Any]]]:
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     from leadscore.io import InputError, group_events, read_contacts, read_events
 
-    try:
-        contacts = read_contacts(contacts_path)
-        events = (
-            read_events(events_path, known_contacts={c.contact_id for c in contacts})
-            if events_path is not None
-            else []
-        )
-    except InputError as exc:
-        raise fail(str(exc)) from None
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task(f"reading {contacts_path.name}")
+        try:
+            contacts = read_contacts(contacts_path)
+            events = []
+            if events_path is not None:
+                progress.update(task, description=f"reading {events_path.name}")
+                events = read_events(
+                    events_path,
+                    known_contacts={c.contact_id for c in contacts},
+                    progress=lambda n: progress.update(
+                        task, description=f"reading {events_path.name}: {n:,} rows"
+                    ),
+                )
+        except InputError as exc:
+            progress.stop()
+            raise fail(str(exc)) from None
     return contacts, group_events(events)
 
 
