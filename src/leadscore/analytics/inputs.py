@@ -10,7 +10,7 @@ string to float" on a million-row export is useless to the person who has to fix
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +35,7 @@ class AnalyticsInputError(ValueError):
         line: int | None = None,
     ) -> None:
         self.source = source
+        self.detail = message
         self.row = row
         self.column = column
         self.line = line
@@ -58,7 +59,6 @@ class Schema:
     optional_numeric: tuple[str, ...] = ()
     identifiers: tuple[str, ...] = ()
     booleans: tuple[str, ...] = ()
-    extra: tuple[str, ...] = field(default=())
 
     def with_required(self, columns: Iterable[str]) -> Schema:
         added = tuple(c for c in columns if c and c not in self.required)
@@ -71,7 +71,6 @@ class Schema:
             self.optional_numeric,
             self.identifiers,
             self.booleans,
-            self.extra,
         )
 
 
@@ -268,27 +267,16 @@ def validate(
     return out.reset_index(drop=True)
 
 
-def read_table(
-    path: str | Path,
-    schema: Schema,
-    *,
-    columns: Sequence[str] | None = None,
-    require: Sequence[str] = (),
-) -> pd.DataFrame:
-    """Read a CSV or Parquet file and validate it against ``schema``.
-
-    Only the schema's columns, ``require`` and ``columns`` are loaded: an events file
-    of 50 million rows must not drag every property column into memory.
-    """
-    path = Path(path)
+def _read_raw(
+    path: Path, wanted: set[str], identifiers: Sequence[str]
+) -> tuple[pd.DataFrame, int | None]:
+    """Read the ``wanted`` columns of a CSV or Parquet file; returns the line offset."""
     name = path.name
     if not path.exists():
         raise AnalyticsInputError(str(path), "file not found")
-    wanted = set(schema.required) | set(require) | set(columns or ())
-    wanted |= set(schema.optional_timestamps) | set(schema.optional_numeric)
-    wanted |= set(schema.booleans)
     suffix = "".join(path.suffixes[-2:]).lower()
     if suffix.endswith((".parquet", ".pq")):
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         try:
@@ -296,21 +284,20 @@ def read_table(
         except Exception as exc:  # pyarrow raises several unrelated types here
             raise AnalyticsInputError(name, f"not a readable Parquet file: {exc}") from exc
         present = [c for c in file_schema.names if c in wanted]
-        import pyarrow as pa
-
         # Dictionary-encode text columns that are not identifiers: pandas then holds
         # them as categoricals (a few bytes a row) instead of 50M Python strings.
         dict_cols = [
             c
             for c in present
-            if pa.types.is_string(file_schema.field(c).type)
-            or pa.types.is_large_string(file_schema.field(c).type)
+            if c not in identifiers
+            and (
+                pa.types.is_string(file_schema.field(c).type)
+                or pa.types.is_large_string(file_schema.field(c).type)
+            )
         ]
-        dict_cols = [c for c in dict_cols if c not in schema.identifiers]
         table = pq.read_table(path, columns=present, read_dictionary=dict_cols)
-        frame = table.to_pandas()
-        line_offset = None
-    elif suffix.endswith((".csv", ".tsv", ".txt", ".csv.gz")):
+        return table.to_pandas(), None
+    if suffix.endswith((".csv", ".tsv", ".txt", ".csv.gz")):
         sep = "\t" if ".tsv" in suffix else ","
         try:
             frame = pd.read_csv(
@@ -325,10 +312,81 @@ def read_table(
             raise AnalyticsInputError(name, f"not a readable CSV file: {exc}") from exc
         except pd.errors.EmptyDataError as exc:
             raise AnalyticsInputError(name, "the file is empty (no header row)") from exc
-        line_offset = 1
-    else:
-        raise AnalyticsInputError(name, "unsupported file type; use .csv, .tsv or .parquet")
-    return validate(frame, schema, name, line_offset=line_offset, require=require)
+        return frame, 1
+    raise AnalyticsInputError(name, "unsupported file type; use .csv, .tsv or .parquet")
+
+
+def read_table(
+    path: str | Path,
+    schema: Schema,
+    *,
+    columns: Sequence[str] = (),
+    require: Sequence[str] = (),
+    rename: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """Read a CSV or Parquet file and validate it against ``schema``.
+
+    Only the schema's columns, ``require`` and ``columns`` are loaded: an events file
+    of 50 million rows must not drag every property column into memory. ``rename``
+    maps the file's column names to the schema's (``{"mql_id": "contact_id"}``).
+    """
+    path = Path(path)
+    rename = {k: v for k, v in (rename or {}).items() if k != v}
+    back = {v: k for k, v in rename.items()}
+    wanted = set(schema.required) | set(require) | set(columns)
+    wanted |= set(schema.optional_timestamps) | set(schema.optional_numeric)
+    wanted |= set(schema.booleans)
+    wanted = {back.get(c, c) for c in wanted}
+    ids = [back.get(c, c) for c in schema.identifiers]
+    frame, line_offset = _read_raw(path, wanted, ids)
+    if rename:
+        # A file that already has the schema's name keeps it; the alias is then unused.
+        frame = frame.rename(columns={k: v for k, v in rename.items() if v not in frame.columns})
+    try:
+        return validate(frame, schema, path.name, line_offset=line_offset, require=require)
+    except AnalyticsInputError as exc:
+        raise _in_file_terms(exc, back) from None
+
+
+def _in_file_terms(exc: AnalyticsInputError, names: Mapping[str, str]) -> AnalyticsInputError:
+    """The same error, naming the column as the file does (``won_date``, not ours)."""
+    column = names.get(exc.column, exc.column) if exc.column else None
+    return AnalyticsInputError(exc.source, exc.detail, row=exc.row, column=column, line=exc.line)
+
+
+_MILESTONE = Schema(
+    "milestone",
+    ("contact_id", "stage"),
+    optional_timestamps=("timestamp",),
+    identifiers=("contact_id",),
+)
+
+
+def read_milestone(path: str | Path, stage: str, column: str, id_column: str) -> pd.DataFrame:
+    """Stage rows from one date column of a wide export (see :func:`stages_from_milestones`).
+
+    Rows are validated in the file's own numbering before blank dates (milestone not
+    reached) are dropped, so an error points at the right line.
+    """
+    path = Path(path)
+    if stage not in KNOWN_STAGES:
+        raise AnalyticsInputError(
+            path.name, f"unknown stage {stage!r}; expected one of {', '.join(KNOWN_STAGES)}"
+        )
+    frame, line_offset = _read_raw(path, {id_column, column}, [id_column])
+    for needed in (id_column, column):
+        if needed not in frame.columns:
+            raise AnalyticsInputError(
+                path.name, f"missing column {needed!r} for milestone {stage!r}"
+            )
+    part = pd.DataFrame(
+        {"contact_id": frame[id_column], "stage": stage, "timestamp": frame[column]}
+    )
+    try:
+        part = validate(part, _MILESTONE, path.name, line_offset=line_offset)
+    except AnalyticsInputError as exc:
+        raise _in_file_terms(exc, {"timestamp": column, "contact_id": id_column}) from None
+    return part[part["timestamp"].notna()].reset_index(drop=True)
 
 
 def harmonise_ids(*frames: pd.DataFrame | None, column: str = "contact_id") -> None:

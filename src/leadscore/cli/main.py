@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from leadscore.cli import scoring
+from leadscore.cli import report, scoring
 
 app = typer.Typer(
     name="leadscore",
@@ -20,6 +20,7 @@ app = typer.Typer(
 )
 
 scoring.register(app)
+report.register(app)
 
 
 if __name__ == "__main__":  # pragma: no cover
