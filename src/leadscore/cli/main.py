@@ -10,6 +10,7 @@ from __future__ import annotations
 import typer
 
 from leadscore.cli import report, scoring
+from leadscore.cli import service as service_cli
 
 app = typer.Typer(
     name="leadscore",
@@ -21,6 +22,7 @@ app = typer.Typer(
 
 scoring.register(app)
 report.register(app)
+service_cli.register(app)
 
 
 if __name__ == "__main__":  # pragma: no cover

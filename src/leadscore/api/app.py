@@ -1,0 +1,108 @@
+"""The FastAPI application factory.
+
+``create_app(settings)`` builds an app around one :class:`~leadscore.service.runtime.Service`
+(store, scoring engine, workers). Tests call it directly; ``leadscore serve``
+runs it under uvicorn. Other surfaces (the dashboard) mount their routers here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from leadscore.service.errors import ServiceError
+from leadscore.service.events import error_field
+from leadscore.service.runtime import Service
+from leadscore.service.settings import Settings
+
+DESCRIPTION = """
+Lead scoring as a service: post contacts and their activity, read scores that
+explain themselves, follow leads through their lifecycle and get webhooks when
+they qualify.
+
+Every `/v1` route needs an API key (`Authorization: Bearer <key>` or
+`X-API-Key: <key>`) with the scope the route names: `ingest` (write data),
+`read`, or `admin` (everything). Errors answer
+`{"detail": [{"field": ..., "message": ...}]}`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    from leadscore.api import routes
+    from leadscore.api.security import BodyLimit
+
+    settings = settings or Settings.from_env()
+    service = Service(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not service.started:
+            service.start()
+        try:
+            yield
+        finally:
+            service.stop()
+
+    app = FastAPI(
+        title="leadscore",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    app.state.settings = settings
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    _error_handlers(app)
+    for router in routes.routers():
+        app.include_router(router)
+    from leadscore import web  # the dashboard (server-rendered pages under /dashboard)
+
+    web.install(app)
+    return app
+
+
+def _error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ServiceError)
+    async def service_error(_: Request, exc: ServiceError) -> JSONResponse:
+        item: dict[str, Any] = {"field": exc.field, "message": exc.message}
+        problems = getattr(exc, "problems", None)
+        if problems:
+            return JSONResponse(
+                {
+                    "detail": [
+                        {"field": p["path"], "line": p["line"], "message": p["message"]}
+                        for p in problems
+                    ]
+                },
+                status_code=exc.status,
+            )
+        return JSONResponse({"detail": [item]}, status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        detail = []
+        for err in exc.errors():
+            loc = tuple(err.get("loc", ()))
+            if loc and loc[0] in ("body", "query", "path", "header"):
+                where = loc[0]
+                loc = loc[1:]
+            else:
+                where = "body"
+            message = err.get("msg", "invalid")
+            if err.get("type") == "json_invalid":
+                message = f"malformed JSON: {err.get('ctx', {}).get('error', message)}"
+            detail.append({"field": error_field(loc) or where, "in": where, "message": message})
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail: Any = exc.detail
+        if isinstance(detail, str):
+            detail = [{"field": None, "message": detail}]
+        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)

@@ -1,0 +1,557 @@
+"""HTTP routes: thin wrappers that check the key, parse input and call the services."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from leadscore.api.security import require
+from leadscore.service import contacts as contact_service
+from leadscore.service import events as event_service
+from leadscore.service import keys as key_service
+from leadscore.service import leads as lead_service
+from leadscore.service import models as model_service
+from leadscore.service import webhooks as webhook_service
+from leadscore.service.errors import Invalid, NotFound
+from leadscore.service.events import EventIn
+from leadscore.service.keys import KeyInfo
+from leadscore.service.runtime import Service
+
+Scalar = str | int | float | bool | None
+ID = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def svc(request: Request) -> Service:
+    service: Service = request.app.state.service
+    return service
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# ------------------------------------------------------------------ schemas --
+
+
+class AccountIn(Strict):
+    name: str | None = Field(None, max_length=500)
+    domain: str | None = Field(None, max_length=255)
+    fields: dict[str, Scalar] = Field(
+        default_factory=dict, description="Company fields (industry, employees...); null removes"
+    )
+
+
+class ContactIn(Strict):
+    contact_id: ID | None = None
+    email: str | None = Field(None, min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    account_id: ID | None = None
+    owner: str | None = Field(None, max_length=200)
+    fields: dict[str, Scalar] = Field(
+        default_factory=dict, description="Profile fields the model reads; null removes one"
+    )
+
+
+class ContactUpdate(Strict):
+    email: str | None = Field(None, min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    account_id: ID | None = None
+    owner: str | None = Field(None, max_length=200)
+    fields: dict[str, Scalar] = Field(default_factory=dict)
+
+
+class BatchIn(Strict):
+    events: list[Any] = Field(
+        min_length=1,
+        max_length=10_000,
+        description="Up to 10,000 events, each an EventIn; answered item by item",
+        json_schema_extra={"items": {"$ref": "#/components/schemas/EventIn"}},
+    )
+
+
+class IdentifyIn(Strict):
+    anonymous_id: ID
+    contact_id: ID | None = None
+    email: str | None = Field(None, min_length=3, max_length=320)
+
+
+class StageIn(Strict):
+    action: Literal["accept", "reject", "opportunity", "won", "lost"]
+    reason: str | None = Field(None, max_length=2000)
+    value: float | None = Field(None, ge=0, description="Deal value (opportunity, won)")
+    currency: str | None = Field(None, min_length=3, max_length=3)
+
+
+class ModelIn(Strict):
+    yaml: str = Field(min_length=1, max_length=2_000_000)
+    activate: bool = False
+
+
+class WebhookIn(Strict):
+    url: str = Field(min_length=8, max_length=2000)
+    events: list[str] = Field(min_length=1, examples=[["lead.mql", "lead.stage_changed"]])
+    secret: str | None = Field(None, min_length=16, max_length=200)
+    description: str | None = Field(None, max_length=500)
+
+
+class KeyIn(Strict):
+    scopes: list[Literal["ingest", "read", "admin"]] = Field(min_length=1)
+    name: str | None = Field(None, max_length=200)
+
+
+# ------------------------------------------------------------------- routes --
+
+health = APIRouter(tags=["health"])
+data = APIRouter(prefix="/v1", tags=["accounts and contacts"])
+ingest = APIRouter(prefix="/v1", tags=["events"])
+scores = APIRouter(prefix="/v1", tags=["scores and leads"])
+admin = APIRouter(prefix="/v1", tags=["models, webhooks and keys"])
+
+
+@health.get("/health", summary="Liveness (no key needed)")
+def get_health(request: Request) -> dict[str, Any]:
+    return {"ok": True, "store": svc(request).store.dialect}
+
+
+@scores.get("/status", summary="Counts, pending rescoring, active model, recent jobs")
+def get_status(request: Request, _: KeyInfo = require("read")) -> dict[str, Any]:
+    return svc(request).status()
+
+
+# -- accounts and contacts --
+
+
+@data.put("/accounts/{account_id}", summary="Create or update an account")
+def put_account(
+    request: Request, account_id: ID, body: AccountIn, _: KeyInfo = require("ingest")
+) -> dict[str, Any]:
+    out = contact_service.upsert_account(
+        svc(request).store, account_id, body.name, body.domain, body.fields
+    )
+    svc(request).notify()
+    return out
+
+
+@data.get("/accounts/{account_id}", summary="An account and its contacts")
+def get_account(request: Request, account_id: str, _: KeyInfo = require("read")) -> dict[str, Any]:
+    return contact_service.get_account(svc(request).store, account_id)
+
+
+@data.post("/contacts", summary="Create or update a contact by contact_id, else by email")
+def post_contact(
+    request: Request, response: Response, body: ContactIn, _: KeyInfo = require("ingest")
+) -> dict[str, Any]:
+    out = contact_service.upsert_contact(
+        svc(request).store, body.contact_id, body.email, body.account_id, body.owner, body.fields
+    )
+    response.status_code = 201 if out["created"] else 200
+    svc(request).notify()
+    return out
+
+
+@data.put("/contacts/{contact_id}", summary="Create or update a contact by id")
+def put_contact(
+    request: Request,
+    response: Response,
+    contact_id: ID,
+    body: ContactUpdate,
+    _: KeyInfo = require("ingest"),
+) -> dict[str, Any]:
+    out = contact_service.upsert_contact(
+        svc(request).store, contact_id, body.email, body.account_id, body.owner, body.fields
+    )
+    response.status_code = 201 if out["created"] else 200
+    svc(request).notify()
+    return out
+
+
+@data.get("/contacts/{contact_id}", summary="A lead in full: scores, why, events, history")
+def get_contact(
+    request: Request,
+    contact_id: str,
+    events_limit: Annotated[int, Query(ge=0, le=1000)] = 100,
+    _: KeyInfo = require("read"),
+) -> dict[str, Any]:
+    return lead_service.get_lead(svc(request).store, contact_id, events_limit)
+
+
+@data.delete("/contacts/{contact_id}", summary="GDPR erasure: the contact and all its data")
+def delete_contact(
+    request: Request, contact_id: str, _: KeyInfo = require("admin")
+) -> dict[str, Any]:
+    return {"erased": contact_service.erase_contact(svc(request).store, contact_id)}
+
+
+@data.get("/contacts/{contact_id}/export", summary="GDPR access request: all data of a contact")
+def export_contact(
+    request: Request, contact_id: str, _: KeyInfo = require("admin")
+) -> dict[str, Any]:
+    return contact_service.export_contact(svc(request).store, contact_id)
+
+
+# -- events --
+
+
+def _after_ingest(
+    request: Request, result: event_service.IngestResult, wait: bool
+) -> dict[str, Any]:
+    service = svc(request)
+    out = result.summary()
+    if wait and result.contacts:
+        service.rescore_now(result.contacts)
+        out["scores"] = {
+            cid: _score_view(contact_service.get_contact(service.store, cid))
+            for cid in result.contacts
+        }
+    service.notify()
+    return out
+
+
+WaitQuery = Annotated[
+    bool,
+    Query(description="Answer only after the affected contacts are rescored, with their scores"),
+]
+
+
+@ingest.post("/events", summary="Ingest one event", status_code=201)
+def post_event(
+    request: Request,
+    response: Response,
+    body: EventIn,
+    wait: WaitQuery = False,
+    _: KeyInfo = require("ingest"),
+) -> dict[str, Any]:
+    result = event_service.ingest(svc(request).store, [body.model_dump()], prefix="event")
+    item = result.items[0]
+    if item.status == "rejected":
+        error = item.errors[0]
+        raise Invalid(error["message"], error["field"].removeprefix("event[0]."))
+    if item.status == "duplicate":
+        response.status_code = 200
+    out = _after_ingest(request, result, wait)
+    return {**item.as_dict(), **({"scores": out["scores"]} if "scores" in out else {})}
+
+
+@ingest.post(
+    "/events/batch",
+    summary="Ingest up to 10,000 events; per-item results",
+    description="Each item is validated alone: accepted, duplicate (same event_id seen "
+    "before: not counted twice) or rejected (with the field; writes nothing). The answer "
+    "comes after the accepted events are committed.",
+)
+def post_batch(
+    request: Request, body: BatchIn, wait: WaitQuery = False, _: KeyInfo = require("ingest")
+) -> dict[str, Any]:
+    result = event_service.ingest(svc(request).store, body.events, prefix="events")
+    return _after_ingest(request, result, wait)
+
+
+@ingest.post(
+    "/identify", summary="Link an anonymous visitor to a contact (earlier activity counts)"
+)
+def post_identify(
+    request: Request, body: IdentifyIn, wait: WaitQuery = False, _: KeyInfo = require("ingest")
+) -> dict[str, Any]:
+    service = svc(request)
+    out = event_service.identify(service.store, body.anonymous_id, body.contact_id, body.email)
+    if wait:
+        service.rescore_now([out["contact_id"]])
+        out["score"] = _score_view(contact_service.get_contact(service.store, out["contact_id"]))
+    service.notify()
+    return out
+
+
+# -- scores, leads, lifecycle --
+
+
+def _score_view(contact: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "contact_id": contact["contact_id"],
+        "scores": contact["scores"],
+        "grade": contact["grade"],
+        "stage": contact["stage"],
+        "surging": contact["surging"],
+        "model_version": contact["model_version"],
+        "as_of_us": contact["scored_as_of_us"],
+        "pending_rescoring": contact["pending_rescoring"],
+    }
+
+
+@scores.get("/contacts/{contact_id}/score", summary="Scores, grades, stage and why")
+def get_score(
+    request: Request,
+    contact_id: str,
+    as_of: Annotated[
+        AwareDatetime | None,
+        Query(description="Recompute as of this moment (with zone) instead of the stored score"),
+    ] = None,
+    _: KeyInfo = require("read"),
+) -> dict[str, Any]:
+    service = svc(request)
+    if as_of is None:
+        detail = lead_service.get_lead(service.store, contact_id, events_limit=0)
+        explanation = detail["explanation"] or {}
+        return {
+            **_score_view(detail),
+            "contributions": explanation.get("contributions", []),
+            "top_reasons": explanation.get("top_reasons", []),
+            "surge_points": explanation.get("surge_points"),
+        }
+    contact_service.get_contact(service.store, contact_id)
+    result = service.engine.score_at(contact_id, as_of)
+    if result is None:
+        raise NotFound("no active model: upload and activate one first", "model")
+    return _live_view(result)
+
+
+def _live_view(result: Any) -> dict[str, Any]:
+    from leadscore.service.scoring import explanation
+
+    return {
+        "contact_id": result.contact_id,
+        "as_of": result.as_of.isoformat(),
+        "scores": {n: {"value": s.value, "grade": s.grade} for n, s in result.scores.items()},
+        "grade": result.grade,
+        "threshold_stage": result.stage,
+        "surging": result.surging,
+        **explanation(result),
+    }
+
+
+@scores.get("/contacts/{contact_id}/history", summary="Score history (one snapshot per rescoring)")
+def get_history(
+    request: Request,
+    contact_id: str,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+    _: KeyInfo = require("read"),
+) -> list[dict[str, Any]]:
+    return lead_service.score_history(svc(request).store, contact_id, limit)
+
+
+@scores.post(
+    "/contacts/{contact_id}/stage", summary="Sales action: accept, reject, opportunity, won, lost"
+)
+def post_stage(
+    request: Request, contact_id: str, body: StageIn, key: KeyInfo = require("ingest")
+) -> dict[str, Any]:
+    out = lead_service.stage_action(
+        svc(request).store,
+        contact_id,
+        body.action,
+        body.reason,
+        body.value,
+        body.currency,
+        actor=key.name or f"key {key.id}",
+    )
+    svc(request).notify()
+    return out
+
+
+@scores.get("/leads", summary="List leads: filter, sort by any score, paginate")
+def get_leads(
+    request: Request,
+    grade: Annotated[list[str] | None, Query(description="Combined grade(s), e.g. A4")] = None,
+    stage: Annotated[list[str] | None, Query()] = None,
+    score: Annotated[str | None, Query(description="Score the range applies to")] = None,
+    min_score: float | None = None,
+    max_score: float | None = None,
+    surging: bool | None = None,
+    owner: str | None = None,
+    account_id: str | None = None,
+    sort: Annotated[
+        str, Query(pattern=r"^[-+]?[A-Za-z_][A-Za-z0-9_]*$", description="e.g. -engagement")
+    ] = "-updated",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    _: KeyInfo = require("read"),
+) -> dict[str, Any]:
+    return lead_service.list_leads(
+        svc(request).store,
+        grade=grade,
+        stage=stage,
+        score=score,
+        min_score=min_score,
+        max_score=max_score,
+        surging=surging,
+        owner=owner,
+        account_id=account_id,
+        sort=sort,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@scores.get("/grades", summary="How many leads hold each combined grade")
+def get_grades(request: Request, _: KeyInfo = require("read")) -> dict[str, int]:
+    return lead_service.grade_matrix(svc(request).store)
+
+
+# -- models --
+
+
+async def _model_text(request: Request) -> tuple[str, bool]:
+    """A model as raw YAML (Content-Type application/yaml or text/*) or JSON {yaml, activate}."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind in ("application/yaml", "application/x-yaml", "text/yaml", "text/plain", "text/x-yaml"):
+        raw = await request.body()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise Invalid("the model is not UTF-8 text", "body") from None
+        return text, request.query_params.get("activate", "false").lower() == "true"
+    try:
+        payload = await request.json()
+    except ValueError:
+        raise Invalid("malformed JSON (or send raw YAML as application/yaml)", "body") from None
+    from pydantic import ValidationError
+
+    try:
+        body = ModelIn.model_validate(payload)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise Invalid(err["msg"], event_service.error_field(tuple(err["loc"])) or "body") from None
+    return body.yaml, body.activate
+
+
+MODEL_BODY = {
+    "requestBody": {
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/ModelIn"}},
+            "application/yaml": {"schema": {"type": "string"}},
+        },
+        "required": True,
+    }
+}
+
+
+@admin.post(
+    "/models/validate",
+    summary="Check a model; every problem with its path and line",
+    openapi_extra=MODEL_BODY,
+)
+async def post_validate(request: Request, _: KeyInfo = require("read")) -> dict[str, Any]:
+    text, _activate = await _model_text(request)
+    return await run_in_threadpool(model_service.validate_model, text)
+
+
+@admin.post(
+    "/models",
+    summary="Upload a model version (optionally activate it)",
+    status_code=201,
+    openapi_extra=MODEL_BODY,
+)
+async def post_model(request: Request, _: KeyInfo = require("admin")) -> dict[str, Any]:
+    text, activate = await _model_text(request)
+    service = svc(request)
+    out = await run_in_threadpool(model_service.upload_model, service.store, text)
+    if activate:
+        out["job"] = await run_in_threadpool(
+            service.rescorer.activate, out["version"], service.settings.run_workers
+        )
+    return out
+
+
+@admin.get("/models", summary="Model versions")
+def get_models(request: Request, _: KeyInfo = require("read")) -> list[dict[str, Any]]:
+    return model_service.list_models(svc(request).store)
+
+
+@admin.get("/models/active", summary="The active model")
+def get_active_model(request: Request, _: KeyInfo = require("read")) -> dict[str, Any]:
+    active = model_service.active_model(svc(request).store)
+    if active is None:
+        raise NotFound("no active model", "model")
+    return active
+
+
+@admin.get("/models/{version}", summary="One model version with its YAML")
+def get_model(request: Request, version: int, _: KeyInfo = require("read")) -> dict[str, Any]:
+    return model_service.get_model(svc(request).store, version)
+
+
+@admin.post(
+    "/models/{version}/activate",
+    summary="Activate a version; every contact is rescored in the background",
+    status_code=202,
+)
+def post_activate(request: Request, version: int, _: KeyInfo = require("admin")) -> dict[str, Any]:
+    service = svc(request)
+    return service.rescorer.activate(version, background=service.settings.run_workers)
+
+
+@admin.get("/jobs", summary="Recent rescoring jobs")
+def get_jobs(request: Request, _: KeyInfo = require("read")) -> list[dict[str, Any]]:
+    return model_service.list_jobs(svc(request).store)
+
+
+@admin.get("/jobs/{job_id}", summary="Progress of a rescoring job")
+def get_job(request: Request, job_id: int, _: KeyInfo = require("read")) -> dict[str, Any]:
+    return model_service.get_job(svc(request).store, job_id)
+
+
+# -- webhooks --
+
+
+@admin.post(
+    "/webhooks",
+    summary="Subscribe a URL to lead events (the secret is shown once)",
+    status_code=201,
+)
+def post_webhook(
+    request: Request, body: WebhookIn, _: KeyInfo = require("admin")
+) -> dict[str, Any]:
+    return webhook_service.create_webhook(
+        svc(request).store, body.url, body.events, body.secret, body.description
+    )
+
+
+@admin.get("/webhooks", summary="Webhook subscriptions")
+def get_webhooks(request: Request, _: KeyInfo = require("admin")) -> list[dict[str, Any]]:
+    return webhook_service.list_webhooks(svc(request).store)
+
+
+@admin.get("/webhooks/{webhook_id}", summary="One subscription")
+def get_webhook(request: Request, webhook_id: int, _: KeyInfo = require("admin")) -> dict[str, Any]:
+    return webhook_service.get_webhook(svc(request).store, webhook_id)
+
+
+@admin.delete("/webhooks/{webhook_id}", summary="Unsubscribe", status_code=204)
+def delete_webhook(request: Request, webhook_id: int, _: KeyInfo = require("admin")) -> Response:
+    webhook_service.delete_webhook(svc(request).store, webhook_id)
+    return Response(status_code=204)
+
+
+@admin.get("/webhooks/{webhook_id}/deliveries", summary="Delivery log, newest first")
+def get_deliveries(
+    request: Request,
+    webhook_id: int,
+    status: Annotated[Literal["pending", "delivered", "failed"] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    _: KeyInfo = require("admin"),
+) -> list[dict[str, Any]]:
+    return webhook_service.list_deliveries(svc(request).store, webhook_id, status, limit)
+
+
+# -- keys --
+
+
+@admin.post("/keys", summary="Create an API key (shown once)", status_code=201)
+def post_key(request: Request, body: KeyIn, _: KeyInfo = require("admin")) -> dict[str, Any]:
+    return key_service.create_key(svc(request).store, list(body.scopes), body.name)
+
+
+@admin.get("/keys", summary="API keys (never the secret)")
+def get_keys(request: Request, _: KeyInfo = require("admin")) -> list[dict[str, Any]]:
+    return key_service.list_keys(svc(request).store)
+
+
+@admin.delete("/keys/{key_id}", summary="Revoke a key", status_code=204)
+def delete_key(request: Request, key_id: int, _: KeyInfo = require("admin")) -> Response:
+    key_service.revoke_key(svc(request).store, key_id)
+    svc(request).keys.forget()
+    return Response(status_code=204)
+
+
+def routers() -> list[APIRouter]:
+    return [health, data, ingest, scores, admin]

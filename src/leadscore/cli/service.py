@@ -1,0 +1,131 @@
+"""`leadscore serve`, `leadscore db upgrade` and `leadscore keys ...`."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from leadscore.store import Store
+
+DbOpt = Annotated[
+    str,
+    typer.Option(
+        "--db",
+        envvar="LEADSCORE_DB",
+        help="A SQLite file (default ./leadscore.db) or a postgresql:// URL.",
+    ),
+]
+
+
+def _store(db: str) -> Store:
+    from leadscore.store import Store
+
+    store = Store(db)
+    store.upgrade()
+    return store
+
+
+def serve(
+    db: DbOpt = "leadscore.db",
+    model: Annotated[
+        str | None,
+        typer.Option("--model", "-m", help="Scoring-model YAML to upload and activate on start."),
+    ] = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Run the HTTP API (OpenAPI docs at /docs) with its scoring and webhook workers."""
+    import uvicorn
+
+    from leadscore.api.app import create_app
+    from leadscore.service.settings import Settings
+
+    if model is not None:
+        from leadscore.spec import ModelError, load_model
+
+        try:
+            load_model(model)
+        except ModelError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+    app = create_app(Settings.from_env(db_url=db, model_path=model))
+    # One process: the scoring worker serialises rescoring per process (see docs/service.md).
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+
+
+def db_upgrade(db: DbOpt = "leadscore.db") -> None:
+    """Create or migrate the store's schema to the latest version."""
+    store = _store(db)
+    typer.echo(f"{store.dialect} store at revision {store.current_revision()}")
+    store.dispose()
+
+
+def keys_create(
+    scope: Annotated[
+        list[str], typer.Option("--scope", "-s", help="ingest, read or admin (repeatable).")
+    ],
+    name: Annotated[str | None, typer.Option(help="A label to recognise the key by.")] = None,
+    db: DbOpt = "leadscore.db",
+) -> None:
+    """Create an API key and print it once (only its hash is stored)."""
+    from leadscore.service.errors import ServiceError
+    from leadscore.service.keys import create_key
+
+    store = _store(db)
+    try:
+        created = create_key(store, scope, name)
+    except ServiceError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        store.dispose()
+    typer.echo(created["key"])
+    typer.echo(
+        f"key {created['id']} ({', '.join(created['scopes'])}) created; it is shown only once",
+        err=True,
+    )
+
+
+def keys_list(db: DbOpt = "leadscore.db") -> None:
+    """List API keys (prefix, scopes, revoked) without their secrets."""
+    from leadscore.service.keys import list_keys
+
+    store = _store(db)
+    for key in list_keys(store):
+        typer.echo(json.dumps(key))
+    store.dispose()
+
+
+def keys_revoke(
+    key_id: Annotated[int, typer.Argument(help="The key's id (see `keys list`).")],
+    db: DbOpt = "leadscore.db",
+) -> None:
+    """Revoke an API key."""
+    from leadscore.service.errors import ServiceError
+    from leadscore.service.keys import revoke_key
+
+    store = _store(db)
+    try:
+        revoke_key(store, key_id)
+    except ServiceError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        store.dispose()
+    typer.echo(f"key {key_id} revoked")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    db = typer.Typer(help="The service's store.", no_args_is_help=True)
+    db.command("upgrade")(db_upgrade)
+    app.add_typer(db, name="db")
+    keys = typer.Typer(help="API keys of the service.", no_args_is_help=True)
+    keys.command("create")(keys_create)
+    keys.command("list")(keys_list)
+    keys.command("revoke")(keys_revoke)
+    app.add_typer(keys, name="keys")

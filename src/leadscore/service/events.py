@@ -1,0 +1,384 @@
+"""Event ingestion (one by one or in batches) and identification of anonymous visitors.
+
+Each item is validated on its own, so a batch answers item by item and a
+rejected item writes nothing while the others go in. Everything an accepted
+batch writes (events, anonymous visitors, identity links, the contacts' dirty
+markers) commits in one transaction before the answer is sent: an acknowledged
+event is a durable event. Idempotency is by ``event_id``: a retried event is
+reported as ``duplicate`` and never counted twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+from sqlalchemy import Connection, Table, bindparam, select, update
+
+from leadscore.service.errors import Conflict, Invalid, NotFound
+from leadscore.store import Store, now_us
+from leadscore.store.tables import anonymous_visitors, contacts, events
+
+Scalar = str | int | float | bool | None
+
+
+class EventIn(BaseModel):
+    """Something a lead did: a page view, a form, an email click...
+
+    Identify who did it with ``contact_id``, ``email`` or (before the person is
+    known) ``anonymous_id``; an event with a contact *and* an anonymous id also
+    links that anonymous id to the contact.
+    """
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    event_id: str = Field(min_length=1, max_length=200, description="Unique id; retries reuse it")
+    type: str = Field(min_length=1, max_length=100, examples=["page_view"])
+    timestamp: AwareDatetime = Field(
+        description="ISO 8601 with a zone, e.g. 2026-11-01T14:30:00Z (no zone is rejected)"
+    )
+    contact_id: str | None = Field(None, min_length=1, max_length=200)
+    email: str | None = Field(None, min_length=3, max_length=320)
+    anonymous_id: str | None = Field(None, min_length=1, max_length=200)
+    ip: str | None = Field(None, max_length=64)
+    properties: dict[str, Scalar] = Field(
+        default_factory=dict, examples=[{"url": "/pricing", "referrer": "google"}]
+    )
+
+    @model_validator(mode="after")
+    def _who(self) -> EventIn:
+        if self.contact_id is None and self.email is None and self.anonymous_id is None:
+            raise ValueError("give contact_id, email or anonymous_id to say who did it")
+        return self
+
+
+_EVENT = TypeAdapter(EventIn)
+
+
+@dataclass
+class ItemResult:
+    index: int
+    event_id: str | None
+    status: Literal["accepted", "duplicate", "rejected"]
+    contact_id: str | None = None
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "index": self.index,
+            "event_id": self.event_id,
+            "status": self.status,
+        }
+        if self.contact_id is not None:
+            out["contact_id"] = self.contact_id
+        if self.errors:
+            out["errors"] = self.errors
+        return out
+
+
+@dataclass
+class IngestResult:
+    items: list[ItemResult]
+    contacts: list[str]  # contacts whose scores the accepted events change
+
+    def summary(self) -> dict[str, Any]:
+        count = {"accepted": 0, "duplicate": 0, "rejected": 0}
+        for item in self.items:
+            count[item.status] += 1
+        return {
+            "accepted": count["accepted"],
+            "duplicates": count["duplicate"],
+            "rejected": count["rejected"],
+            "results": [i.as_dict() for i in self.items],
+        }
+
+
+def error_field(loc: tuple[Any, ...], prefix: str = "") -> str:
+    """``('events', 3, 'timestamp')`` -> ``events[3].timestamp``."""
+    out = prefix
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def validate_items(
+    raw: list[Any], prefix: str
+) -> tuple[list[tuple[int, EventIn]], list[ItemResult]]:
+    good: list[tuple[int, EventIn]] = []
+    bad: list[ItemResult] = []
+    for i, item in enumerate(raw):
+        try:
+            good.append((i, _EVENT.validate_python(item)))
+        except ValidationError as exc:
+            event_id = item.get("event_id") if isinstance(item, dict) else None
+            bad.append(
+                ItemResult(
+                    i,
+                    event_id if isinstance(event_id, str) else None,
+                    "rejected",
+                    errors=[
+                        {
+                            "field": error_field(tuple(e["loc"]), f"{prefix}[{i}]"),
+                            "message": e["msg"],
+                        }
+                        for e in exc.errors()
+                    ],
+                )
+            )
+    return good, bad
+
+
+def dialect_insert(store: Store, table: Table) -> Any:
+    if store.dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
+
+
+def _lookup(conn: Connection, key: Any, value: Any, wanted: set[str]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    items = sorted(wanted)
+    for start in range(0, len(items), 5_000):
+        part = items[start : start + 5_000]
+        found.update({r[0]: r[1] for r in conn.execute(select(key, value).where(key.in_(part)))})
+    return found
+
+
+def ingest(store: Store, raw_items: list[Any], prefix: str = "events") -> IngestResult:
+    """Validate and store events; see the module docstring for the guarantees."""
+    good, results = validate_items(raw_items, prefix)
+    stamp = now_us()
+    event_rows: list[dict[str, Any]] = []
+    affected: set[str] = set()
+    with store.write() as conn:
+        known = _lookup(
+            conn,
+            contacts.c.contact_id,
+            contacts.c.contact_id,
+            {e.contact_id for _, e in good if e.contact_id},
+        )
+        by_email = _lookup(
+            conn,
+            contacts.c.email,
+            contacts.c.contact_id,
+            {e.email.lower() for _, e in good if e.email and not e.contact_id},
+        )
+        anon_ids = {e.anonymous_id for _, e in good if e.anonymous_id}
+        anon = _lookup(
+            conn, anonymous_visitors.c.anonymous_id, anonymous_visitors.c.contact_id, anon_ids
+        )
+        existing = set(
+            _lookup(conn, events.c.event_id, events.c.event_id, {e.event_id for _, e in good})
+        )
+        new_links: dict[str, str] = {}
+        visitors: dict[str, dict[str, Any]] = {}
+        in_batch: set[str] = set()
+        for i, ev in good:
+            who: str | None = None
+            problem: tuple[str, str] | None = None
+            if ev.contact_id is not None:
+                who = ev.contact_id if ev.contact_id in known else None
+                if who is None:
+                    problem = ("contact_id", f"unknown contact '{ev.contact_id}' (upsert it first)")
+            elif ev.email is not None:
+                who = by_email.get(ev.email.lower())
+                if who is None:
+                    problem = ("email", f"no contact has email '{ev.email}' (upsert it first)")
+            if problem is None and ev.anonymous_id is not None:
+                linked = anon.get(ev.anonymous_id)
+                if who is None:
+                    who = linked
+                elif linked is not None and linked != who:
+                    problem = (
+                        "anonymous_id",
+                        f"anonymous id '{ev.anonymous_id}' is already linked to another contact",
+                    )
+            if problem is not None:
+                results.append(
+                    ItemResult(
+                        i,
+                        ev.event_id,
+                        "rejected",
+                        errors=[{"field": f"{prefix}[{i}].{problem[0]}", "message": problem[1]}],
+                    )
+                )
+                continue
+            if ev.event_id in existing or ev.event_id in in_batch:
+                results.append(ItemResult(i, ev.event_id, "duplicate", who))
+                continue
+            in_batch.add(ev.event_id)
+            ts_us = int(ev.timestamp.timestamp() * 1_000_000)
+            if ev.anonymous_id is not None:
+                if who is not None and anon.get(ev.anonymous_id) is None:
+                    anon[ev.anonymous_id] = who  # later items of this batch follow the link
+                    new_links[ev.anonymous_id] = who
+                v = visitors.setdefault(
+                    ev.anonymous_id, {"first": ts_us, "last": ts_us, "ip": ev.ip}
+                )
+                v["first"], v["last"] = min(v["first"], ts_us), max(v["last"], ts_us)
+                v["ip"] = ev.ip or v["ip"]
+            event_rows.append(
+                {
+                    "event_id": ev.event_id,
+                    "contact_id": who,
+                    "anonymous_id": ev.anonymous_id,
+                    "type": ev.type,
+                    "ts_us": ts_us,
+                    "properties": ev.properties,
+                    "received_us": stamp,
+                }
+            )
+            if who is not None:
+                affected.add(who)
+            results.append(ItemResult(i, ev.event_id, "accepted", who))
+        if visitors:
+            _save_visitors(store, conn, visitors, anon_ids, new_links, stamp)
+        if new_links:
+            affected.update(_attach_history(conn, new_links))
+        if event_rows:
+            conn.execute(
+                dialect_insert(store, events).on_conflict_do_nothing(index_elements=["event_id"]),
+                event_rows,
+            )
+        _mark_dirty(conn, affected)
+    results.sort(key=lambda r: r.index)
+    return IngestResult(results, sorted(affected))
+
+
+def _save_visitors(
+    store: Store,
+    conn: Connection,
+    visitors: dict[str, dict[str, Any]],
+    known: set[str],
+    links: dict[str, str],
+    stamp: int,
+) -> None:
+    rows = [
+        {
+            "anonymous_id": aid,
+            "contact_id": links.get(aid),
+            "first_seen_us": v["first"],
+            "last_seen_us": v["last"],
+            "ip": v["ip"],
+            "fields": {},
+            "identified_us": stamp if aid in links else None,
+        }
+        for aid, v in visitors.items()
+    ]
+    conn.execute(
+        dialect_insert(store, anonymous_visitors).on_conflict_do_nothing(
+            index_elements=["anonymous_id"]
+        ),
+        rows,
+    )
+    seen_before = [r for r in rows if r["anonymous_id"] in known]
+    if seen_before:
+        conn.execute(
+            update(anonymous_visitors)
+            .where(anonymous_visitors.c.anonymous_id == bindparam("aid"))
+            .values(last_seen_us=bindparam("last")),
+            [{"aid": r["anonymous_id"], "last": r["last_seen_us"]} for r in seen_before],
+        )
+    linked_before = [r for r in rows if r["anonymous_id"] in known and r["contact_id"]]
+    if linked_before:
+        conn.execute(
+            update(anonymous_visitors)
+            .where(
+                anonymous_visitors.c.anonymous_id == bindparam("aid"),
+                anonymous_visitors.c.contact_id.is_(None),
+            )
+            .values(contact_id=bindparam("cid"), identified_us=stamp),
+            [{"aid": r["anonymous_id"], "cid": r["contact_id"]} for r in linked_before],
+        )
+
+
+def _attach_history(conn: Connection, links: dict[str, str]) -> set[str]:
+    """Give a newly identified visitor's earlier anonymous events to the contact."""
+    conn.execute(
+        update(events)
+        .where(events.c.anonymous_id == bindparam("aid"), events.c.contact_id.is_(None))
+        .values(contact_id=bindparam("cid")),
+        [{"aid": aid, "cid": cid} for aid, cid in links.items()],
+    )
+    return set(links.values())
+
+
+def _mark_dirty(conn: Connection, contact_ids: set[str]) -> None:
+    items = sorted(contact_ids)
+    for start in range(0, len(items), 5_000):
+        conn.execute(
+            update(contacts)
+            .where(contacts.c.contact_id.in_(items[start : start + 5_000]))
+            .values(dirty=contacts.c.dirty + 1)
+        )
+
+
+def identify(
+    store: Store, anonymous_id: str, contact_id: str | None = None, email: str | None = None
+) -> dict[str, Any]:
+    """Link an anonymous visitor to a known contact; its earlier activity then scores."""
+    if contact_id is None and email is None:
+        raise Invalid("give contact_id or email", "contact_id")
+    stamp = now_us()
+    with store.write() as conn:
+        if contact_id is not None:
+            who = conn.execute(
+                select(contacts.c.contact_id).where(contacts.c.contact_id == contact_id)
+            ).scalar()
+            if who is None:
+                raise NotFound(f"no contact '{contact_id}'", "contact_id")
+        else:
+            assert email is not None
+            who = conn.execute(
+                select(contacts.c.contact_id).where(contacts.c.email == email.strip().lower())
+            ).scalar()
+            if who is None:
+                raise NotFound(f"no contact has email '{email}'", "email")
+        visitor = conn.execute(
+            select(anonymous_visitors).where(anonymous_visitors.c.anonymous_id == anonymous_id)
+        ).first()
+        if visitor is not None and visitor.contact_id not in (None, who):
+            raise Conflict(
+                f"anonymous id '{anonymous_id}' is already linked to another contact",
+                "anonymous_id",
+            )
+        if visitor is None:
+            conn.execute(
+                dialect_insert(store, anonymous_visitors).values(
+                    anonymous_id=anonymous_id,
+                    contact_id=who,
+                    first_seen_us=stamp,
+                    last_seen_us=stamp,
+                    fields={},
+                    identified_us=stamp,
+                )
+            )
+        elif visitor.contact_id is None:
+            conn.execute(
+                update(anonymous_visitors)
+                .where(anonymous_visitors.c.anonymous_id == anonymous_id)
+                .values(contact_id=who, identified_us=stamp)
+            )
+        moved = conn.execute(
+            update(events)
+            .where(events.c.anonymous_id == anonymous_id, events.c.contact_id.is_(None))
+            .values(contact_id=who)
+        ).rowcount
+        if moved:
+            _mark_dirty(conn, {who})
+    return {"anonymous_id": anonymous_id, "contact_id": who, "events_linked": moved}

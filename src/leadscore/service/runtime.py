@@ -1,0 +1,150 @@
+"""One running service: the store, the scoring engine and the background workers.
+
+Workers (each a daemon thread):
+
+* the **scorer** rescoring dirty contacts (woken right after each ingest commit);
+* the **webhook sender** posting due deliveries;
+* the **rescorer** running full rescoring jobs after a model activation.
+
+On start, the migrations run, any pending rescoring or interrupted job left by
+a crash is picked up, and ``model_path`` (if given) is uploaded and activated
+unless the same text is already the active model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from leadscore.service import models as model_service
+from leadscore.service.keys import KeyChecker
+from leadscore.service.scoring import ScoringEngine
+from leadscore.service.settings import Settings
+from leadscore.service.webhooks import WebhookSender
+from leadscore.store import Store
+from leadscore.store.tables import contacts, events, models, webhook_deliveries
+
+log = logging.getLogger("leadscore.service")
+
+
+class Service:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.store = Store(settings.db_url)
+        self.engine = ScoringEngine(self.store)
+        self.keys = KeyChecker(self.store, settings.key_cache_seconds)
+        self.rescorer = model_service.Rescorer(self.store, self.engine, settings.rescore_chunk)
+        self.sender = WebhookSender(
+            self.store,
+            timeout=settings.webhook_timeout,
+            max_attempts=settings.webhook_max_attempts,
+            backoff_base=settings.webhook_backoff_base,
+            backoff_max=settings.webhook_backoff_max,
+        )
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.started = False
+
+    # -- lifecycle -----------------------------------------------------------
+    def start(self) -> None:
+        self.store.upgrade()
+        if self.settings.model_path:
+            self.load_initial_model(Path(self.settings.model_path))
+        if self.settings.run_workers:
+            self.rescorer.resume()
+            for name, target in (("scorer", self._score_loop), ("webhooks", self._webhook_loop)):
+                thread = threading.Thread(target=target, name=name, daemon=True)
+                thread.start()
+                self._threads.append(thread)
+        self.started = True
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self.rescorer.stop()
+        for thread in self._threads:
+            thread.join(10)
+        self.sender.close()
+        self.store.dispose()
+
+    def load_initial_model(self, path: Path) -> None:
+        text = path.read_text(encoding="utf-8")
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        with self.store.read() as conn:
+            active = conn.execute(select(models.c.sha256).where(models.c.active.is_(True))).scalar()
+        if active == digest:
+            return
+        uploaded = model_service.upload_model(self.store, text)
+        self.rescorer.activate(uploaded["version"], background=self.settings.run_workers)
+        log.info("activated model v%s from %s", uploaded["version"], path)
+
+    # -- scoring -------------------------------------------------------------
+    def notify(self) -> None:
+        """Called after an ingest commit: wake the scorer."""
+        self._wake.set()
+
+    def rescore_now(self, contact_ids: list[str]) -> None:
+        self.engine.rescore_dirty(contact_ids=contact_ids)
+
+    def drain(self) -> int:
+        """Rescore every dirty contact now (tests and tools); returns how many."""
+        total = 0
+        while True:
+            n = self.engine.rescore_dirty(self.settings.rescore_chunk)
+            total += n
+            if n == 0:
+                return total
+
+    def _score_loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(1.0)
+            self._wake.clear()
+            try:
+                while not self._stop.is_set():
+                    if self.engine.rescore_dirty(self.settings.rescore_chunk) == 0:
+                        break
+            except Exception:  # keep the worker alive; the contacts stay dirty
+                log.exception("rescoring failed; will retry")
+                self._stop.wait(1.0)
+            self._stop.wait(self.settings.scoring_interval)
+
+    def _webhook_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                while self.sender.deliver_due() and not self._stop.is_set():
+                    pass
+            except Exception:
+                log.exception("webhook delivery pass failed; will retry")
+            self._stop.wait(self.settings.webhook_interval)
+
+    # -- status --------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        with self.store.read() as conn:
+            n_contacts = conn.execute(select(func.count()).select_from(contacts)).scalar_one()
+            pending = conn.execute(
+                select(func.count()).select_from(contacts).where(contacts.c.dirty > 0)
+            ).scalar_one()
+            n_events = conn.execute(select(func.count()).select_from(events)).scalar_one()
+            webhooks_pending = conn.execute(
+                select(func.count())
+                .select_from(webhook_deliveries)
+                .where(webhook_deliveries.c.status == "pending")
+            ).scalar_one()
+            active = conn.execute(
+                select(models.c.version).where(models.c.active.is_(True))
+            ).scalar()
+        return {
+            "store": self.store.dialect,
+            "contacts": n_contacts,
+            "events": n_events,
+            "pending_rescoring": pending,
+            "webhooks_pending": webhooks_pending,
+            "active_model": active,
+            "jobs": model_service.list_jobs(self.store, limit=5),
+        }

@@ -1,0 +1,239 @@
+"""The service's tables (SQLAlchemy Core), shared by SQLite and PostgreSQL.
+
+Times are stored as integer microseconds since the Unix epoch (UTC) in ``*_us``
+columns: exact, sortable and identical on both engines, and ten times cheaper to
+read back than SQLite's text datetimes when rescoring loads a contact's history.
+JSON columns hold the free-form parts (profile fields, event properties, score
+explanations); everything that is filtered or sorted on has its own column.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+ID = String(200)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("account_id", ID, primary_key=True),
+    Column("name", String(500)),
+    Column("domain", String(255), index=True),
+    Column("fields", JSON, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    Column("updated_us", BigInteger, nullable=False),
+)
+
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("contact_id", ID, primary_key=True),
+    Column("email", String(320), unique=True),
+    Column("account_id", ID, ForeignKey("accounts.account_id", ondelete="SET NULL"), index=True),
+    Column("owner", String(200), index=True),
+    Column("fields", JSON, nullable=False),
+    # Lifecycle: the stage the business sees, and the stage the thresholds gave
+    # at the last rescoring (crossings are detected against the latter).
+    Column("stage", String(40), nullable=False, index=True),
+    Column("stage_us", BigInteger, nullable=False),
+    Column("threshold_stage", String(40)),
+    # Current score (the latest rescoring), denormalised for listing and sorting.
+    Column("grade", String(20), index=True),
+    Column("surging", Boolean, nullable=False, default=False),
+    Column("scores", JSON),
+    Column("explanation", JSON),
+    Column("model_version", Integer),
+    Column("scored_as_of_us", BigInteger),
+    # > 0 while events arrived that the current score does not reflect yet;
+    # committed with the events so a crash never loses a pending rescoring.
+    Column("dirty", Integer, nullable=False, default=0, index=True),
+    Column("created_us", BigInteger, nullable=False),
+    Column("updated_us", BigInteger, nullable=False),
+)
+
+contact_scores = Table(
+    "contact_scores",
+    metadata,
+    Column(
+        "contact_id",
+        ID,
+        ForeignKey("contacts.contact_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("score", String(100), primary_key=True),
+    Column("value", Float, nullable=False),
+    Column("grade", String(20)),
+    Index("ix_contact_scores_score_value", "score", "value"),
+)
+
+anonymous_visitors = Table(
+    "anonymous_visitors",
+    metadata,
+    Column("anonymous_id", ID, primary_key=True),
+    Column("contact_id", ID, ForeignKey("contacts.contact_id", ondelete="CASCADE"), index=True),
+    Column("first_seen_us", BigInteger, nullable=False),
+    Column("last_seen_us", BigInteger, nullable=False),
+    Column("ip", String(64)),
+    Column("fields", JSON, nullable=False),
+    Column("identified_us", BigInteger),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column(
+        "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("event_id", ID, nullable=False, unique=True),
+    Column("contact_id", ID, ForeignKey("contacts.contact_id", ondelete="CASCADE")),
+    Column(
+        "anonymous_id",
+        ID,
+        ForeignKey("anonymous_visitors.anonymous_id", ondelete="CASCADE"),
+        index=True,
+    ),
+    Column("type", String(100), nullable=False),
+    Column("ts_us", BigInteger, nullable=False),
+    Column("properties", JSON, nullable=False),
+    Column("received_us", BigInteger, nullable=False),
+    Index("ix_events_contact_ts", "contact_id", "ts_us"),
+)
+
+outcomes = Table(
+    "outcomes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "contact_id",
+        ID,
+        ForeignKey("contacts.contact_id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("kind", String(40), nullable=False),
+    Column("value", Float),
+    Column("currency", String(3)),
+    Column("reason", Text),
+    Column("at_us", BigInteger, nullable=False),
+)
+
+score_snapshots = Table(
+    "score_snapshots",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("contact_id", ID, ForeignKey("contacts.contact_id", ondelete="CASCADE"), nullable=False),
+    Column("model_version", Integer, nullable=False),
+    Column("as_of_us", BigInteger, nullable=False),
+    Column("scores", JSON, nullable=False),
+    Column("grade", String(20)),
+    Column("threshold_stage", String(40)),
+    Column("surging", Boolean, nullable=False),
+    Column("cause", String(40), nullable=False),
+    Index("ix_score_snapshots_contact", "contact_id", "id"),
+)
+
+transitions = Table(
+    "transitions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("contact_id", ID, ForeignKey("contacts.contact_id", ondelete="CASCADE"), nullable=False),
+    Column("from_stage", String(40)),
+    Column("to_stage", String(40), nullable=False),
+    Column("at_us", BigInteger, nullable=False),
+    Column("cause", String(40), nullable=False),
+    Column("reason", Text),
+    Column("actor", String(200)),
+    Column("model_version", Integer),
+    Index("ix_transitions_contact", "contact_id", "id"),
+    Index("ix_transitions_to_at", "to_stage", "at_us"),
+)
+
+models = Table(
+    "models",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(500)),
+    Column("yaml", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    Column("active", Boolean, nullable=False, default=False),
+    Column("activated_us", BigInteger),
+)
+
+rescore_jobs = Table(
+    "rescore_jobs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model_version", Integer, ForeignKey("models.version"), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("done", Integer, nullable=False),
+    Column("started_us", BigInteger, nullable=False),
+    Column("finished_us", BigInteger),
+    Column("error", Text),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("url", String(2000), nullable=False),
+    Column("secret", String(200), nullable=False),
+    Column("events", JSON, nullable=False),
+    Column("description", String(500)),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_us", BigInteger, nullable=False),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("webhook_id", Integer, ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
+    # Deliveries carry personal data in their payload: erasing a contact erases them.
+    Column("contact_id", ID, ForeignKey("contacts.contact_id", ondelete="CASCADE"), index=True),
+    Column("event", String(60), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_us", BigInteger, nullable=False),
+    Column("last_status_code", Integer),
+    Column("last_error", Text),
+    Column("created_us", BigInteger, nullable=False),
+    Column("delivered_us", BigInteger),
+    Index("ix_webhook_deliveries_due", "status", "next_attempt_us"),
+    Index("ix_webhook_deliveries_hook", "webhook_id", "id"),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200)),
+    Column("prefix", String(16), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("scopes", String(100), nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    Column("revoked_us", BigInteger),
+    UniqueConstraint("hash", name="uq_api_keys_hash"),
+)
