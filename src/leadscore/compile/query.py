@@ -1,0 +1,973 @@
+"""A scoring model compiled to ONE SQL query, built as a sqlglot expression tree.
+
+The query is "tuned" as DESIGN.md's batch notes ask: string predicates are
+evaluated once per *distinct* combination of event type and the properties the
+rules read (a few thousand rows, not tens of millions), giving a small rule map
+``(type, props...) -> (rule slot, points x place weight, window, decay)``. The
+events are joined to that map once, so the work follows the number of matching
+(event, rule) pairs, not the number of rules; per-rule constants ride along as
+columns of the map, so the per-event SQL is the same whatever the model.
+
+Shape (CTEs):
+
+    keys      DISTINCT (type, props...) over the events
+    rulemap   per rule: the keys it matches, with its constants (UNION ALL)
+    hits      events JOIN rulemap: (contact, slot, ts, age, points, in window)
+    ranked    only rules with first_time_only / max_count: row numbers
+    kept      hits plus ranked, with the "kept" flag of the language's steps 2-4
+    agg       per (contact, slot): sum, surge sum, counts  (GROUP BY)
+    rv        per (contact, slot): the rule's contribution (caps, tiers)
+    pc        per contact: one column per event-driven rule  (GROUP BY)
+    base      contacts LEFT JOIN pc LEFT JOIN quality: every rule's points
+    scored    raw sums, bounds, grades
+    result    combined grade, surge, lifecycle stage
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlglot import exp
+
+from leadscore.compile.conditions import (
+    FieldReader,
+    condition_predicate,
+    place_weight,
+    true_,
+    where_predicate,
+)
+from leadscore.compile.dialect import Dialect, get_dialect
+from leadscore.compile.errors import CompileError
+from leadscore.compile.values import as_text, dbl, lit, trim_text
+from leadscore.rules.matchers import condition_fields
+from leadscore.spec.model import (
+    CHECKS,
+    CheckCondition,
+    EventRule,
+    InactivityRule,
+    ProfileRule,
+    ScoringModel,
+    StageCondition,
+    VolumeRule,
+)
+
+DAY_US = 86_400_000_000
+EVENT_COLUMNS = ("event_id", "contact_id", "type", "timestamp")
+
+
+def _and(*parts: exp.Expr) -> exp.Expr:
+    return exp.and_(*parts, copy=False)
+
+
+def _or(*parts: exp.Expr) -> exp.Expr:
+    return exp.or_(*parts, copy=False)
+
+
+@dataclass(frozen=True)
+class Tables:
+    """Names of the input relations the query reads."""
+
+    contacts: str = "contacts"
+    events: str = "events"
+    quality: str = "leadscore_quality"
+
+
+@dataclass(frozen=True)
+class RuleColumn:
+    """One rule's column in the result: its points when listed, else NULL."""
+
+    index: int
+    score: str
+    rule_id: str
+    description: str
+    kind: str  # profile, event, volume, inactivity
+    column: str
+    order: int  # position of the contribution in the online evaluator's list
+    fields: tuple[str, ...] = ()  # profile rules: evidence fields
+
+
+@dataclass(frozen=True)
+class CompiledModel:
+    """The compiled query and what a runner needs to feed and read it."""
+
+    dialect: str
+    scores: tuple[str, ...]
+    rules: tuple[RuleColumn, ...]
+    query: exp.Expr
+    explain_query: exp.Expr
+    quality_fields: Mapping[str, tuple[str, ...]]  # field -> checks computed in the pre-pass
+    quality_inputs: Mapping[str, exp.Expr]  # field -> SELECT DISTINCT text of it
+    result_columns: tuple[str, ...]
+    tables: Tables = field(default_factory=Tables)
+
+    def sql(self, pretty: bool = True) -> str:
+        return self.query.sql(dialect=self.dialect, pretty=pretty)
+
+    def explain_sql(self, pretty: bool = True) -> str:
+        return self.explain_query.sql(dialect=self.dialect, pretty=pretty)
+
+
+def col(name: str, table: str | None = None) -> exp.Column:
+    return exp.column(name, table=table)
+
+
+def _case(whens: Sequence[tuple[exp.Expr, exp.Expr]], default: exp.Expr | None = None) -> exp.Expr:
+    case = exp.Case()
+    for cond, value in whens:
+        case = case.when(cond, value, copy=False)
+    if default is not None:
+        case = case.else_(default, copy=False)
+    return case
+
+
+def _sum(parts: Sequence[exp.Expr]) -> exp.Expr:
+    if not parts:
+        return dbl(0)
+    total = parts[0]
+    for part in parts[1:]:
+        total = exp.Add(this=total, expression=part)
+    return total
+
+
+def _coalesce0(x: exp.Expr) -> exp.Expr:
+    return exp.func("COALESCE", x, dbl(0))
+
+
+def compile_model(
+    model: ScoringModel,
+    dialect: str = "duckdb",
+    *,
+    contact_kinds: Mapping[str, str] | None = None,
+    event_kinds: Mapping[str, str] | None = None,
+    as_of_us: int | None = None,
+    tables: Tables | None = None,
+    row_column: str | None = None,
+) -> CompiledModel:
+    """Compile ``model`` for ``dialect``.
+
+    ``contact_kinds``/``event_kinds`` map each input column to its kind (text,
+    int, float, bool, decimal, temporal); a column not listed reads as missing,
+    as an absent key does online. Without them every column a rule reads is
+    assumed to be text (what ``leadscore compile`` prints). ``as_of_us`` is the
+    scoring moment in epoch microseconds; None means the engine's current time.
+    ``row_column`` names a contacts column that orders the output rows.
+    """
+    return _Compiler(
+        model,
+        get_dialect(dialect),
+        contact_kinds,
+        event_kinds,
+        as_of_us,
+        tables or Tables(),
+        row_column,
+    ).build()
+
+
+class _Compiler:
+    def __init__(
+        self,
+        model: ScoringModel,
+        d: Dialect,
+        contact_kinds: Mapping[str, str] | None,
+        event_kinds: Mapping[str, str] | None,
+        as_of_us: int | None,
+        tables: Tables,
+        row_column: str | None,
+    ):
+        self.model, self.d, self.tables, self.row_column = model, d, tables, row_column
+        self.rules = model.rules()
+        if contact_kinds is None:
+            contact_kinds = {"contact_id": "text"}
+            for _, rule in self.rules:
+                if isinstance(rule, ProfileRule):
+                    for f in condition_fields(rule.when):
+                        contact_kinds[f] = "text"
+        if event_kinds is None:
+            event_kinds = dict.fromkeys(EVENT_COLUMNS, "text")
+            for _, rule in self.rules:
+                for prop in getattr(rule, "where", {}) or {}:
+                    event_kinds[prop] = "text"
+            for table in model.places.values():
+                event_kinds[table.field] = "text"
+            event_kinds["timestamp"] = "temporal"
+        for column in ("contact_id",):
+            if column not in contact_kinds:
+                raise CompileError(f"the contacts table has no '{column}' column")
+        for column in EVENT_COLUMNS:
+            if column not in event_kinds:
+                raise CompileError(f"the events table has no '{column}' column")
+        self.ck, self.ek = dict(contact_kinds), dict(event_kinds)
+        if as_of_us is None:
+            self.asof_us: exp.Expr = d.epoch_us(exp.CurrentTimestamp())
+        else:
+            self.asof_us = exp.cast(lit(int(as_of_us)), "BIGINT")
+        self.asof_s = exp.Div(this=exp.cast(self.asof_us.copy(), "DOUBLE"), expression=dbl(1e6))
+        self.columns: list[RuleColumn] = []
+        score_index = {name: i for i, name in enumerate(model.scores)}
+        for i, (score, rule) in enumerate(self.rules):
+            kind = {
+                ProfileRule: "profile",
+                EventRule: "event",
+                VolumeRule: "volume",
+                InactivityRule: "inactivity",
+            }[type(rule)]
+            order = score_index[score] * 1_000_000 + (0 if kind == "profile" else 500_000) + i
+            fields = tuple(condition_fields(rule.when)) if isinstance(rule, ProfileRule) else ()
+            self.columns.append(
+                RuleColumn(i, score, rule.id, rule.description or "", kind, f"r{i}", order, fields)
+            )
+        self.event_slots = [c for c in self.columns if c.kind != "profile"]
+        self.ranked_slots = [
+            c
+            for c in self.event_slots
+            if isinstance(r := self.rules[c.index][1], EventRule)
+            and (r.first_time_only or r.max_count is not None)
+        ]
+        self.days_slots = [
+            c
+            for c in self.event_slots
+            if isinstance(r := self.rules[c.index][1], VolumeRule) and r.count == "days"
+        ]
+        self.quality_fields: dict[str, list[str]] = {}
+
+    # ------------------------------------------------------------------ helpers
+    def rule(self, c: RuleColumn) -> Any:
+        return self.rules[c.index][1]
+
+    def contact_reader(self, rule_id: str | None) -> FieldReader:
+        return FieldReader("c", self.ck, self.d, "contacts", rule_id)
+
+    def cid(self, alias: str, kinds: Mapping[str, str]) -> exp.Expr:
+        return as_text(
+            exp.column("contact_id", table=alias, quoted=True),
+            kinds["contact_id"],
+            self.d,
+            "contact_id",
+        )
+
+    def eid(self, alias: str) -> exp.Expr:
+        return as_text(
+            exp.column("event_id", table=alias, quoted=True),
+            self.ek["event_id"],
+            self.d,
+            "event_id",
+        )
+
+    def join_key(self, alias: str, name: str) -> exp.Expr:
+        """A hashable key for a raw property value: NULL and '' read the same (missing)."""
+        column: exp.Expr = exp.column(name, table=alias, quoted=True)
+        if self.ek[name] != "text":
+            column = exp.cast(column, "TEXT")
+        return exp.func("COALESCE", column, lit(""))
+
+    def ts_us(self, alias: str) -> exp.Expr:
+        column: exp.Expr = exp.column("timestamp", table=alias, quoted=True)
+        kind = self.ek["timestamp"]
+        if kind == "text":
+            column = self.d.text_to_timestamp(trim_text(column))
+        elif kind != "temporal":
+            raise CompileError(
+                f"events column 'timestamp' has a {kind} type; it must be a timestamp or ISO 8601 text"
+            )
+        return self.d.epoch_us(column)
+
+    def quality(self, check: str, field_name: str) -> exp.Expr:
+        checks = self.quality_fields.setdefault(field_name, [])
+        if check not in checks:
+            checks.append(check)
+        alias = self.quality_alias(field_name)
+        return exp.func("COALESCE", exp.column(check, table=alias), exp.false())
+
+    def quality_alias(self, field_name: str) -> str:
+        return (
+            f"q{sorted(self.quality_fields).index(field_name)}"
+            if False
+            else f"q_{_ident(field_name)}"
+        )
+
+    # -------------------------------------------------------------------- build
+    def build(self) -> CompiledModel:
+        d = self.d
+        ctes: list[tuple[str, exp.Expr]] = []
+        if self.event_slots:
+            ctes += self.event_ctes(explain=False)
+        base, base_explain = self.base_selects()
+        q = self.final_query([*ctes, ("base", base)], explain=False)
+        eq = self.explain(self.event_ctes(explain=True) if self.event_slots else [], base_explain)
+        quality_inputs = {
+            f: exp.select(exp.alias_(self.contact_reader(None).text(f), "value"))
+            .distinct()
+            .from_(exp.alias_(exp.to_table(self.tables.contacts), "c"))
+            for f in sorted(self.quality_fields)
+        }
+        for f in quality_inputs:
+            quality_inputs[f] = quality_inputs[f].where(
+                exp.Not(this=exp.Is(this=self.contact_reader(None).text(f), expression=exp.null()))
+            )
+        result_columns = ["contact_id"]
+        for name in self.model.scores:
+            result_columns += [name, f"{name}_grade"]
+        result_columns += ["grade", "stage", "surging", "surge_points"]
+        result_columns += [c.column for c in self.columns]
+        return CompiledModel(
+            dialect=d.name,
+            scores=tuple(self.model.scores),
+            rules=tuple(self.columns),
+            query=q,
+            explain_query=eq,
+            quality_fields={f: tuple(c) for f, c in sorted(self.quality_fields.items())},
+            quality_inputs=quality_inputs,
+            result_columns=tuple(result_columns),
+            tables=self.tables,
+        )
+
+    # ------------------------------------------------------------ event side --
+    def props(self) -> list[str]:
+        """Event properties any rule reads (where tests and place fields)."""
+        out: list[str] = []
+        for c in self.event_slots:
+            rule = self.rule(c)
+            names = list(rule.where)
+            place = getattr(rule, "place", None)
+            if place is not None:
+                names.append(self.model.places[place].field)
+            for n in names:
+                if n not in out and n in self.ek:
+                    out.append(n)
+        return out
+
+    def event_ctes(self, explain: bool) -> list[tuple[str, exp.Expr]]:
+        d = self.d
+        props = self.props()
+        key_cols = ["type", *props]
+        keys = (
+            exp.select(*[exp.column(k, quoted=True) for k in key_cols])
+            .distinct()
+            .from_(exp.to_table(self.tables.events))
+        )
+        reader = FieldReader("k", self.ek, d, "events")
+        branches: list[exp.Select] = []
+        for c in self.event_slots:
+            rule = self.rule(c)
+            reader.rule_id = rule.id
+            conds: list[exp.Expr] = []
+            if rule.on is not None:
+                type_text = reader.text("type")
+                conds.append(true_(exp.In(this=type_text, expressions=[lit(t) for t in rule.on])))
+            if rule.where:
+                conds.append(true_(where_predicate(rule.where, reader, rule.id)))
+            pw: exp.Expr = dbl(0)
+            hl: exp.Expr = exp.cast(exp.null(), "DOUBLE")
+            dd: exp.Expr = exp.cast(exp.null(), "DOUBLE")
+            win: exp.Expr = exp.cast(exp.null(), "DOUBLE")
+            if isinstance(rule, EventRule):
+                pw = dbl(rule.points)
+                if rule.place is not None:
+                    pw = exp.Mul(
+                        this=pw,
+                        expression=exp.paren(place_weight(self.model.places[rule.place], reader)),
+                    )
+                if rule.half_life_days is not None:
+                    hl = dbl(rule.half_life_days)
+                if rule.decay_days is not None:
+                    dd = dbl(rule.decay_days)
+                if rule.within_days is not None:
+                    win = dbl(rule.within_days)
+            elif isinstance(rule, VolumeRule):
+                win = dbl(rule.within_days)
+            else:
+                win = dbl(rule.inactive_days)
+            select = exp.select(
+                *[exp.alias_(self.join_key("k", k), f"k_{i}") for i, k in enumerate(key_cols)],
+                exp.alias_(lit(c.index), "slot"),
+                exp.alias_(pw, "pw"),
+                exp.alias_(hl, "hl"),
+                exp.alias_(dd, "dd"),
+                exp.alias_(win, "win"),
+            ).from_(exp.alias_(exp.to_table("keys"), "k"))
+            if conds:
+                select = select.where(_and(*conds) if len(conds) > 1 else conds[0], copy=False)
+            branches.append(select)
+        union: exp.Expr = branches[0]
+        for b in branches[1:]:
+            union = exp.union(union, b, distinct=False, copy=False)
+        rulemap = exp.select("*").distinct().from_(exp.alias_(exp.Subquery(this=union), "u"))
+
+        ts = self.ts_us("e")
+        ts_s = exp.Div(this=exp.cast(col("ts_us", "e2"), "DOUBLE"), expression=dbl(1e6))
+        age = exp.Div(
+            this=exp.paren(exp.Sub(this=self.asof_s.copy(), expression=ts_s)),
+            expression=dbl(86_400),
+        )
+        on = [
+            exp.EQ(this=self.join_key("e", k), expression=col(f"k_{i}", "m"))
+            for i, k in enumerate(key_cols)
+        ]
+        need_eid = explain or bool(self.ranked_slots)
+        # The timestamp conversion is computed once per event in a subquery.
+        e2_cols: list[exp.Expr] = [
+            exp.alias_(self.cid("e", self.ek), "cid"),
+            exp.alias_(ts, "ts_us"),
+            *[exp.alias_(exp.column(k, table="e", quoted=True), k) for k in key_cols],
+        ]
+        if need_eid:
+            e2_cols.append(exp.alias_(self.eid("e"), "eid"))
+        e2 = exp.select(*e2_cols).from_(exp.alias_(exp.to_table(self.tables.events), "e"))
+        on_e2 = [
+            exp.EQ(this=self.join_key("e2", k), expression=col(f"k_{i}", "m"))
+            for i, k in enumerate(key_cols)
+        ]
+        del on
+        decay = _case(
+            [
+                (
+                    exp.Not(this=exp.Is(this=col("hl", "m"), expression=exp.null())),
+                    exp.Pow(
+                        this=dbl(0.5),
+                        expression=exp.Div(this=age.copy(), expression=col("hl", "m")),
+                    ),
+                ),
+                (
+                    exp.Not(this=exp.Is(this=col("dd", "m"), expression=exp.null())),
+                    exp.Greatest(
+                        this=dbl(0),
+                        expressions=[
+                            exp.Sub(
+                                this=dbl(1),
+                                expression=exp.Div(this=age.copy(), expression=col("dd", "m")),
+                            )
+                        ],
+                    ),
+                ),
+            ],
+            dbl(1),
+        )
+        in_win = _or(
+            exp.Is(this=col("win", "m"), expression=exp.null()),
+            exp.LTE(this=age.copy(), expression=col("win", "m")),
+        )
+        hit_cols: list[exp.Expr] = [
+            col("cid", "e2"),
+            col("ts_us", "e2"),
+            exp.alias_(col("slot", "m"), "slot"),
+            exp.alias_(age, "age"),
+            exp.alias_(exp.Mul(this=col("pw", "m"), expression=exp.paren(decay)), "pts"),
+            exp.alias_(in_win, "in_win"),
+        ]
+        if need_eid:
+            hit_cols.append(col("eid", "e2"))
+        hits = (
+            exp.select(*hit_cols)
+            .from_(exp.alias_(exp.Subquery(this=e2), "e2"))
+            .join(exp.alias_(exp.to_table("rulemap"), "m"), on=_and(*on_e2))
+            .where(exp.LTE(this=col("ts_us", "e2"), expression=self.asof_us.copy()))
+        )
+        ctes: list[tuple[str, exp.Expr]] = [
+            ("keys", keys),
+            ("rulemap", rulemap),
+            ("hits", hits),
+        ]
+
+        base_cols = ["cid", "ts_us", "slot", "age", "pts", "in_win"] + (["eid"] if need_eid else [])
+        ranked_ids = [c.index for c in self.ranked_slots]
+        plain = exp.select(*[col(c) for c in base_cols], exp.alias_(col("in_win"), "kept")).from_(
+            "hits"
+        )
+        if ranked_ids:
+            plain = plain.where(
+                exp.Not(this=exp.In(this=col("slot"), expressions=[lit(i) for i in ranked_ids]))
+            )
+            eid_order = d.binary_text(col("eid"))
+            rn_first = exp.Window(
+                this=exp.RowNumber(),
+                partition_by=[col("cid"), col("slot")],
+                order=exp.Order(
+                    expressions=[exp.Ordered(this=col("ts_us")), exp.Ordered(this=eid_order)]
+                ),
+            )
+            rn_last = exp.Window(
+                this=exp.RowNumber(),
+                partition_by=[col("cid"), col("slot"), col("in_win")],
+                order=exp.Order(
+                    expressions=[
+                        exp.Ordered(this=col("ts_us"), desc=True),
+                        exp.Ordered(this=eid_order.copy(), desc=True),
+                    ]
+                ),
+            )
+            ranked = (
+                exp.select(
+                    *[col(c) for c in base_cols],
+                    exp.alias_(rn_first, "rn_first"),
+                    exp.alias_(rn_last, "rn_last"),
+                )
+                .from_("hits")
+                .where(exp.In(this=col("slot"), expressions=[lit(i) for i in ranked_ids]))
+            )
+            kept_whens = []
+            for c in self.ranked_slots:
+                rule = self.rule(c)
+                if rule.first_time_only:
+                    cond = _and(exp.EQ(this=col("rn_first"), expression=lit(1)), col("in_win"))
+                else:
+                    cond = _and(
+                        col("in_win"), exp.LTE(this=col("rn_last"), expression=lit(rule.max_count))
+                    )
+                kept_whens.append((exp.EQ(this=col("slot"), expression=lit(c.index)), cond))
+            kept_ranked = exp.select(
+                *[col(c) for c in base_cols], exp.alias_(_case(kept_whens, exp.false()), "kept")
+            ).from_("ranked")
+            ctes.append(("ranked", ranked))
+            kept: exp.Expr = exp.union(plain, kept_ranked, distinct=False, copy=False)
+        else:
+            kept = plain
+        ctes.append(("kept", kept))
+
+        kept_col = col("kept")
+        aggs: list[exp.Expr] = [
+            col("cid"),
+            col("slot"),
+            exp.alias_(exp.Sum(this=_case([(kept_col, col("pts"))])), "total"),
+            exp.alias_(exp.Sum(this=_case([(kept_col.copy(), lit(1))], lit(0))), "n_kept"),
+            exp.alias_(exp.Sum(this=_case([(col("in_win"), lit(1))], lit(0))), "n_win"),
+        ]
+        surge = self.model.surge
+        if surge is not None:
+            recent = _and(kept_col.copy(), exp.LTE(this=col("age"), expression=dbl(surge.days)))
+            aggs.append(exp.alias_(exp.Sum(this=_case([(recent, col("pts"))])), "surge_total"))
+        if self.days_slots:
+            day = exp.Floor(
+                this=exp.Div(
+                    this=exp.Div(this=exp.cast(col("ts_us"), "DOUBLE"), expression=dbl(1e6)),
+                    expression=dbl(86_400),
+                )
+            )
+            cond = _and(
+                col("in_win"),
+                exp.In(this=col("slot"), expressions=[lit(c.index) for c in self.days_slots]),
+            )
+            aggs.append(
+                exp.alias_(
+                    exp.Count(this=exp.Distinct(expressions=[_case([(cond, day)])])), "n_days"
+                )
+            )
+        if explain:
+            aggs.append(exp.alias_(exp.Min(this=col("age")), "min_age"))
+            evidence_flag = _case(
+                [
+                    (
+                        exp.In(
+                            this=col("slot"),
+                            expressions=[
+                                lit(c.index) for c in self.event_slots if c.kind == "volume"
+                            ]
+                            or [lit(-1)],
+                        ),
+                        col("in_win"),
+                    ),
+                ],
+                kept_col.copy(),
+            )
+            aggs.append(exp.alias_(d.ordered_ids(col("eid"), col("ts_us"), evidence_flag), "ids"))
+        agg = exp.select(*aggs).from_("kept").group_by(col("cid"), col("slot"))
+        ctes.append(("agg", agg))
+
+        # rv: each event-driven rule's contribution (NULL when not listed).
+        value_whens = []
+        surge_whens = []
+        for c in self.event_slots:
+            rule = self.rule(c)
+            is_slot = exp.EQ(this=col("slot"), expression=lit(c.index))
+            if isinstance(rule, EventRule):
+                capped = self.cap(rule, col("total"))
+                listed = _and(
+                    exp.GT(this=col("n_kept"), expression=lit(0)),
+                    exp.NEQ(this=capped, expression=dbl(0)),
+                )
+                value_whens.append((is_slot, _case([(listed, capped.copy())])))
+                if surge is not None and c.score == surge.score:
+                    surge_whens.append(
+                        (
+                            _and(is_slot.copy(), exp.GT(this=col("n_kept"), expression=lit(0))),
+                            self.cap(rule, _coalesce0(col("surge_total"))),
+                        )
+                    )
+            elif isinstance(rule, VolumeRule):
+                count = col("n_days") if rule.count == "days" else col("n_win")
+                tiers = [
+                    (
+                        exp.GTE(this=count.copy(), expression=lit(t.at_least)),
+                        dbl(t.points) if t.points != 0 else exp.cast(exp.null(), "DOUBLE"),
+                    )
+                    for t in reversed(rule.tiers)
+                ]
+                value_whens.append((is_slot, _case(tiers)))
+        rv_cols: list[exp.Expr] = [
+            col("cid"),
+            col("slot"),
+            col("n_win"),
+            exp.alias_(
+                _case(value_whens) if value_whens else exp.cast(exp.null(), "DOUBLE"), "value"
+            ),
+            exp.alias_(
+                _case(surge_whens) if surge_whens else exp.cast(exp.null(), "DOUBLE"), "surge_value"
+            ),
+        ]
+        if explain:
+            count_expr: exp.Expr = col("n_win")
+            if self.days_slots:
+                count_expr = _case(
+                    [
+                        (
+                            exp.In(
+                                this=col("slot"),
+                                expressions=[lit(c.index) for c in self.days_slots],
+                            ),
+                            col("n_days"),
+                        )
+                    ],
+                    col("n_win"),
+                )
+            rv_cols += [col("min_age"), col("ids"), exp.alias_(count_expr, "n_count")]
+        ctes.append(("rv", exp.select(*rv_cols).from_("agg")))
+
+        pc_cols: list[exp.Expr] = [col("cid")]
+        for c in self.event_slots:
+            is_slot = exp.EQ(this=col("slot"), expression=lit(c.index))
+            if c.kind == "inactivity":
+                pc_cols.append(
+                    exp.alias_(exp.Max(this=_case([(is_slot, col("n_win"))])), f"w{c.index}")
+                )
+                if explain:
+                    pc_cols.append(
+                        exp.alias_(
+                            exp.Min(this=_case([(is_slot.copy(), col("min_age"))])), f"l{c.index}"
+                        )
+                    )
+            else:
+                pc_cols.append(exp.alias_(exp.Max(this=_case([(is_slot, col("value"))])), c.column))
+        pc_cols.append(exp.alias_(exp.Sum(this=col("surge_value")), "surge_points"))
+        ctes.append(("pc", exp.select(*pc_cols).from_("rv").group_by(col("cid"))))
+        return ctes
+
+    def cap(self, rule: EventRule, total: exp.Expr) -> exp.Expr:
+        if rule.max_points is None:
+            return total
+        m = rule.max_points
+        # total is never NULL here (callers coalesce), so GREATEST/LEAST cannot skip it.
+        return exp.Greatest(this=dbl(-m), expressions=[exp.Least(this=dbl(m), expressions=[total])])
+
+    # ---------------------------------------------------------- contact side --
+    def base_selects(self) -> tuple[exp.Select, exp.Select]:
+        """base: contacts with every rule's points (and, for explain, evidence texts)."""
+        cols: list[exp.Expr] = [exp.alias_(self.cid("c", self.ck), "contact_id")]
+        if self.row_column is not None:
+            cols.append(exp.alias_(exp.column(self.row_column, table="c", quoted=True), "row_no"))
+        else:
+            cols.append(exp.alias_(lit(0), "row_no"))
+        explain_extra: list[exp.Expr] = []
+        for c in self.columns:
+            rule = self.rule(c)
+            if isinstance(rule, ProfileRule):
+                reader = self.contact_reader(rule.id)
+                cond = true_(condition_predicate(rule.when, reader, self.quality, rule.id))
+                cols.append(exp.alias_(_case([(cond, dbl(rule.points))]), c.column))
+                texts = [reader.text(f) for f in c.fields]
+                explain_extra.append(exp.alias_(exp.Array(expressions=texts), f"t{c.index}"))
+            elif isinstance(rule, InactivityRule):
+                recent = exp.GT(
+                    this=_coalesce0(exp.column(f"w{c.index}", table="pc")), expression=lit(0)
+                )
+                points = dbl(rule.points) if rule.points != 0 else None
+                cols.append(
+                    exp.alias_(
+                        _case([(exp.Not(this=recent), points)])
+                        if points is not None
+                        else exp.cast(exp.null(), "DOUBLE"),
+                        c.column,
+                    )
+                )
+                explain_extra.append(
+                    exp.alias_(exp.column(f"l{c.index}", table="pc"), f"l{c.index}")
+                )
+            else:
+                cols.append(exp.alias_(exp.column(c.column, table="pc"), c.column))
+        if self.event_slots:
+            cols.append(
+                exp.alias_(_coalesce0(exp.column("surge_points", table="pc")), "surge_points")
+            )
+        else:
+            cols.append(exp.alias_(dbl(0), "surge_points"))
+
+        def make(extra: list[exp.Expr]) -> exp.Select:
+            select = exp.select(*cols, *extra).from_(
+                exp.alias_(exp.to_table(self.tables.contacts), "c")
+            )
+            if self.event_slots:
+                select = select.join(
+                    exp.alias_(exp.to_table("pc"), "pc"),
+                    on=exp.EQ(
+                        this=exp.column("cid", table="pc"), expression=self.cid("c", self.ck)
+                    ),
+                    join_type="left",
+                )
+            for f in sorted(self.quality_fields):
+                alias = self.quality_alias(f)
+                on = _and(
+                    exp.EQ(this=exp.column("field", table=alias), expression=lit(f)),
+                    exp.EQ(
+                        this=exp.column("value", table=alias),
+                        expression=self.contact_reader(None).text(f),
+                    ),
+                )
+                select = select.join(
+                    exp.alias_(exp.to_table(self.tables.quality), alias), on=on, join_type="left"
+                )
+            return select
+
+        # Build once to register quality fields, then again so both carry every join.
+        make([])
+        return make([]), make(explain_extra)
+
+    def scored_select(self, source: str) -> exp.Select:
+        cols: list[exp.Expr] = [exp.Star()]
+        for name in self.model.scores:
+            parts = [_coalesce0(col(c.column)) for c in self.columns if c.score == name]
+            cols.append(exp.alias_(exp.paren(_sum(parts)), f"raw_{name}"))
+        return exp.select(*cols).from_(source)
+
+    def final_query(self, ctes: list[tuple[str, exp.Expr]], explain: bool) -> exp.Expr:
+        ctes = [*ctes, ("scored", self.scored_select("base"))]
+        cols: list[exp.Expr] = [col("contact_id")]
+        values: dict[str, exp.Expr] = {}
+        grades: dict[str, exp.Expr] = {}
+        for name, spec in self.model.scores.items():
+            raw = col(f"raw_{name}")
+            whens: list[tuple[exp.Expr, exp.Expr]] = []
+            if spec.ceiling is not None:
+                whens.append(
+                    (exp.GT(this=raw.copy(), expression=dbl(spec.ceiling)), dbl(spec.ceiling))
+                )
+            if spec.floor is not None:
+                whens.append((exp.LT(this=raw.copy(), expression=dbl(spec.floor)), dbl(spec.floor)))
+            value = _case(whens, raw.copy()) if whens else raw.copy()
+            values[name] = value
+            grades[name] = self.grade(spec.grades, value)
+        for name in self.model.scores:
+            cols += [
+                exp.alias_(values[name].copy(), name),
+                exp.alias_(grades[name].copy(), f"{name}_grade"),
+            ]
+        combined: exp.Expr = exp.cast(exp.null(), "TEXT")
+        if self.model.combined_grade:
+            parts = [grades[n].copy() for n in self.model.combined_grade]
+            any_null = _or(*[exp.Is(this=p.copy(), expression=exp.null()) for p in parts])
+            joined = parts[0]
+            for p in parts[1:]:
+                joined = exp.DPipe(this=joined, expression=p, safe=True)
+            if len(parts) == 1:
+                joined = exp.cast(joined, "TEXT")
+            combined = _case([(any_null, exp.cast(exp.null(), "TEXT"))], joined)
+        surge = self.model.surge
+        surging: exp.Expr = exp.false()
+        if surge is not None:
+            surging = exp.GTE(this=col("surge_points"), expression=dbl(surge.min_points))
+        stage: exp.Expr = lit("lead")
+        stage_whens: list[tuple[exp.Expr, exp.Expr]] = []
+        for name, conditions in reversed(list(self.model.lifecycle.items())):
+            conds = [
+                self.stage_condition(cond, values, grades, combined, surging) for cond in conditions
+            ]
+            stage_whens.append((_and(*conds) if len(conds) > 1 else conds[0], lit(name)))
+        if stage_whens:
+            stage = _case(stage_whens, lit("lead"))
+        cols += [
+            exp.alias_(combined, "grade"),
+            exp.alias_(stage, "stage"),
+            exp.alias_(surging.copy(), "surging"),
+            col("surge_points"),
+            *[col(c.column) for c in self.columns],
+        ]
+        select = exp.select(*cols).from_("scored").order_by(col("row_no"), col("contact_id"))
+        for name, q in ctes:
+            select = select.with_(name, as_=q, copy=False)
+        return select
+
+    def grade(self, grades: Mapping[str, float | None] | None, value: exp.Expr) -> exp.Expr:
+        if not grades:
+            return exp.cast(exp.null(), "TEXT")
+        whens = []
+        default: exp.Expr | None = None
+        for label, threshold in grades.items():
+            if threshold is None:
+                default = lit(label)
+            else:
+                whens.append((exp.GTE(this=value.copy(), expression=dbl(threshold)), lit(label)))
+        if not whens:
+            return default if default is not None else exp.cast(exp.null(), "TEXT")
+        return _case(whens, default)
+
+    def stage_condition(
+        self,
+        cond: StageCondition,
+        values: Mapping[str, exp.Expr],
+        grades: Mapping[str, exp.Expr],
+        combined: exp.Expr,
+        surging: exp.Expr,
+    ) -> exp.Expr:
+        if cond.flag is not None:
+            return surging.copy() if cond.flag else exp.Not(this=exp.paren(surging.copy()))
+        if cond.labels is not None:
+            grade = combined if cond.key == "grade" else grades[cond.key.removesuffix("_grade")]
+            return true_(exp.In(this=grade.copy(), expressions=[lit(x) for x in cond.labels]))
+        ops = {">=": exp.GTE, ">": exp.GT, "<=": exp.LTE, "<": exp.LT, "==": exp.EQ}
+        assert cond.number is not None
+        return ops[cond.op or ">="](this=values[cond.key].copy(), expression=dbl(cond.number))
+
+    # --------------------------------------------------------------- explain --
+    def explain(self, event_ctes: list[tuple[str, exp.Expr]], base: exp.Select) -> exp.Expr:
+        """The long table: one row per (contact, contribution), in the evaluator's order."""
+        ctes = [*event_ctes, ("base", base), ("scored", self.scored_select("base"))]
+        text_array = self.d.null_text_array()
+        null_d = exp.cast(exp.null(), "DOUBLE")
+        null_i = exp.cast(exp.null(), "BIGINT")
+        branches: list[exp.Select] = []
+
+        def row(
+            source: str | exp.Expr,
+            score: str,
+            rule_id: str,
+            order: int,
+            points: exp.Expr,
+            where: exp.Expr,
+            ids: exp.Expr | None = None,
+            count: exp.Expr | None = None,
+            age: exp.Expr | None = None,
+            texts: exp.Expr | None = None,
+            contact: exp.Expr | None = None,
+            row_no: exp.Expr | None = None,
+        ) -> exp.Select:
+            return (
+                exp.select(
+                    exp.alias_(contact if contact is not None else col("contact_id"), "contact_id"),
+                    exp.alias_(row_no if row_no is not None else col("row_no"), "row_no"),
+                    exp.alias_(lit(order), "ord"),
+                    exp.alias_(lit(score), "score"),
+                    exp.alias_(lit(rule_id), "rule_id"),
+                    exp.alias_(points, "points"),
+                    exp.alias_(ids if ids is not None else text_array.copy(), "ids"),
+                    exp.alias_(count if count is not None else null_i.copy(), "n_count"),
+                    exp.alias_(age if age is not None else null_d.copy(), "age"),
+                    exp.alias_(texts if texts is not None else text_array.copy(), "texts"),
+                )
+                .from_(source)
+                .where(where)
+            )
+
+        for c in self.columns:
+            not_null = exp.Not(this=exp.Is(this=col(c.column), expression=exp.null()))
+            if c.kind == "profile":
+                branches.append(
+                    row(
+                        "scored",
+                        c.score,
+                        c.rule_id,
+                        c.order,
+                        col(c.column),
+                        not_null,
+                        texts=col(f"t{c.index}"),
+                    )
+                )
+            elif c.kind == "inactivity":
+                branches.append(
+                    row(
+                        "scored",
+                        c.score,
+                        c.rule_id,
+                        c.order,
+                        col(c.column),
+                        not_null,
+                        age=col(f"l{c.index}"),
+                    )
+                )
+        for c in self.event_slots:
+            if c.kind in ("event", "volume"):
+                # Joined to base so the contact's row number (output order) comes along.
+                src = (
+                    exp.select(
+                        col("cid", "rv"),
+                        col("slot", "rv"),
+                        col("value", "rv"),
+                        col("ids", "rv"),
+                        col("n_count", "rv"),
+                        exp.alias_(col("row_no", "b"), "row_no"),
+                    )
+                    .from_(exp.alias_(exp.to_table("rv"), "rv"))
+                    .join(
+                        exp.alias_(exp.to_table("base"), "b"),
+                        on=exp.EQ(this=col("contact_id", "b"), expression=col("cid", "rv")),
+                    )
+                )
+                where = _and(
+                    exp.EQ(this=col("slot"), expression=lit(c.index)),
+                    exp.Not(this=exp.Is(this=col("value"), expression=exp.null())),
+                )
+                branch = row(
+                    exp.alias_(exp.Subquery(this=src), "x"),
+                    c.score,
+                    c.rule_id,
+                    c.order,
+                    col("value"),
+                    where,
+                    ids=col("ids"),
+                    count=exp.cast(col("n_count"), "BIGINT") if c.kind == "volume" else None,
+                    contact=col("cid"),
+                )
+                branches.append(branch)
+        for i, (name, spec) in enumerate(self.model.scores.items()):
+            raw = col(f"raw_{name}")
+            if spec.ceiling is not None:
+                branches.append(
+                    row(
+                        "scored",
+                        name,
+                        "ceiling",
+                        i * 1_000_000 + 999_998,
+                        exp.Sub(this=dbl(spec.ceiling), expression=raw.copy()),
+                        exp.GT(this=raw.copy(), expression=dbl(spec.ceiling)),
+                    )
+                )
+            if spec.floor is not None:
+                below: exp.Expr = exp.LT(this=raw.copy(), expression=dbl(spec.floor))
+                if spec.ceiling is not None:
+                    below = _and(below, exp.LTE(this=raw.copy(), expression=dbl(spec.ceiling)))
+                branches.append(
+                    row(
+                        "scored",
+                        name,
+                        "floor",
+                        i * 1_000_000 + 999_999,
+                        exp.Sub(this=dbl(spec.floor), expression=raw.copy()),
+                        below,
+                    )
+                )
+        union: exp.Expr = branches[0] if branches else row("scored", "", "", 0, dbl(0), exp.false())
+        for b in branches[1:]:
+            union = exp.union(union, b, distinct=False, copy=False)
+        select = (
+            exp.select("*")
+            .from_(exp.alias_(exp.Subquery(this=union), "contributions"))
+            .order_by(col("row_no"), col("contact_id"), col("ord"))
+        )
+        for name, q in ctes:
+            select = select.with_(name, as_=q, copy=False)
+        return select
+
+
+def _ident(name: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in name.lower())
+
+
+__all__ = ["CHECKS", "CheckCondition", "CompiledModel", "RuleColumn", "Tables", "compile_model"]

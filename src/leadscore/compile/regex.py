@@ -1,0 +1,192 @@
+"""Python regular expressions re-written for each engine's regex flavour.
+
+The model language's ``regex`` operator means Python's ``re.search``. Engines use
+other flavours: RE2 (DuckDB, BigQuery), PostgreSQL's ARE (where ``\\b`` is a
+backspace and ``\\y`` a word boundary), Java (Spark, whose ``.`` also refuses
+``\\r``/``\\u2028`` and whose ``(?i)`` is ASCII-only) and Snowflake's POSIX flavour
+(flags as a parameter). Rather than patching the pattern text, we parse it with
+Python's own parser and print the tree back in the target flavour; any construct
+with no faithful translation (look-arounds, back-references, inline flags other
+than a leading ``(?i)``...) raises :class:`CompileError` naming the rule.
+
+Character classes ``\\d``, ``\\w``, ``\\s`` and ``\\b`` are Unicode-aware in Python
+and ASCII in RE2 and Java; on ASCII text (ids, urls, titles in Latin script) they
+agree. This is documented in docs/batch.md.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from re import _constants as C  # type: ignore[attr-defined]
+from re import _parser as P  # type: ignore[attr-defined]
+from typing import Any
+
+from leadscore.compile.errors import CompileError
+
+_META = set(".^$*+?{}[]()|\\/-")
+
+
+@dataclass(frozen=True)
+class Flavour:
+    name: str
+    word_boundary: str  # \b
+    non_boundary: str  # \B
+    any_char: str  # Python's "." (anything but "\n")
+    ignore_case_prefix: str | None  # None: the flag is passed separately
+    classes: bool = True  # supports \d \w \s
+
+
+FLAVOURS = {
+    "re2": Flavour("re2", r"\b", r"\B", ".", "(?i)"),
+    "postgres": Flavour("postgres", r"\y", r"\Y", "[^\\n]", "(?i)"),
+    "java": Flavour("java", r"\b", r"\B", "[^\\n]", "(?iu)"),
+    "snowflake": Flavour("snowflake", r"\b", r"\B", "[^\\n]", None, classes=True),
+}
+
+_CATEGORY = {
+    C.CATEGORY_DIGIT: r"\d",
+    C.CATEGORY_NOT_DIGIT: r"\D",
+    C.CATEGORY_SPACE: r"\s",
+    C.CATEGORY_NOT_SPACE: r"\S",
+    C.CATEGORY_WORD: r"\w",
+    C.CATEGORY_NOT_WORD: r"\W",
+}
+
+
+@dataclass(frozen=True)
+class Translated:
+    pattern: str
+    ignore_case: bool
+
+
+def translate(pattern: str, flavour: str, rule_id: str | None, dialect: str) -> Translated:
+    """The pattern in the target flavour, or CompileError when it has no equivalent."""
+    fl = FLAVOURS[flavour]
+
+    def fail(what: str) -> CompileError:
+        return CompileError(
+            f"regex {pattern!r} uses {what}, which {dialect} cannot run with Python's meaning; "
+            "use the portable subset (classes, groups, alternation, \\b, a leading (?i))",
+            rule_id,
+            dialect,
+        )
+
+    try:
+        parsed = P.parse(pattern)
+    except re.error as exc:  # already validated by the spec; kept for direct callers
+        raise CompileError(f"bad regex {pattern!r}: {exc}", rule_id, dialect) from None
+    flags = parsed.state.flags
+    ignore_case = bool(flags & re.IGNORECASE)
+    extra = flags & ~(re.IGNORECASE | re.UNICODE | re.VERBOSE)
+    if extra:
+        raise fail("inline flags other than (?i)")
+    if ignore_case and not pattern.startswith("(?i)"):
+        raise fail("(?i) somewhere else than at the very start")
+
+    def literal(code: int, in_class: bool = False) -> str:
+        ch = chr(code)
+        if ch.isalnum() and code < 128:
+            return ch
+        if ch in _META or (in_class and ch in "^]-"):
+            return "\\" + ch
+        if code < 32 or code == 127:
+            if fl.name == "postgres":
+                return f"\\x{code:02x}"
+            return f"\\x{{{code:x}}}" if fl.name in ("re2", "java") else f"\\x{code:02x}"
+        if ch.isspace() or not ch.isprintable():
+            raise fail(f"the unprintable character U+{code:04X}")
+        return ch
+
+    def klass(items: list[tuple[Any, Any]]) -> str:
+        out = []
+        negate = False
+        for op, av in items:
+            if op is C.NEGATE:
+                negate = True
+            elif op is C.LITERAL:
+                out.append(literal(av, in_class=True))
+            elif op is C.RANGE:
+                out.append(f"{literal(av[0], True)}-{literal(av[1], True)}")
+            elif op is C.CATEGORY:
+                if av not in _CATEGORY:
+                    raise fail("a character category")
+                if fl.name == "postgres" and av in (
+                    C.CATEGORY_NOT_DIGIT,
+                    C.CATEGORY_NOT_SPACE,
+                    C.CATEGORY_NOT_WORD,
+                ):
+                    # PostgreSQL forbids \D \S \W inside brackets.
+                    raise fail("a negated class (\\D, \\S or \\W) inside [...]")
+                out.append(_CATEGORY[av])
+            else:
+                raise fail(f"the class item {op}")
+        return "[" + ("^" if negate else "") + "".join(out) + "]"
+
+    def seq(items: Any) -> str:
+        return "".join(node(op, av) for op, av in items)
+
+    def node(op: Any, av: Any) -> str:
+        if op is C.LITERAL:
+            return literal(av)
+        if op is C.NOT_LITERAL:
+            return "[^" + literal(av, in_class=True) + "]"
+        if op is C.ANY:
+            return fl.any_char
+        if op is C.IN:
+            if len(av) == 1 and av[0][0] is C.CATEGORY and av[0][1] in _CATEGORY:
+                return _CATEGORY[av[0][1]]
+            return klass(av)
+        if op is C.BRANCH:
+            return "|".join(seq(branch) for branch in av[1])
+        if op is C.SUBPATTERN:
+            group, add_flags, del_flags, sub = av
+            if add_flags or del_flags:
+                raise fail("scoped inline flags (?x:...)")
+            inner = seq(sub)
+            return f"({inner})" if group is not None else f"(?:{inner})"
+        if op in (C.MAX_REPEAT, C.MIN_REPEAT):
+            low, high, sub = av
+            item = seq(sub)
+            if not (len(sub) == 1 and sub[0][0] in (C.LITERAL, C.ANY, C.IN, C.SUBPATTERN)):
+                item = f"(?:{item})"
+            if (low, high) == (0, C.MAXREPEAT):
+                q = "*"
+            elif (low, high) == (1, C.MAXREPEAT):
+                q = "+"
+            elif (low, high) == (0, 1):
+                q = "?"
+            elif high == C.MAXREPEAT:
+                q = f"{{{low},}}"
+            elif low == high:
+                q = f"{{{low}}}"
+            else:
+                q = f"{{{low},{high}}}"
+            if high != C.MAXREPEAT and high > 255 and fl.name == "postgres":
+                raise fail("a repeat count above 255")
+            if high != C.MAXREPEAT and high > 1000 and fl.name == "re2":
+                raise fail("a repeat count above 1000")
+            return item + q + ("?" if op is C.MIN_REPEAT else "")
+        if op is C.AT:
+            if av is C.AT_BEGINNING or av is C.AT_BEGINNING_STRING:
+                return "^"
+            if av is C.AT_END or av is C.AT_END_STRING:
+                # Values are trimmed, so Python's "$ before a final newline" never arises.
+                return "$"
+            if av is C.AT_BOUNDARY:
+                return fl.word_boundary
+            if av is C.AT_NON_BOUNDARY:
+                return fl.non_boundary
+            raise fail(f"the anchor {av}")
+        names = {
+            C.GROUPREF: "a back-reference",
+            C.GROUPREF_EXISTS: "a conditional group",
+            C.ASSERT: "a look-ahead or look-behind",
+            C.ASSERT_NOT: "a negative look-ahead or look-behind",
+        }
+        raise fail(names.get(op, f"the construct {op}"))
+
+    body = seq(parsed)
+    if ignore_case and fl.ignore_case_prefix is not None:
+        body = fl.ignore_case_prefix + body
+    return Translated(body, ignore_case)

@@ -1,0 +1,125 @@
+"""What every engine shares: column kinds, the scoring moment, the quality pre-pass."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from leadscore.compile import CompiledModel, quality_table
+from leadscore.io import EVENT_COLUMNS, InputError
+from leadscore.spec.model import ScoringModel
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def as_of_micros(as_of: datetime) -> int:
+    """Exact epoch microseconds (``as_of.timestamp()`` is this divided by 1e6)."""
+    if as_of.tzinfo is None or as_of.utcoffset() is None:
+        raise ValueError("as_of must be timezone-aware (for example 2026-11-01T00:00:00+00:00)")
+    return (as_of - _EPOCH) // timedelta(microseconds=1)
+
+
+def kind_of(type_name: str) -> str:
+    """A database type name -> the compiler's column kind."""
+    t = type_name.upper().strip()
+    if t.startswith(("VARCHAR", "TEXT", "STRING", "CHAR", "CHARACTER", "BPCHAR", "NAME", "UUID")):
+        return "text"
+    if t.startswith("BOOL"):
+        return "bool"
+    if t.startswith(("DECIMAL", "NUMERIC")):
+        return "decimal"
+    if t.startswith(("FLOAT", "DOUBLE", "REAL")):
+        return "float"
+    ints: tuple[str, ...] = (
+        "TINYINT",
+        "SMALLINT",
+        "INTEGER",
+        "INT",
+        "BIGINT",
+        "HUGEINT",
+        "UBIGINT",
+        "UINTEGER",
+    )
+    ints += ("USMALLINT", "UTINYINT", "UHUGEINT", "LONG", "SHORT", "BYTE", "INT2", "INT4", "INT8")
+    if t.startswith(ints):
+        return "int"
+    if t.startswith(("TIMESTAMP", "DATE", "TIME")):
+        return "temporal"
+    return "other"
+
+
+def is_file(name: str | Path) -> bool:
+    return Path(name).suffix.lower() in (".csv", ".parquet", ".pq")
+
+
+def check_file_header(path: Path, columns: Sequence[str], required: Sequence[str]) -> None:
+    """The header checks of ``leadscore.io`` (empty or repeated names, required columns)."""
+    seen: set[str] = set()
+    for name in columns:
+        if not name:
+            raise InputError(path, "the header has an empty column name", row=0)
+        if name in seen:
+            raise InputError(path, "the header repeats a column", column=name, row=0)
+        seen.add(name)
+    missing = [c for c in required if c not in columns]
+    if missing:
+        raise InputError(
+            path,
+            f"missing required column(s) {', '.join(missing)}; found {', '.join(columns) or 'none'}",
+        )
+
+
+def file_header(path: Path) -> list[str]:
+    """Column names of a CSV or Parquet file without reading its rows."""
+    if not path.exists():
+        raise InputError(path, "file not found")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        import csv
+
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            try:
+                header = next(csv.reader(handle, strict=True))
+            except StopIteration:
+                raise InputError(path, "the file is empty (a header row is required)") from None
+            except (csv.Error, UnicodeDecodeError) as exc:
+                raise InputError(path, f"malformed CSV: {exc}", line=1) from None
+        return [h.strip() for h in header]
+    if suffix in (".parquet", ".pq"):
+        import pyarrow.parquet as pq
+
+        try:
+            return list(pq.read_schema(path).names)
+        except Exception as exc:  # pyarrow raises several types for corrupt files
+            raise InputError(path, f"cannot read Parquet: {exc}") from None
+    raise InputError(path, f"unsupported file type '{suffix}' (use .csv or .parquet)")
+
+
+def required_event_columns() -> tuple[str, ...]:
+    return EVENT_COLUMNS
+
+
+def run_quality(
+    model: ScoringModel,
+    compiled: CompiledModel,
+    distinct: Callable[[str], Iterable[Any]],
+) -> pa.Table | None:
+    """The quality pre-pass: DISTINCT texts from the engine, checks in Python."""
+    if not compiled.quality_fields:
+        return None
+    values: dict[str, list[Any]] = {}
+    for field, query in compiled.quality_inputs.items():
+        values[field] = list(distinct(query.sql(dialect=compiled.dialect)))
+    return quality_table(model, compiled.quality_fields, values)
+
+
+def kinds_from(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    return {name: kind_of(type_name) for name, type_name in pairs}
+
+
+def output_kinds(mapping: Mapping[str, str]) -> dict[str, str]:
+    return dict(mapping)

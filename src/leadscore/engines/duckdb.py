@@ -1,0 +1,144 @@
+"""DuckDB: the default engine, for CSV, Parquet or a DuckDB database file.
+
+CSV is read with every column as text (as the Python reader sees it); Parquet
+and database tables keep their types, which the compiler reads exactly as the
+Python readers would. Rows keep their file order for the output.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from leadscore.compile import Tables, compile_model
+from leadscore.engines.base import (
+    as_of_micros,
+    check_file_header,
+    file_header,
+    is_file,
+    kinds_from,
+    run_quality,
+)
+from leadscore.engines.results import BatchResult
+from leadscore.engines.validate import check_inputs
+from leadscore.io import EVENT_COLUMNS
+from leadscore.spec.model import ScoringModel
+
+ROW = "__leadscore_row"
+TABLES = Tables("leadscore_contacts", "leadscore_events", "leadscore_quality")
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _ident(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+class DuckDBEngine:
+    """Scores with DuckDB; ``database`` is a DuckDB file holding the tables, if any."""
+
+    name = "duckdb"
+
+    def __init__(
+        self,
+        database: str | Path | None = None,
+        threads: int | None = None,
+        memory_limit: str | None = None,
+        connection: Any = None,
+    ):
+        import duckdb  # lazily: `import leadscore` must not load database drivers
+
+        self.con = connection or duckdb.connect(str(database) if database else ":memory:")
+        self.con.execute("SET TimeZone = 'UTC'")
+        if threads:
+            self.con.execute(f"SET threads = {int(threads)}")
+        if memory_limit:
+            self.con.execute(f"SET memory_limit = {_quote(memory_limit)}")
+
+    def _source(self, name: str | Path, view: str, required: tuple[str, ...]) -> tuple[str, bool]:
+        """A temp view over a file (with a row number) or a table; True if it has rows numbers."""
+        if is_file(name):
+            path = Path(name)
+            check_file_header(path, file_header(path), required)
+            if path.suffix.lower() == ".csv":
+                read = (
+                    f"read_csv({_quote(str(path))}, all_varchar = true, header = true, "
+                    "delim = ',', quote = '\"', escape = '\"', auto_detect = false, "
+                    f"columns = {self._csv_columns(path)})"
+                )
+                body = f"SELECT row_number() OVER () AS {ROW}, * FROM {read}"
+            else:
+                read = f"read_parquet({_quote(str(path))}, file_row_number = true)"
+                body = (
+                    f"SELECT file_row_number + 1 AS {ROW}, * EXCLUDE (file_row_number) FROM {read}"
+                )
+            self.con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {body}")
+            return str(path), True
+        columns = [r[0] for r in self.con.execute(f"DESCRIBE {name}").fetchall()]
+        check_file_header(Path(str(name)), columns, required)
+        self.con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM {name}")
+        return str(name), False
+
+    def _csv_columns(self, path: Path) -> str:
+        names = file_header(path)
+        return "{" + ", ".join(f"{_quote(n)}: 'VARCHAR'" for n in names) + "}"
+
+    def _kinds(self, view: str) -> dict[str, str]:
+        rows = self.con.execute(f"DESCRIBE {view}").fetchall()
+        return kinds_from((r[0], r[1]) for r in rows if r[0] != ROW)
+
+    def score(
+        self,
+        model: ScoringModel,
+        contacts: str | Path,
+        events: str | Path | None,
+        as_of: datetime,
+        explain: bool = False,
+        validate: bool = True,
+    ) -> BatchResult:
+        contacts_name, numbered = self._source(contacts, TABLES.contacts, ("contact_id",))
+        events_name = None
+        if events is not None:
+            events_name, numbered_e = self._source(events, TABLES.events, EVENT_COLUMNS)
+        else:
+            numbered_e = numbered
+            self.con.execute(
+                f"CREATE OR REPLACE TEMP VIEW {TABLES.events} AS SELECT 0 AS {ROW}, "
+                "NULL::VARCHAR AS event_id, NULL::VARCHAR AS contact_id, NULL::VARCHAR AS type, "
+                "NULL::TIMESTAMPTZ AS timestamp WHERE false"
+            )
+        ck, ek = self._kinds(TABLES.contacts), self._kinds(TABLES.events)
+        if validate:
+            check_inputs(
+                lambda sql: self.con.execute(sql).fetchall(),
+                "duckdb",
+                TABLES.contacts,
+                TABLES.events if events is not None else None,
+                ck,
+                ek,
+                contacts_name,
+                events_name,
+                ROW if numbered and numbered_e else None,
+            )
+        compiled = compile_model(
+            model,
+            "duckdb",
+            contact_kinds=ck,
+            event_kinds=ek,
+            as_of_us=as_of_micros(as_of),
+            tables=TABLES,
+            row_column=ROW if numbered else None,
+        )
+        quality = run_quality(
+            model, compiled, lambda sql: [r[0] for r in self.con.execute(sql).fetchall()]
+        )
+        if quality is not None:
+            self.con.register(TABLES.quality, quality)
+        table = self.con.sql(compiled.sql(pretty=False)).to_arrow_table()
+        explain_table = None
+        if explain:
+            explain_table = self.con.sql(compiled.explain_sql(pretty=False)).to_arrow_table()
+        return BatchResult(compiled, table, explain_table)

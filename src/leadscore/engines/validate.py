@@ -1,0 +1,219 @@
+"""The input checks of :mod:`leadscore.io`, run inside the engine before scoring.
+
+Reading 50 million events into Python to validate them would cost more than
+scoring them, so the same checks run as SQL (built with sqlglot, so every
+engine shares them): empty required values, duplicate ids, events of unknown
+contacts and unreadable timestamps. The first problem in file order is
+reported exactly as the Python readers report it: file, row and column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from sqlglot import exp
+
+from leadscore.compile.dialect import get_dialect
+from leadscore.compile.values import as_text, trim_text
+from leadscore.io import EVENT_COLUMNS, InputError
+
+# ISO 8601 as datetime.fromisoformat reads it (date, optional time, optional offset).
+TIMESTAMP_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"([T ][0-9]{2}(:[0-9]{2}(:[0-9]{2}([.,][0-9]{1,6})?)?)?"
+    r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$"
+)
+
+Run = Callable[[str], Sequence[tuple[Any, ...]]]
+
+
+def _and(*parts: exp.Expr) -> exp.Expr:
+    return exp.and_(*parts, copy=False)
+
+
+def _or(*parts: exp.Expr) -> exp.Expr:
+    return exp.or_(*parts, copy=False)
+
+
+def _first(select: exp.Select, row: str | None, key: exp.Expr) -> exp.Select:
+    order = exp.column(row) if row else key
+    return select.order_by(order).limit(1)
+
+
+def check_inputs(
+    run: Run,
+    dialect: str,
+    contacts: str,
+    events: str | None,
+    contact_kinds: Mapping[str, str],
+    event_kinds: Mapping[str, str] | None,
+    contacts_name: str,
+    events_name: str | None,
+    row: str | None,
+    can_try_cast: bool = True,
+) -> None:
+    """Raise :class:`InputError` for the first bad row, as ``read_contacts``/``read_events`` do."""
+    d = get_dialect(dialect)
+
+    def sql(e: exp.Expr) -> str:
+        return e.sql(dialect=dialect)
+
+    def text(alias: str, name: str, kinds: Mapping[str, str]) -> exp.Expr:
+        return as_text(exp.column(name, table=alias, quoted=True), kinds[name], d, name)
+
+    rowcol = (
+        [exp.alias_(exp.column(row, table="t"), "row_no")]
+        if row
+        else [exp.alias_(exp.null(), "row_no")]
+    )
+    cid = text("t", "contact_id", contact_kinds)
+    src_c = exp.alias_(exp.to_table(contacts), "t")
+
+    # contacts: empty id, then duplicates (first offending row wins, as in read_contacts)
+    problems: list[tuple[int, int, str, str]] = []
+    got = run(
+        sql(
+            _first(
+                exp.select(*rowcol).from_(src_c).where(exp.Is(this=cid, expression=exp.null())),
+                row,
+                exp.Literal.number(1),
+            )
+        )
+    )
+    if got:
+        problems.append((got[0][0] or 0, 0, "contact_id is empty", "contact_id"))
+    dup = _duplicates(run, sql, src_c, cid, rowcol, row)
+    if dup is not None:
+        number, repeated, first = dup
+        where = f" (first at row {first})" if first is not None else ""
+        problems.append((number, 1, f"duplicate contact_id '{repeated}'{where}", "contact_id"))
+    if problems:
+        number, _, message, column = min(problems)
+        raise InputError(contacts_name, message, row=number if row else None, column=column)
+
+    if events is None or event_kinds is None:
+        return
+    src_e = exp.alias_(exp.to_table(events), "t")
+    for order, name in enumerate(EVENT_COLUMNS):
+        empty: exp.Expr = (
+            text("t", name, event_kinds)
+            if event_kinds[name] != "temporal"
+            else exp.column(name, table="t", quoted=True)
+        )
+        got = run(
+            sql(
+                _first(
+                    exp.select(*rowcol)
+                    .from_(src_e.copy())
+                    .where(exp.Is(this=empty, expression=exp.null())),
+                    row,
+                    exp.Literal.number(1),
+                )
+            )
+        )
+        if got:
+            problems.append((got[0][0] or 0, order, f"{name} is empty", name))
+    eid = text("t", "event_id", event_kinds)
+    dup = _duplicates(run, sql, src_e.copy(), eid, rowcol, row)
+    if dup is not None:
+        number, value, first = dup
+        where = f" (first at row {first})" if first is not None else ""
+        problems.append((number, 10, f"duplicate event_id '{value}'{where}", "event_id"))
+    ecid = text("t", "contact_id", event_kinds)
+    known = exp.select(exp.alias_(text("c", "contact_id", contact_kinds), "cid")).from_(
+        exp.alias_(exp.to_table(contacts), "c")
+    )
+    unknown = (
+        exp.select(*rowcol, exp.alias_(ecid.copy(), "cid"))
+        .from_(src_e.copy())
+        .join(
+            exp.alias_(exp.Subquery(this=known), "k"),
+            on=exp.EQ(this=exp.column("cid", table="k"), expression=ecid.copy()),
+            join_type="left",
+        )
+        .where(
+            _and(
+                exp.Not(this=exp.Is(this=ecid.copy(), expression=exp.null())),
+                exp.Is(this=exp.column("cid", table="k"), expression=exp.null()),
+            )
+        )
+    )
+    got = run(sql(_first(unknown, row, exp.column("cid"))))
+    if got:
+        problems.append(
+            (
+                got[0][0] or 0,
+                11,
+                f"unknown contact_id '{got[0][1]}' (not in the contacts file)",
+                "contact_id",
+            )
+        )
+    if event_kinds["timestamp"] == "text":
+        ts = trim_text(exp.column("timestamp", table="t", quoted=True))
+        bad: exp.Expr = exp.Not(this=d.regex_search(ts.copy(), TIMESTAMP_PATTERN, False))
+        if can_try_cast:
+            bad = _or(
+                bad,
+                exp.Is(
+                    this=exp.TryCast(this=ts.copy(), to=exp.DataType.build("TIMESTAMPTZ")),
+                    expression=exp.null(),
+                ),
+            )
+        query = (
+            exp.select(*rowcol, exp.alias_(ts, "ts"))
+            .from_(src_e.copy())
+            .where(_and(exp.Not(this=exp.Is(this=ts.copy(), expression=exp.null())), bad))
+        )
+        got = run(sql(_first(query, row, exp.column("ts"))))
+        if got:
+            problems.append(
+                (
+                    got[0][0] or 0,
+                    12,
+                    f"cannot read timestamp '{got[0][1]}' (use ISO 8601, e.g. 2026-03-01T14:30:00Z)",
+                    "timestamp",
+                )
+            )
+    if problems:
+        number, _, message, column = min(problems)
+        raise InputError(events_name or events, message, row=number if row else None, column=column)
+
+
+def _duplicates(
+    run: Run,
+    sql: Callable[[exp.Expr], str],
+    source: exp.Expr,
+    key: exp.Expr,
+    rowcol: list[exp.Expr],
+    row: str | None,
+) -> tuple[int, str, int | None] | None:
+    """(row, value, first row) of the first repeated key, or None (cheap GROUP BY first)."""
+    grouped = (
+        exp.select(exp.alias_(key.copy(), "k"))
+        .from_(source.copy())
+        .where(exp.Not(this=exp.Is(this=key.copy(), expression=exp.null())))
+        .group_by(key.copy())
+        .having(exp.GT(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(1)))
+        .limit(1)
+    )
+    if not run(sql(grouped)):
+        return None
+    if row is None:
+        value = run(sql(grouped))[0][0]
+        return (0, value, None)
+    first = exp.Window(this=exp.Min(this=exp.column(row, table="t")), partition_by=[key.copy()])
+    inner = (
+        exp.select(*rowcol, exp.alias_(key.copy(), "k"), exp.alias_(first, "first_row"))
+        .from_(source.copy())
+        .where(exp.Not(this=exp.Is(this=key.copy(), expression=exp.null())))
+    )
+    query = (
+        exp.select("row_no", "k", "first_row")
+        .from_(exp.alias_(exp.Subquery(this=inner), "x"))
+        .where(exp.GT(this=exp.column("row_no"), expression=exp.column("first_row")))
+        .order_by("row_no")
+        .limit(1)
+    )
+    number, value, first_row = run(sql(query))[0]
+    return (int(number), value, int(first_row))
