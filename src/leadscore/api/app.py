@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from leadscore.service.errors import ServiceError
-from leadscore.service.events import error_field
+from leadscore.service.events import clean_errors
 from leadscore.service.runtime import Service
 from leadscore.service.settings import Settings
 
@@ -87,17 +87,22 @@ def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         detail = []
+        seen: set[str] = set()
         for err in exc.errors():
             loc = tuple(err.get("loc", ()))
+            where = "body"
             if loc and loc[0] in ("body", "query", "path", "header"):
-                where = loc[0]
-                loc = loc[1:]
-            else:
-                where = "body"
-            message = err.get("msg", "invalid")
+                where, loc = loc[0], loc[1:]
+            cleaned = clean_errors([{**err, "loc": loc}])[0]
+            field = cleaned["field"] or where
+            if field in seen:
+                continue
+            seen.add(field)
+            message = cleaned["message"]
             if err.get("type") == "json_invalid":
+                field = "body"
                 message = f"malformed JSON: {err.get('ctx', {}).get('error', message)}"
-            detail.append({"field": error_field(loc) or where, "in": where, "message": message})
+            detail.append({"field": field, "in": where, "message": message})
         return JSONResponse({"detail": detail}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)

@@ -84,6 +84,7 @@ class StageIn(Strict):
 
 
 class ModelIn(Strict):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)  # YAML kept as sent
     yaml: str = Field(min_length=1, max_length=2_000_000)
     activate: bool = False
 
@@ -409,8 +410,12 @@ async def _model_text(request: Request) -> tuple[str, bool]:
     try:
         body = ModelIn.model_validate(payload)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        raise Invalid(err["msg"], event_service.error_field(tuple(err["loc"])) or "body") from None
+        found = event_service.clean_errors(exc.errors())
+        error = Invalid(found[0]["message"], found[0]["field"] or "body")
+        error.problems = [  # type: ignore[attr-defined]
+            {"path": e["field"] or "body", "line": None, "message": e["message"]} for e in found
+        ]
+        raise error from None
     return body.yaml, body.activate
 
 

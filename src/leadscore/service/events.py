@@ -102,15 +102,33 @@ class IngestResult:
         }
 
 
+# Pydantic adds the member type of a failed union to the error location; the
+# user knows the field, not our union, so those parts are dropped.
+_UNION_TAGS = frozenset({"str", "int", "float", "bool", "constrained-str", "none", "dict", "list"})
+
+
 def error_field(loc: tuple[Any, ...], prefix: str = "") -> str:
     """``('events', 3, 'timestamp')`` -> ``events[3].timestamp``."""
     out = prefix
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
+        elif part in _UNION_TAGS:
+            continue
         else:
             out += f".{part}" if out else str(part)
     return out
+
+
+def clean_errors(errors: list[Any], prefix: str = "") -> list[dict[str, str]]:
+    """Pydantic errors as ``{field, message}``, one per field."""
+    out: dict[str, str] = {}
+    for e in errors:
+        field = error_field(tuple(e["loc"]), prefix)
+        tagged = any(p in _UNION_TAGS for p in e["loc"] if isinstance(p, str))
+        message = "must be text, a number, true/false or null" if tagged else e["msg"]
+        out.setdefault(field, message)
+    return [{"field": f, "message": m} for f, m in out.items()]
 
 
 def validate_items(
@@ -128,13 +146,7 @@ def validate_items(
                     i,
                     event_id if isinstance(event_id, str) else None,
                     "rejected",
-                    errors=[
-                        {
-                            "field": error_field(tuple(e["loc"]), f"{prefix}[{i}]"),
-                            "message": e["msg"],
-                        }
-                        for e in exc.errors()
-                    ],
+                    errors=clean_errors(exc.errors(), f"{prefix}[{i}]"),
                 )
             )
     return good, bad
