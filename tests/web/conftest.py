@@ -1,0 +1,234 @@
+"""A live leadscore server seeded with the example data, and a guarded browser.
+
+The server is the real app from ``create_app`` run by uvicorn in a thread on a
+free 127.0.0.1 port. The browser is Debian's Chromium driven by Playwright; every
+request it makes goes through a route handler that lets only the local server
+through and records anything else, and each test fails if something was blocked.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from leadscore.service.contacts import upsert_contact
+from leadscore.service.errors import Conflict
+from leadscore.service.events import ingest
+from leadscore.service.keys import create_key
+from leadscore.service.leads import stage_action
+from leadscore.service.runtime import Service
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLES_AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
+OWNERS = ("ana", "ben", "chen")
+EVENT_COLUMNS = ("event_id", "contact_id", "type", "timestamp")
+
+
+def owner_of(contact_id: str) -> str | None:
+    """A stable owner for each example lead (the CSV has none); some stay unassigned."""
+    n = int(hashlib.sha256(contact_id.encode()).hexdigest(), 16) % 4
+    return OWNERS[n] if n < len(OWNERS) else None
+
+
+def _shifted(text: str, days: timedelta) -> str:
+    return (datetime.fromisoformat(text) + days).isoformat()
+
+
+def seed_examples(service: Service) -> None:
+    """Load examples/contacts.csv and events.csv, then score every lead.
+
+    The example history was written to be scored as of 2026-11-01; the service
+    scores as of the wall clock. Every timestamp is moved forward by whole days
+    so the history ends where it was meant to, relative to today: otherwise decay
+    and the "quiet month" rule would leave the queue without a single MQL.
+    """
+    store = service.store
+    shift = timedelta(days=(datetime.now(UTC) - EXAMPLES_AS_OF).days)
+    with (EXAMPLES / "contacts.csv").open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            cid = row.pop("contact_id")
+            email = row.pop("email") or None
+            fields = {k: v for k, v in row.items() if v != ""}
+            if "created_at" in fields:
+                fields["created_at"] = _shifted(fields["created_at"], shift)
+            try:
+                upsert_contact(store, cid, email=email, owner=owner_of(cid), fields=fields)
+            except Conflict:
+                # The example data reuses a few addresses across people; the store
+                # keeps emails unique, so the second one keeps its email as a
+                # profile field only (the scoring rules still read it).
+                fields["email"] = email
+                upsert_contact(store, cid, owner=owner_of(cid), fields=fields)
+    items: list[dict[str, Any]] = []
+    with (EXAMPLES / "events.csv").open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            props = {k: v for k, v in row.items() if k not in EVENT_COLUMNS and v != ""}
+            items.append(
+                {
+                    "event_id": row["event_id"],
+                    "contact_id": row["contact_id"],
+                    "type": row["type"],
+                    "timestamp": _shifted(row["timestamp"], shift),
+                    "properties": props,
+                }
+            )
+    for start in range(0, len(items), 1000):
+        result = ingest(store, items[start : start + 1000])
+        assert result.summary()["rejected"] == 0, result.summary()
+    service.drain()
+
+
+def record_outcomes(service: Service, contact_ids: list[str]) -> None:
+    """Close some deals so conversion rates exist: every 3rd lead won, the rest lost."""
+    for i, cid in enumerate(contact_ids):
+        if i % 3 == 0:
+            stage_action(service.store, cid, "won", value=1000.0 + i, actor="seed")
+        else:
+            stage_action(service.store, cid, "lost", reason="went with a competitor", actor="seed")
+
+
+def admin_key(service: Service) -> str:
+    return str(create_key(service.store, ["admin"], name="dashboard tests")["key"])
+
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    # Belt and braces: even a request the route guard missed could not resolve
+    # any host but the local one.
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+]
+
+
+@dataclass
+class LiveServer:
+    base: str
+    service: Service
+    key: str
+    closed: list[str] = field(default_factory=list)  # leads given an outcome by the seed
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    import uvicorn
+
+    from leadscore.api.app import create_app
+    from leadscore.service.settings import Settings
+
+    db = tmp_path_factory.mktemp("dashboard") / "leadscore.db"
+    # Workers off: rescoring and model activation then run inside the request,
+    # so what a test sees right after an action is already final.
+    settings = Settings(db_url=str(db), model_path=str(EXAMPLES / "model.yaml"), run_workers=False)
+    app = create_app(settings)
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    service: Service = app.state.service
+    seed_examples(service)
+    # Outcomes for half of the second hundred leads, so the matrix, the what-if and
+    # the performance page have conversion rates to show.
+    closed = [f"c{n:04d}" for n in range(101, 201, 2)]
+    record_outcomes(service, closed)
+    try:
+        yield LiveServer(f"http://127.0.0.1:{port}", service, admin_key(service), closed)
+    finally:
+        server.should_exit = True
+        thread.join(15)
+
+
+@dataclass
+class Guard:
+    """Requests the browser tried to send anywhere but the local server."""
+
+    origin: str
+    blocked: list[str] = field(default_factory=list)
+    allowed: int = 0
+
+    def __call__(self, route: Any) -> None:
+        url = route.request.url
+        if url == self.origin or url.startswith(self.origin + "/"):
+            self.allowed += 1
+            route.continue_()
+        else:
+            self.blocked.append(url)
+            route.abort("blockedbyclient")
+
+
+@pytest.fixture(scope="session")
+def chromium(chromium_path: str) -> Iterator[Any]:
+    pytest.importorskip("playwright.sync_api")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def guard(live_server: LiveServer) -> Guard:
+    return Guard(live_server.base)
+
+
+@pytest.fixture
+def page(chromium: Any, live_server: LiveServer, guard: Guard) -> Iterator[Any]:
+    """A signed-in page; fails the test if any request left for another host."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    context.route("**/*", guard)
+    pg = context.new_page()
+    pg.set_default_timeout(15_000)
+    pg.goto(live_server.url("/dashboard/"))
+    pg.get_by_label("API key").fill(live_server.key)
+    pg.get_by_role("button", name="Sign in").click()
+    pg.wait_for_url("**/dashboard/")
+    yield pg
+    context.close()
+    assert guard.blocked == [], f"requests left the machine: {guard.blocked}"
+    assert guard.allowed > 0
+
+
+@pytest.fixture(scope="session")
+def screenshot() -> Any:
+    """Save a full-page screenshot to docs/screenshots/<name>.png (for the README)."""
+
+    def save(pg: Any, name: str) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        pg.screenshot(path=str(path), full_page=True)
+        return path
+
+    return save
