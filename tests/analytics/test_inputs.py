@@ -131,3 +131,47 @@ def test_milestone_drops_unreached_rows(tmp_path):
     deals = _write(tmp_path / "deals.csv", "mql_id,won_date\nm1,2018-03-01 10:00:00\nm2,\n")
     s = read_milestone(deals, "customer", "won_date", "mql_id")
     assert s["contact_id"].tolist() == ["m1"] and s["stage"].tolist() == ["customer"]
+
+
+def _events_parquet(tmp_path: Path, events: pd.DataFrame, **kw) -> Path:
+    frame = events.copy()
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], format="ISO8601").dt.tz_localize("UTC")
+    p = tmp_path / "events.parquet"
+    frame.to_parquet(p, row_group_size=kw.get("row_group_size", 4))
+    return p
+
+
+def test_parquet_events_stay_lazy_and_give_the_same_results(tmp_path, events, stages):
+    import pyarrow.dataset as ds
+
+    from leadscore.analytics import attribution, factual_tags, rfm, sla_follow_up
+    from leadscore.analytics.inputs import read_events
+
+    lazy = read_events(_events_parquet(tmp_path, events), columns=["campaign", "url"])
+    assert isinstance(lazy, ds.Dataset)
+    kw = {"as_of": "2024-04-01"}
+    pd.testing.assert_frame_equal(
+        attribution(lazy, stages, **kw), attribution(events, stages, **kw), check_dtype=False
+    )
+    pd.testing.assert_frame_equal(rfm(lazy, **kw), rfm(events, **kw), check_dtype=False)
+    pd.testing.assert_frame_equal(
+        factual_tags(lazy, **kw), factual_tags(events, **kw), check_dtype=False
+    )
+    types = ["email_click"]
+    pd.testing.assert_frame_equal(
+        sla_follow_up(stages, events=lazy, follow_up_types=types, **kw),
+        sla_follow_up(stages, events=events, follow_up_types=types, **kw),
+    )
+
+
+def test_parquet_events_with_missing_ids_are_found_from_metadata(tmp_path, events):
+    from leadscore.analytics.inputs import read_events
+
+    broken = events.copy()
+    broken.loc[6, "contact_id"] = None  # 7th row, in the second row group of 4
+    p = _events_parquet(tmp_path, broken)
+    with pytest.raises(AnalyticsInputError) as e:
+        read_events(p)
+    assert (e.value.row, e.value.column) == (7, "contact_id")
+    with pytest.raises(AnalyticsInputError, match="missing column"):
+        read_events(p, columns=["no_such_column"])

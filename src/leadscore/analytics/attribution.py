@@ -18,8 +18,9 @@ from collections.abc import Sequence
 import pandas as pd
 
 from leadscore.analytics import periods as P
+from leadscore.analytics._duck import connect, id_join, is_lazy, numeric_ids, register_events
 from leadscore.analytics.funnel import ensure
-from leadscore.analytics.inputs import EVENTS, STAGES, naive_utc
+from leadscore.analytics.inputs import EVENTS, STAGES, AnalyticsInputError, naive_utc
 
 NO_TOUCH = "(no touch)"
 
@@ -54,10 +55,12 @@ def attribution(
         conversions. Conversions without any touch appear as ``(no touch)``, so each
         credit column sums to the number of conversions.
     """
-    import duckdb
-
     as_of_ts = P.utc(as_of)
-    events = ensure(events, EVENTS, require=[touch], source="events")
+    if is_lazy(events):
+        if touch not in events.schema.names:
+            raise AnalyticsInputError("events", f"missing column {touch!r} to attribute by")
+    else:
+        events = ensure(events, EVENTS, require=[touch], source="events")
     stages = ensure(stages, STAGES)
     conv = stages[(stages["stage"] == conversion_stage) & (stages["timestamp"] <= as_of_ts)]
     conv = (
@@ -67,13 +70,11 @@ def attribution(
         .reset_index()
     )
     conv["converted_at"] = naive_utc(conv["converted_at"])
-    # Only the columns the query reads go to DuckDB; it scans pandas without copying.
-    ev = events[["event_id", "contact_id", "type", "timestamp", touch]]
-    if isinstance(ev["timestamp"].dtype, pd.DatetimeTZDtype):
-        ev = ev.assign(timestamp=naive_utc(ev["timestamp"]))
-    con = duckdb.connect()
+    same = numeric_ids(events) == numeric_ids(conv)
+    con = connect()
     try:
-        con.register("ev", ev)
+        # Only the columns the query reads reach DuckDB, which scans them in place.
+        register_events(con, events, ["event_id", "contact_id", "type", "timestamp", touch])
         con.register("conv", conv)
         filters = [f"e.{_quote(touch)} IS NOT NULL", "e.timestamp <= c.converted_at"]
         params: list[object] = []
@@ -87,7 +88,7 @@ def attribution(
         WITH t AS (
             SELECT e.contact_id, CAST(e.{_quote(touch)} AS VARCHAR) AS touch,
                    e.timestamp, e.event_id
-            FROM ev e JOIN conv c ON e.contact_id = c.contact_id
+            FROM ev e JOIN conv c ON {id_join("e", "c", same)}
             WHERE {" AND ".join(filters)}
         ), r AS (
             SELECT touch, contact_id,
@@ -109,7 +110,7 @@ def attribution(
         credited = con.execute(sql, params).df()
         touched = con.execute(
             f"SELECT count(DISTINCT e.contact_id) FROM ev e JOIN conv c "
-            f"ON e.contact_id = c.contact_id WHERE {' AND '.join(filters)}",
+            f"ON {id_join('e', 'c', same)} WHERE {' AND '.join(filters)}",
             params,
         ).fetchone()
     finally:

@@ -21,19 +21,33 @@ def _finite(values: Sequence[float | None]) -> list[float]:
     return [float(v) for v in values if v is not None and math.isfinite(float(v))]
 
 
-def _nice_max(v: float) -> float:
-    if v <= 0:
-        return 1.0
-    exp = 10 ** math.floor(math.log10(v))
+def _nice_step(span: float) -> float:
+    """A round tick step (1, 2, 2.5 or 5 x 10^k) giving about four intervals."""
+    raw = span / 4 if span > 0 else 0.25
+    exp = 10 ** math.floor(math.log10(raw))
     for m in (1, 2, 2.5, 5, 10):
-        if v <= m * exp:
+        if raw <= m * exp:
             return m * exp
     return 10 * exp
 
 
+def _bounds(values: list[float], integer: bool = False) -> tuple[float, float, float]:
+    """Axis low, high and step covering the values and zero."""
+    lo = min([0.0, *values])
+    hi = max([0.0, *values])
+    step = _nice_step(hi - lo)
+    if integer:
+        step = max(1.0, math.ceil(step))
+    lo = math.floor(lo / step) * step
+    hi = math.ceil(hi / step) * step
+    if hi == lo:
+        hi = lo + step
+    return lo, hi, step
+
+
 def _fmt(v: float, percent: bool) -> str:
     if percent:
-        return f"{v * 100:.0f}%" if abs(v) >= 0.1 or v == 0 else f"{v * 100:.1f}%"
+        return f"{v * 100:.0f}%" if float(v * 100).is_integer() else f"{v * 100:.1f}%"
     if abs(v) >= 1000:
         return f"{v:,.0f}"
     return f"{v:g}"
@@ -51,7 +65,7 @@ def _frame(title: str, body: list[str], height: int = _H) -> str:
 
 
 def _axis(
-    lo: float, hi: float, percent: bool, height: int = _H
+    lo: float, hi: float, step: float, percent: bool, height: int = _H
 ) -> tuple[list[str], Callable[[float], float]]:
     plot_h = height - _T - _B
 
@@ -59,8 +73,9 @@ def _axis(
         return _T + plot_h * (1 - (v - lo) / (hi - lo))
 
     body = []
-    for i in range(5):
-        v = lo + (hi - lo) * i / 4
+    n = round((hi - lo) / step)
+    for i in range(n + 1):
+        v = lo + step * i
         yy = y(v)
         body.append(
             f'<line x1="{_L}" x2="{_W - _R}" y1="{yy:.1f}" y2="{yy:.1f}" class="grid"/>'
@@ -93,9 +108,9 @@ def bar_chart(
 ) -> str:
     """Vertical bars, one per label; negative values hang below the zero line."""
     vals = _finite(values)
-    hi = _nice_max(max([0.0, *vals]))
-    lo = -_nice_max(-min([0.0, *vals])) if vals and min(vals) < 0 else 0.0
-    body, y = _axis(lo, hi, percent)
+    integer = not percent and all(float(v).is_integer() for v in vals)
+    lo, hi, step = _bounds(vals, integer)
+    body, y = _axis(lo, hi, step, percent)
     n = max(1, len(labels))
     plot_w = _W - _L - _R
     slot = plot_w / n
@@ -124,9 +139,8 @@ def line_chart(
 ) -> str:
     """One line per series over shared x labels; NaN breaks the line."""
     vals = [v for s in series.values() for v in _finite(s)]
-    hi = _nice_max(max([0.0, *vals]))
-    lo = -_nice_max(-min([0.0, *vals])) if vals and min(vals) < 0 else 0.0
-    body, y = _axis(lo, hi, percent)
+    lo, hi, step = _bounds(vals)
+    body, y = _axis(lo, hi, step, percent)
     n = max(1, len(labels))
     plot_w = _W - _L - _R
     xs = [_L + plot_w * (i + 0.5) / n for i in range(n)]
@@ -180,7 +194,7 @@ def hbar_chart(
     height = _T + row * max(1, len(labels)) + 16
     left = 220
     vals = _finite(values)
-    hi = _nice_max(max([0.0, *vals]))
+    hi = _bounds(vals)[1]
     body = []
     for i, (lab, v) in enumerate(zip(labels, values, strict=True)):
         yy = _T + row * i

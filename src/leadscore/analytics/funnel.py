@@ -30,6 +30,7 @@ from leadscore.analytics.inputs import (
     STAGES,
     AnalyticsInputError,
     Schema,
+    naive_utc,
     validate,
 )
 
@@ -68,7 +69,9 @@ def _by_list(by: str | Sequence[str] | None) -> list[str]:
 class Reach:
     """One row per contact: when it reached each funnel stage (wide form)."""
 
-    table: pd.DataFrame  # columns at_<stage> (recorded), t_<stage> (reached), lost_at, by...
+    # Columns at_<stage> (recorded), t_<stage> (reached), lost_at, then the breakdown
+    # fields. Times are naive datetime64[ns] in UTC: fast to compare and aggregate.
+    table: pd.DataFrame
     stages: list[str]
     by: list[str]
     as_of: pd.Timestamp
@@ -87,43 +90,54 @@ def reach(
     by_cols = _by_list(by)
     stages = ensure(stages, STAGES)
     s = stages[stages["timestamp"] <= as_of_ts]
-    first = s.groupby(["contact_id", "stage"], sort=False, observed=True)["timestamp"].min()
-    wide = first.unstack("stage")
+    # Work on plain datetime64[ns] arrays: pandas' row-wise min over tz-aware columns
+    # goes through Python objects and takes seconds per million contacts.
+    s_ts = naive_utc(s["timestamp"]).to_numpy(dtype="datetime64[ns]")
+    first: dict[str, pd.Series] = {}
+    for st, grp in pd.Series(s_ts, index=s.index).groupby(s["stage"].to_numpy(), sort=False):
+        first[str(st)] = grp.groupby(s.loc[grp.index, "contact_id"].to_numpy()).min()
+    created: pd.Series | None = None
     if contacts is not None:
         contacts = ensure(contacts, CONTACTS, require=by_cols, source="contacts")
         c = contacts[contacts["created_at"] <= as_of_ts]
-        created = c.groupby("contact_id", sort=False)["created_at"].min()
-        wide = wide.reindex(wide.index.union(created.index))
-        lead = wide["lead"] if "lead" in wide.columns else pd.Series(pd.NaT, index=wide.index)
-        wide["lead"] = pd.concat([lead, created.reindex(wide.index)], axis=1).min(axis=1)
+        c_ts = naive_utc(c["created_at"]).to_numpy(dtype="datetime64[ns]")
+        created = pd.Series(c_ts).groupby(c["contact_id"].to_numpy()).min()
     elif by_cols:
         raise AnalyticsInputError("contacts", f"a breakdown by {by_cols} needs the contacts table")
+    ids = pd.Index(s["contact_id"].unique())
+    if created is not None:
+        ids = ids.union(created.index)
+
+    def column(stage: str) -> np.ndarray:
+        values = first.get(stage)
+        arr = (
+            values.reindex(ids).to_numpy(dtype="datetime64[ns]")
+            if values is not None
+            else np.full(len(ids), np.datetime64("NaT"), dtype="datetime64[ns]")
+        )
+        if stage == "lead" and created is not None:
+            arr = np.fmin(arr, created.reindex(ids).to_numpy(dtype="datetime64[ns]"))
+        return arr
+
     if funnel is None:
-        present = [st for st in FUNNEL_STAGES if st in wide.columns and wide[st].notna().any()]
-        funnel = present
+        have = set(first) | ({"lead"} if created is not None and len(created) else set())
+        funnel = [st for st in FUNNEL_STAGES if st in have]
     else:
         unknown = [st for st in funnel if st not in FUNNEL_STAGES]
         if unknown:
             raise ValueError(f"unknown funnel stage(s) {unknown}; use {list(FUNNEL_STAGES)}")
         order = {st: i for i, st in enumerate(FUNNEL_STAGES)}
         funnel = sorted(dict.fromkeys(funnel), key=order.__getitem__)
-    out = pd.DataFrame(index=wide.index)
-    later = pd.Series(pd.NaT, index=wide.index, dtype="datetime64[ns, UTC]")
+    cols: dict[str, np.ndarray] = {}
+    later = np.full(len(ids), np.datetime64("NaT"), dtype="datetime64[ns]")
     # Walk backwards so each stage inherits the earliest time of any later stage.
     for st in reversed(list(funnel)):
-        actual = (
-            wide[st].astype("datetime64[ns, UTC]")
-            if st in wide.columns
-            else pd.Series(pd.NaT, index=wide.index, dtype="datetime64[ns, UTC]")
-        )
-        out[f"at_{st}"] = actual
-        out[f"t_{st}"] = actual.fillna(later)
-        later = pd.concat([later, actual], axis=1).min(axis=1)
-    out["lost_at"] = (
-        wide["lost"].astype("datetime64[ns, UTC]")
-        if "lost" in wide.columns
-        else pd.Series(pd.NaT, index=wide.index, dtype="datetime64[ns, UTC]")
-    )
+        actual = column(st)
+        cols[f"at_{st}"] = actual
+        cols[f"t_{st}"] = np.where(np.isnat(actual), later, actual)
+        later = np.fmin(later, actual)
+    cols["lost_at"] = column("lost")
+    out = pd.DataFrame(cols, index=ids)
     out = out[[f"{k}_{st}" for st in funnel for k in ("at", "t")] + ["lost_at"]]
     if by_cols:
         assert contacts is not None
@@ -183,12 +197,18 @@ def _groups(frame: pd.DataFrame, by: list[str]) -> list[tuple[tuple[object, ...]
 def _stage_table(r: Reach) -> pd.DataFrame:
     rows = []
     t = r.table
+    cols = [*r.by, "stage", "reached", "rate_from_previous", "rate_from_first"]
+    cols += ["median_days_from_previous", "lost_here"]
+    if not r.stages:
+        return pd.DataFrame(columns=cols)
     for key, g in _groups(t, r.by):
-        reached = [int(g[f"t_{st}"].notna().sum()) for st in r.stages]
-        furthest = pd.Series(pd.NA, index=g.index, dtype=object)
-        for st in r.stages:
-            furthest = furthest.mask(g[f"t_{st}"].notna(), st)
-        lost = g["lost_at"].notna()
+        hit = np.column_stack([g[f"t_{st}"].notna().to_numpy() for st in r.stages])
+        reached = hit.sum(axis=0).astype(int).tolist()
+        # Index of the furthest stage each contact reached (-1: none).
+        last = hit.shape[1] - 1 - np.argmax(hit[:, ::-1], axis=1)
+        furthest = np.where(hit.any(axis=1), last, -1)
+        lost = g["lost_at"].notna().to_numpy() & (furthest >= 0)
+        lost_here = np.bincount(furthest[lost], minlength=len(r.stages))
         for i, st in enumerate(r.stages):
             prev = r.stages[i - 1] if i else None
             rows.append(
@@ -201,11 +221,9 @@ def _stage_table(r: Reach) -> pd.DataFrame:
                     "median_days_from_previous": (
                         _median_days(g[f"at_{st}"] - g[f"at_{prev}"]) if prev else float("nan")
                     ),
-                    "lost_here": int((lost & (furthest == st)).sum()),
+                    "lost_here": int(lost_here[i]),
                 }
             )
-    cols = [*r.by, "stage", "reached", "rate_from_previous", "rate_from_first"]
-    cols += ["median_days_from_previous", "lost_here"]
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -242,8 +260,8 @@ def _range(
 ) -> list[pd.Timestamp]:
     times = pd.concat([r.table[f"t_{st}"] for st in r.stages]) if r.stages else pd.Series([])
     times = times.dropna()
-    lo = P.utc(start) if start is not None else (times.min() if len(times) else None)
-    hi = P.utc(end) if end is not None else (times.max() if len(times) else None)
+    lo = P.utc(start) if start is not None else (P.utc(times.min()) if len(times) else None)
+    hi = P.utc(end) if end is not None else (P.utc(times.max()) if len(times) else None)
     if lo is None or hi is None:
         return []
     hi = min(hi, r.as_of)
@@ -254,7 +272,8 @@ def _period_frame(
     r: Reach, periods: list[pd.Timestamp], period: str, origin: pd.Timestamp | None
 ) -> pd.DataFrame:
     """Cartesian product of breakdown groups and periods, so empty periods stay."""
-    base = pd.DataFrame({"period_start": pd.DatetimeIndex(periods, tz="UTC")})
+    # Naive UTC like the reach table, so merges on period_start match.
+    base = pd.DataFrame({"period_start": pd.DatetimeIndex(periods).tz_localize(None)})
     if r.by:
         groups = r.table[r.by].drop_duplicates().sort_values(r.by)
         base = groups.merge(base, how="cross")
@@ -277,7 +296,7 @@ def _by_period_table(
         base = _period_frame(r, periods, period, origin)
         if not periods:
             continue
-        g["period_start"] = P.period_start(g[f"t_{a}"], period, origin)
+        g["period_start"] = P.starts_array(g[f"t_{a}"].to_numpy(), period, origin)
         g["_conv"] = _converted(g, a, b, within_days)
         g["_days"] = (g[f"at_{b}"] - g[f"at_{a}"]) / _DAY
         agg = g.groupby(keys, observed=True).agg(
@@ -306,9 +325,9 @@ def _entries_table(r: Reach, periods: list[pd.Timestamp], period: str) -> pd.Dat
         if not periods:
             base[st] = 0
             continue
-        ps = P.period_start(g[f"t_{st}"], period, origin)
+        ps = P.starts_array(g[f"t_{st}"].to_numpy(), period, origin)
         counts = (
-            pd.DataFrame({**{c: g[c] for c in r.by}, "period_start": ps})
+            pd.DataFrame({**{c: g[c].to_numpy() for c in r.by}, "period_start": ps})
             .groupby(keys, observed=True)
             .size()
             .rename(st)
@@ -325,7 +344,7 @@ def _cohort_table(r: Reach, periods: list[pd.Timestamp], period: str) -> pd.Data
     origin = periods[0]
     base = _period_frame(r, periods, period, origin)
     g = r.table[r.table["t_lead"].notna()].copy()
-    g["period_start"] = P.period_start(g["t_lead"], period, origin)
+    g["period_start"] = P.starts_array(g["t_lead"].to_numpy(), period, origin)
     keys = [*r.by, "period_start"]
     leads = g.groupby(keys, observed=True).size().rename("leads")
     base = base.merge(leads.reset_index(), on=keys, how="left")
@@ -336,6 +355,14 @@ def _cohort_table(r: Reach, periods: list[pd.Timestamp], period: str) -> pd.Data
         base[st] = base[st].fillna(0).astype(int)
         base[f"{st}_rate"] = _rate(base[st], base["leads"])
     return base
+
+
+def _aware(frame: pd.DataFrame) -> pd.DataFrame:
+    if "period_start" in frame.columns and not isinstance(
+        frame["period_start"].dtype, pd.DatetimeTZDtype
+    ):
+        frame["period_start"] = pd.to_datetime(frame["period_start"]).dt.tz_localize("UTC")
+    return frame
 
 
 def funnel_report(
@@ -379,9 +406,9 @@ def funnel_report(
     return FunnelReport(
         stages=_stage_table(r),
         conversions=_conversion_table(r, within_days, qualified_stage),
-        by_period=by_period,
-        entries=_entries_table(r, periods, period),
-        cohorts=cohorts,
+        by_period=_aware(by_period),
+        entries=_aware(_entries_table(r, periods, period)),
+        cohorts=_aware(cohorts),
         funnel=r.stages,
         by=r.by,
         period=period,

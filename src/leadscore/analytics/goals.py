@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from leadscore.analytics import periods as P
+from leadscore.analytics._duck import connect, is_lazy, numeric_ids, register_events
 from leadscore.analytics.funnel import FunnelReport, ensure
 from leadscore.analytics.inputs import EVENTS, SCORES, STAGES, AnalyticsInputError
 
@@ -182,11 +183,29 @@ def sla_follow_up(
         return pd.DataFrame(columns=[*cols, "in_time_rate"])
     later = s[s["stage"].isin(["sql", "opportunity", "customer", "lost"])]
     cand = later[["contact_id", "timestamp"]]
-    if events is not None:
-        events = ensure(events, EVENTS, source="events")
-        types = events["type"].astype(str)
-        e = events.loc[types.isin(list(follow_up_types)), ["contact_id", "timestamp"]]
-        cand = pd.concat([cand, e[e["timestamp"] <= as_of_ts]], ignore_index=True)
+    if events is not None and follow_up_types:
+        if not is_lazy(events):
+            events = ensure(events, EVENTS, source="events")
+        con = connect()
+        try:
+            # Only the few sales-touch events leave DuckDB, not the whole event table.
+            register_events(con, events, ["contact_id", "type", "timestamp"])
+            e = con.execute(
+                "SELECT contact_id, timestamp FROM ev WHERE CAST(type AS VARCHAR) IN "
+                "(SELECT unnest(?)) AND timestamp <= CAST(? AS TIMESTAMP)",
+                [list(follow_up_types), as_of_ts.tz_localize(None).to_pydatetime()],
+            ).df()
+        finally:
+            con.close()
+        e["timestamp"] = pd.to_datetime(e["timestamp"]).dt.tz_localize("UTC")
+        if len(e) and numeric_ids(e) != numeric_ids(s):
+            # Ids as text in one file and numbers in the other: meet on the stages' kind.
+            e["contact_id"] = (
+                pd.to_numeric(e["contact_id"], errors="coerce")
+                if numeric_ids(s)
+                else e["contact_id"].astype(str)
+            )
+        cand = pd.concat([cand, e], ignore_index=True)
     m = cand.merge(mql.reset_index(), on="contact_id")
     m = m[m["timestamp"] >= m["mql_at"]]
     fu = m.groupby("contact_id")["timestamp"].min().rename("follow_up_at")

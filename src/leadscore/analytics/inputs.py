@@ -450,3 +450,63 @@ def naive_utc(values: pd.Series) -> pd.Series:
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         return values.dt.tz_convert("UTC").dt.tz_localize(None)
     return values
+
+
+def read_events(
+    path: str | Path,
+    *,
+    columns: Sequence[str] = (),
+    rename: Mapping[str, str] | None = None,
+) -> object:
+    """Events for the analytics: a lazy Parquet dataset when possible, else a frame.
+
+    A Parquet file whose ``timestamp`` column is typed as a timestamp needs no parsing,
+    and its null counts are in the file's metadata, so it is validated without reading
+    a single row and handed over as a ``pyarrow.dataset.Dataset`` that DuckDB scans in
+    place: 50 million events never pass through pandas. CSV files, renamed columns
+    and text timestamps go through :func:`read_table` and come back as a data frame.
+    """
+    path = Path(path)
+    rename = {k: v for k, v in (rename or {}).items() if k != v}
+    if path.suffix.lower() not in (".parquet", ".pq") or rename:
+        return read_table(path, EVENTS, require=columns, rename=rename)
+    if not path.exists():
+        raise AnalyticsInputError(str(path), "file not found")
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises several unrelated types here
+        raise AnalyticsInputError(path.name, f"not a readable Parquet file: {exc}") from exc
+    schema = meta.schema_arrow
+    needed = [*EVENTS.required, *columns]
+    missing = [c for c in needed if c not in schema.names]
+    if missing:
+        raise AnalyticsInputError(
+            path.name,
+            f"missing column(s) {', '.join(repr(c) for c in missing)}; found: "
+            + ", ".join(schema.names),
+        )
+    if not pa.types.is_timestamp(schema.field("timestamp").type):
+        # Text timestamps need parsing row by row: take the eager, checked path.
+        return read_table(path, EVENTS, require=columns)
+    md = meta.metadata
+    names = schema.names
+    for column in ["event_id", "contact_id", "timestamp"]:
+        index = names.index(column)
+        offset = 0
+        for g in range(md.num_row_groups):
+            rg = md.row_group(g)
+            stats = rg.column(index).statistics
+            if stats is None or not stats.has_null_count:
+                # No statistics: fall back to reading and checking the rows.
+                return read_table(path, EVENTS, require=columns)
+            if stats.null_count:
+                values = meta.read_row_group(g, columns=[column]).column(0)
+                pos = int(pa.compute.index(pa.compute.is_null(values), True).as_py())
+                what = "empty timestamp" if column == "timestamp" else "empty identifier"
+                raise AnalyticsInputError(path.name, what, row=offset + pos + 1, column=column)
+            offset += rg.num_rows
+    return ds.dataset(path, format="parquet")

@@ -287,13 +287,13 @@ section{background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:16px 
 h2{margin:0 0 6px;font-size:19px} .intro{color:#475569;font-size:14px;margin:0 0 12px}
 .note{background:#fef9c3;padding:6px 10px;border-radius:4px;font-size:13px}
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:12px}
-svg.chart{background:#fff}
+svg.chart{background:#fff;max-width:720px}
 .chart-title{font-size:14px;font-weight:600;fill:#1f2937}
 .tick{font-size:11px;fill:#475569} .grid{stroke:#e2e8f0;stroke-width:1}
 table{border-collapse:collapse;font-size:13px;margin:8px 0 16px;display:block;overflow-x:auto}
 caption{text-align:left;font-weight:600;padding:4px 0}
 th,td{border-bottom:1px solid #e2e8f0;padding:4px 10px;text-align:right;white-space:nowrap}
-th{background:#f1f5f9} td:first-child,th:first-child{text-align:left}
+th{background:#f1f5f9} td:first-child,th:first-child,td.text,th.text{text-align:left}
 footer{color:#64748b;font-size:12px;padding:0 32px 24px}
 </style></head>
 <body>
@@ -309,8 +309,8 @@ footer{color:#64748b;font-size:12px;padding:0 32px 24px}
 {% for t in s.tables %}
 <table>
 <caption>{{ t.caption }}</caption>
-<thead><tr>{% for h in t.headers %}<th>{{ h }}</th>{% endfor %}</tr></thead>
-<tbody>{% for row in t.rows %}<tr>{% for cell in row %}<td>{{ cell }}</td>{% endfor %}</tr>{% endfor %}</tbody>
+<thead><tr>{% for h in t.headers %}<th class="{{ t.classes[loop.index0] }}">{{ h }}</th>{% endfor %}</tr></thead>
+<tbody>{% for row in t.rows %}<tr>{% for cell in row %}<td class="{{ t.classes[loop.index0] }}">{{ cell }}</td>{% endfor %}</tr>{% endfor %}</tbody>
 </table>
 {% if t.more %}<p class="intro">{{ t.more }} more rows not shown.</p>{% endif %}
 {% endfor %}
@@ -343,6 +343,11 @@ def render_html(
                 {
                     "caption": t.caption,
                     "headers": headers(cols),
+                    # Text columns read left-aligned; numbers line up on the right.
+                    "classes": [
+                        "" if pd.api.types.is_numeric_dtype(t.frame[c].dtype) else "text"
+                        for c in cols
+                    ],
                     "rows": formatted(frame, cols),
                     "more": max(0, len(t.frame) - max_rows),
                 }

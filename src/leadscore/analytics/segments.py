@@ -17,6 +17,7 @@ least ``high_score``; high/low on R, F and M give the 8 classic segments.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -25,8 +26,9 @@ import numpy as np
 import pandas as pd
 
 from leadscore.analytics import periods as P
+from leadscore.analytics._duck import connect, distinct_text, is_lazy, register_events
 from leadscore.analytics.funnel import ensure
-from leadscore.analytics.inputs import CONTACTS, EVENTS, naive_utc
+from leadscore.analytics.inputs import CONTACTS, EVENTS, AnalyticsInputError
 
 
 @dataclass(frozen=True)
@@ -98,32 +100,33 @@ def factual_tags(
     ``who`` tags come from the contact fields in ``who_fields`` and weigh 1: facts
     about a person do not decay.
     """
-    import duckdb
-
     if half_life_days <= 0:
         raise ValueError("half_life_days must be positive")
     as_of_ts = P.utc(as_of)
     need = [place_field] if place_field else []
-    events = ensure(events, EVENTS, require=need, source="events")
-    cols = ["contact_id", "type", "timestamp", *need]
-    ev = events[cols].assign(timestamp=naive_utc(events["timestamp"]))
-    types = pd.Series(ev["type"].astype(str).unique())
-    aw = pd.DataFrame(
-        {
-            "type": types,
-            "aw": [float((action_weights or {}).get(t, action_default)) for t in types],
-        }
-    )
-    con = duckdb.connect()
+    if is_lazy(events):
+        missing = [c for c in need if c not in events.schema.names]
+        if missing:
+            raise AnalyticsInputError("events", f"missing column(s) {missing} for tags")
+    else:
+        events = ensure(events, EVENTS, require=need, source="events")
+    con = connect()
     try:
-        con.register("ev", ev)
+        register_events(con, events, ["contact_id", "type", "timestamp", *need])
+        types = distinct_text(con, "ev", "type")
+        aw = pd.DataFrame(
+            {
+                "type": types,
+                "aw": [float((action_weights or {}).get(t, action_default)) for t in types],
+            }
+        )
         con.register("aw", aw)
         place_sql = "1.0"
         q = ""
         place_join = ""
         where_sql = ""
         if place_field:
-            places = [str(p) for p in ev[place_field].dropna().astype(str).unique()]
+            places = distinct_text(con, "ev", place_field)
             # Patterns are matched once per distinct place, not once per event.
             pm = _place_weight_map(places, place_weights or {}, place_default)
             con.register("pw", pd.DataFrame({"place": list(pm.keys()), "pw": list(pm.values())}))
@@ -235,30 +238,29 @@ def rfm(
     Returns:
         ``contact_id, recency_days, frequency, monetary, r, f, m, rfm, segment``.
     """
-    import duckdb
-
     if quantiles < 2:
         raise ValueError("quantiles must be at least 2")
     as_of_ts = P.utc(as_of)
-    events = ensure(events, EVENTS, source="events")
-    ev = events[["contact_id", "timestamp"]].assign(timestamp=naive_utc(events["timestamp"]))
+    if not is_lazy(events):
+        events = ensure(events, EVENTS, source="events")
     as_of_naive = as_of_ts.tz_localize(None).to_pydatetime()
     lo = (
         (as_of_ts - pd.Timedelta(days=window_days)).tz_localize(None).to_pydatetime()
         if window_days is not None
         else None
     )
-    con = duckdb.connect()
+    con = connect()
     try:
-        con.register("ev", ev)
-        sql = """
+        register_events(con, events, ["contact_id", "timestamp"])
+        window = "" if lo is None else "FILTER (WHERE timestamp >= CAST(? AS TIMESTAMP))"
+        sql = f"""
             SELECT contact_id,
                    (epoch(CAST(? AS TIMESTAMP)) - epoch(max(timestamp))) / 86400.0 AS recency_days,
-                   count(*) FILTER (WHERE ? IS NULL OR timestamp >= CAST(? AS TIMESTAMP))
-                       AS frequency
+                   count(*) {window} AS frequency
             FROM ev WHERE timestamp <= CAST(? AS TIMESTAMP) GROUP BY contact_id
         """
-        act = con.execute(sql, [as_of_naive, lo, lo, as_of_naive]).df()
+        params = [as_of_naive, *([lo] if lo is not None else []), as_of_naive]
+        act = con.execute(sql, params).df()
     finally:
         con.close()
     act = act.set_index("contact_id")
@@ -281,6 +283,9 @@ def rfm(
     if contacts is not None:
         contacts = ensure(contacts, CONTACTS, source="contacts")
         ids = ids.union(pd.Index(contacts.loc[contacts["created_at"] <= as_of_ts, "contact_id"]))
+    # A stable order whatever order DuckDB grouped in; mixed id kinds cannot be sorted.
+    with contextlib.suppress(TypeError):
+        ids = ids.sort_values()
     out = pd.DataFrame(index=ids)
     out.index.name = "contact_id"
     out["recency_days"] = act["recency_days"].reindex(ids).astype(float)

@@ -37,7 +37,7 @@ def lead_velocity(
     if stage not in r.stages:
         # A stage nobody reached yet still gives a (zero) series over the range asked.
         r = reach(stages, contacts, as_of=as_of, funnel=[*r.stages, stage])
-    times = r.table[f"t_{stage}"].dropna()
+    times = r.table[f"t_{stage}"].dropna().dt.tz_localize("UTC")
     lo = P.utc(start) if start is not None else (times.min() if len(times) else None)
     hi = P.utc(end) if end is not None else (times.max() if len(times) else None)
     cols = ["period_start", "period", "period_end", "complete", "qualified", "previous"]
@@ -106,8 +106,12 @@ def cost_per_acquisition(
     t = r.table
     as_of_ts = r.as_of
     sp = spend[spend["period"] <= as_of_ts]
-    acq_times = t[f"t_{stage}"].dropna()
-    lead_times = t["t_lead"].dropna() if "t_lead" in t.columns else pd.Series([], dtype=object)
+    acq_times = t[f"t_{stage}"].dropna().dt.tz_localize("UTC")
+    lead_times = (
+        t["t_lead"].dropna().dt.tz_localize("UTC")
+        if "t_lead" in t.columns
+        else pd.Series([], dtype=object)
+    )
     candidates = [x for x in (sp["period"], acq_times, lead_times) if len(x)]
     if not candidates:
         raise AnalyticsInputError("spend", "no spend, leads or acquisitions before as_of")

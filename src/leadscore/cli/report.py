@@ -99,7 +99,7 @@ def _as_of(text: str | None) -> Any:
 class Inputs:
     stages: pd.DataFrame | None = None
     contacts: pd.DataFrame | None = None
-    events: pd.DataFrame | None = None
+    events: Any = None  # a DataFrame, or a Parquet-backed pyarrow dataset
 
 
 def _load(
@@ -144,12 +144,25 @@ def _load(
                 rename={id_column: "contact_id", created_column: "created_at"},
             )
         if events is not None:
-            result.events = I.read_table(
-                events, I.EVENTS, require=event_columns or [], rename={id_column: "contact_id"}
+            # Parquet events stay on disk as a dataset DuckDB scans; CSV becomes a frame.
+            result.events = I.read_events(
+                events, columns=event_columns or [], rename={id_column: "contact_id"}
             )
     except I.AnalyticsInputError as exc:
         raise fail(str(exc)) from None
-    I.harmonise_ids(result.stages, result.contacts, result.events)
+    frames = [f for f in (result.stages, result.contacts, result.events) if f is not None]
+    frames = [f for f in frames if isinstance(f, pd.DataFrame)]
+    if result.events is not None and not isinstance(result.events, pd.DataFrame):
+        from leadscore.analytics._duck import numeric_ids
+
+        if numeric_ids(result.events):
+            # Text ids from a CSV next to numeric ids in Parquet: use numbers if they are.
+            for f in frames:
+                if not pd.api.types.is_numeric_dtype(f["contact_id"].dtype):
+                    as_num = pd.to_numeric(f["contact_id"], errors="coerce")
+                    if as_num.notna().all():
+                        f["contact_id"] = as_num.astype("int64")
+    I.harmonise_ids(*frames)
     return result
 
 
@@ -340,14 +353,19 @@ def _rfm_parts(
     assert data.events is not None
     monetary = None
     if monetary_column:
-        ev = data.events
-        monetary = pd.DataFrame(
-            {
-                "contact_id": ev["contact_id"],
-                "value": ev[monetary_column],
-                "timestamp": ev["timestamp"],
-            }
-        ).dropna(subset=["value"])
+        from leadscore.analytics._duck import connect, register_events
+
+        con = connect()
+        try:
+            # Only the rows with an amount leave DuckDB.
+            register_events(con, data.events, ["contact_id", "timestamp", monetary_column])
+            monetary = con.execute(
+                f'SELECT contact_id, "{monetary_column}" AS value, timestamp FROM ev '
+                f'WHERE "{monetary_column}" IS NOT NULL'
+            ).df()
+        finally:
+            con.close()
+        monetary["timestamp"] = pd.to_datetime(monetary["timestamp"]).dt.tz_localize("UTC")
     elif data.stages is not None and "value" in data.stages.columns:
         s = data.stages
         s = s[(s["stage"] == won_stage) & s["value"].notna()]

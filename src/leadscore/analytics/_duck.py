@@ -1,0 +1,89 @@
+"""DuckDB plumbing shared by the event-heavy analytics.
+
+Events come either as a pandas frame (tests, small files) or as a Parquet-backed
+``pyarrow.dataset.Dataset`` (50 million rows that should never be copied into
+pandas). Both are exposed to SQL as one view ``ev`` whose ``timestamp`` is a plain
+UTC ``TIMESTAMP``: DuckDB's TIMESTAMPTZ follows the session time zone, and
+comparing naive with zoned values is an easy way to be off by hours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from leadscore.analytics.inputs import naive_utc
+
+if TYPE_CHECKING:
+    import duckdb
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    import duckdb
+
+    con = duckdb.connect()
+    # The progress bar writes to the terminal from inside library code.
+    con.execute("SET enable_progress_bar = false")
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def is_lazy(events: Any) -> bool:
+    """True for a Parquet-backed dataset scanned by DuckDB instead of pandas."""
+    import pyarrow.dataset as ds
+
+    return isinstance(events, ds.Dataset)
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def register_events(
+    con: duckdb.DuckDBPyConnection, events: Any, columns: Sequence[str], name: str = "ev"
+) -> None:
+    """Expose ``columns`` of the events as view ``name`` with a naive-UTC timestamp."""
+    cols = list(dict.fromkeys(columns))
+    if is_lazy(events):
+        import pyarrow as pa
+
+        con.register(f"{name}_src", events)
+        parts = []
+        for c in cols:
+            typ = events.schema.field(c).type
+            if c == "timestamp" and pa.types.is_timestamp(typ) and typ.tz is not None:
+                parts.append(f"timezone('UTC', {_q(c)}) AS {_q(c)}")
+            else:
+                parts.append(_q(c))
+        con.execute(f"CREATE VIEW {name} AS SELECT {', '.join(parts)} FROM {name}_src")
+        return
+    frame = events[cols]
+    if "timestamp" in cols and isinstance(frame["timestamp"].dtype, pd.DatetimeTZDtype):
+        frame = frame.assign(timestamp=naive_utc(frame["timestamp"]))
+    con.register(name, frame)
+
+
+def distinct_text(con: duckdb.DuckDBPyConnection, view: str, column: str) -> list[str]:
+    rows = con.execute(
+        f"SELECT DISTINCT CAST({_q(column)} AS VARCHAR) FROM {view} WHERE {_q(column)} IS NOT NULL"
+    ).fetchall()
+    return sorted(str(r[0]) for r in rows)
+
+
+def numeric_ids(table: Any, column: str = "contact_id") -> bool:
+    """Whether a frame's or dataset's id column holds numbers rather than text."""
+    if is_lazy(table):
+        import pyarrow as pa
+
+        typ = table.schema.field(column).type
+        return bool(pa.types.is_integer(typ) or pa.types.is_floating(typ))
+    return bool(pd.api.types.is_numeric_dtype(table[column].dtype))
+
+
+def id_join(left: str, right: str, same_kind: bool, column: str = "contact_id") -> str:
+    """Join condition on ids; text and numbers meet as text instead of failing a cast."""
+    if same_kind:
+        return f"{left}.{column} = {right}.{column}"
+    return f"CAST({left}.{column} AS VARCHAR) = CAST({right}.{column} AS VARCHAR)"
