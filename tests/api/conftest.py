@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +35,31 @@ def pg_database(pg_url: str) -> Iterator[str]:
 
 
 def _reset_pg(url: str) -> None:
-    import psycopg
+    """Empty every table (much faster than recreating the schema for each test)."""
+    from sqlalchemy import text
 
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("DROP SCHEMA public CASCADE")
-        conn.execute("CREATE SCHEMA public")
+    from leadscore.store import Store, metadata
+
+    store = Store(url)
+    store.upgrade()
+    with store.write() as conn:
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(table.delete())
+        # Restart ids so tests can name "model 1" or "webhook 1".
+        for table in metadata.sorted_tables:
+            for column in table.primary_key.columns:
+                if column.autoincrement is True or (
+                    column.autoincrement == "auto"
+                    and len(table.primary_key.columns) == 1
+                    and column.type.python_type is int
+                ):
+                    conn.execute(
+                        text(
+                            f"SELECT setval(pg_get_serial_sequence('{table.name}', "
+                            f"'{column.name}'), 1, false)"
+                        )
+                    )
+    store.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

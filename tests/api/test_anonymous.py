@@ -6,7 +6,11 @@ from .conftest import GOOD_FIT, Api, event
 
 
 def _anon(event_id: str, anonymous_id: str = "cookie-9", **props: object) -> dict[str, object]:
-    return {**event(event_id, contact_id=None, **props), "anonymous_id": anonymous_id, "ip": "10.0.0.7"}
+    return {
+        **event(event_id, contact_id=None, **props),
+        "anonymous_id": anonymous_id,
+        "ip": "10.0.0.7",
+    }
 
 
 def test_identify_moves_anonymous_activity_into_the_score(api: Api) -> None:
@@ -24,7 +28,11 @@ def test_identify_moves_anonymous_activity_into_the_score(api: Api) -> None:
     before = api.get("/v1/contacts/c1/score", "read").json()
     assert {c["rule_id"] for c in before["contributions"]} & {"pricing", "demo-request"} == set()
 
-    r = api.post("/v1/identify?wait=true", "ingest", json={"anonymous_id": "cookie-9", "email": "VP@acme.com"})
+    r = api.post(
+        "/v1/identify?wait=true",
+        "ingest",
+        json={"anonymous_id": "cookie-9", "email": "VP@acme.com"},
+    )
     assert r.status_code == 200, r.text
     assert r.json()["events_linked"] == 3 and r.json()["contact_id"] == "c1"
     after = api.get("/v1/contacts/c1/score", "read").json()
@@ -39,7 +47,9 @@ def test_identify_moves_anonymous_activity_into_the_score(api: Api) -> None:
     assert detail["anonymous_ids"] == ["cookie-9"]
     assert detail["event_count"] == 5
     # Identify is idempotent for the same pair.
-    again = api.post("/v1/identify", "ingest", json={"anonymous_id": "cookie-9", "contact_id": "c1"})
+    again = api.post(
+        "/v1/identify", "ingest", json={"anonymous_id": "cookie-9", "contact_id": "c1"}
+    )
     assert again.status_code == 200 and again.json()["events_linked"] == 0
 
 
@@ -59,7 +69,12 @@ def test_identify_errors(api: Api) -> None:
     api.contact("c1", email="a@acme.com")
     api.contact("c2", email="b@acme.com")
     api.post("/v1/events", "ingest", json=_anon("z1", "cookie-1"))
-    assert api.post("/v1/identify", "ingest", json={"anonymous_id": "cookie-1", "contact_id": "c1"}).status_code == 200
+    assert (
+        api.post(
+            "/v1/identify", "ingest", json={"anonymous_id": "cookie-1", "contact_id": "c1"}
+        ).status_code
+        == 200
+    )
     r = api.post("/v1/identify", "ingest", json={"anonymous_id": "cookie-1", "contact_id": "c2"})
     assert r.status_code == 409 and r.json()["detail"][0]["field"] == "anonymous_id"
     r = api.post("/v1/identify", "ingest", json={"anonymous_id": "cookie-1", "contact_id": "ghost"})

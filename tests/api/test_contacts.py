@@ -84,7 +84,9 @@ def test_gdpr_export_then_erasure_removes_everything(api: Api) -> None:
     assert hook.status_code == 201
     anon = [{**event(f"a{i}", contact_id=None), "anonymous_id": "cookie-1"} for i in range(3)]
     api.post("/v1/events/batch", "ingest", json={"events": anon})
-    api.post("/v1/identify?wait=true", "ingest", json={"anonymous_id": "cookie-1", "contact_id": "c1"})
+    api.post(
+        "/v1/identify?wait=true", "ingest", json={"anonymous_id": "cookie-1", "contact_id": "c1"}
+    )
     demo = [event("d1", type="form_submit", form="demo"), event("p1", url="/pricing")]
     api.post("/v1/events/batch?wait=true", "ingest", json={"events": demo})
     api.post("/v1/events/batch?wait=true", "ingest", json={"events": [event("x1", "c2")]})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
 
@@ -57,7 +58,9 @@ def test_batch_answers_item_by_item_and_rejected_items_write_nothing(ready: Api)
     status = {i["index"]: i for i in out["results"]}
     assert status[0]["status"] == "accepted"
     assert status[6]["status"] == "duplicate"
-    fields = {i: status[i]["errors"][0]["field"] for i in status if status[i]["status"] == "rejected"}
+    fields = {
+        i: status[i]["errors"][0]["field"] for i in status if status[i]["status"] == "rejected"
+    }
     assert fields == {
         1: "events[1].timestamp",
         2: "events[2].contact_id",
@@ -161,9 +164,9 @@ def test_request_body_size_limit(db_url: str) -> None:
         # Chunked upload without a Content-Length is cut off too.
         payload = json.dumps(big).encode()
 
-        def chunks() -> object:
-            for i in range(0, len(payload), 500):
-                yield payload[i : i + 500]
+        def chunks(data: bytes = payload) -> Iterator[bytes]:
+            for i in range(0, len(data), 500):
+                yield data[i : i + 500]
 
         r = api.client.post(
             "/v1/events/batch",

@@ -47,7 +47,9 @@ def test_score_as_of_recomputes_without_storing(crowd: Api) -> None:
     early = crowd.get("/v1/contacts/hot/score", "read", params={"as_of": ago(hours=2)})
     assert early.status_code == 200
     assert early.json()["scores"]["engagement"]["value"] == 0 or all(
-        c["rule_id"] == "quiet-month" for c in early.json()["contributions"] if c["score"] == "engagement"
+        c["rule_id"] == "quiet-month"
+        for c in early.json()["contributions"]
+        if c["score"] == "engagement"
     )
     later = crowd.get("/v1/contacts/hot/score", "read", params={"as_of": ago(minutes=1)})
     assert later.json()["scores"]["engagement"]["value"] > 50
@@ -75,16 +77,24 @@ def test_list_leads_filters_sorts_and_paginates(crowd: Api) -> None:
     hot_grade = crowd.get("/v1/contacts/hot/score", "read").json()["grade"]
     assert "hot" in ids(grade=hot_grade)
     assert ids(score="fit", min_score=40, sort="contact_id") == sorted(
-        c for c in ("hot", "warm", "cold", "new")
+        c
+        for c in ("hot", "warm", "cold", "new")
         if crowd.get(f"/v1/contacts/{c}/score", "read").json()["scores"]["fit"]["value"] >= 40
     )
     assert ids(score="engagement", max_score=-1000) == []
     assert ids(surging=True) == ["hot"]
     assert "hot" in ids(stage=["mql", "sql"])
     page1 = crowd.get("/v1/leads", "read", params={"sort": "contact_id", "limit": 2}).json()
-    page2 = crowd.get("/v1/leads", "read", params={"sort": "contact_id", "limit": 2, "offset": 2}).json()
+    page2 = crowd.get(
+        "/v1/leads", "read", params={"sort": "contact_id", "limit": 2, "offset": 2}
+    ).json()
     assert page1["total"] == page2["total"] == 4
-    assert [i["contact_id"] for i in page1["items"] + page2["items"]] == ["cold", "hot", "new", "warm"]
+    assert [i["contact_id"] for i in page1["items"] + page2["items"]] == [
+        "cold",
+        "hot",
+        "new",
+        "warm",
+    ]
 
 
 def test_list_leads_bad_input(crowd: Api) -> None:

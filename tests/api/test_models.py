@@ -22,7 +22,9 @@ def test_validate_reports_every_problem_with_path_and_line(api: Api) -> None:
     assert out["valid"] is False
     paths = {(p["path"], p["line"]) for p in out["problems"]}
     assert ("scores.fit.rules[0].points", 4) in paths
-    assert any(p["path"].startswith("scores.fit.rules[1].when") and p["line"] == 5 for p in out["problems"])
+    assert any(
+        p["path"].startswith("scores.fit.rules[1].when") and p["line"] == 5 for p in out["problems"]
+    )
     ok = api.post("/v1/models/validate", "read", json={"yaml": MODEL_YAML}).json()
     assert ok["valid"] is True and ok["scores"] == ["fit", "engagement"]
     assert ok["stages"] == ["lead", "mql", "sql"]
@@ -39,14 +41,18 @@ def test_upload_invalid_model_is_refused_with_paths(api: Api) -> None:
     r = api.post("/v1/models", json={"yml": MODEL_YAML})
     assert r.status_code == 422
     assert {d["field"] for d in r.json()["detail"]} == {"yml", "yaml"}
-    r = api.client.post("/v1/models", content=b"{", headers={**api.h(), "Content-Type": "application/json"})
+    r = api.client.post(
+        "/v1/models", content=b"{", headers={**api.h(), "Content-Type": "application/json"}
+    )
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "body"
     assert api.get("/v1/models", "read").json() == []
 
 
 def test_upload_raw_yaml_list_get_and_activate(api: Api) -> None:
     r = api.client.post(
-        "/v1/models", content=MODEL_YAML.encode(), headers={**api.h(), "Content-Type": "application/yaml"}
+        "/v1/models",
+        content=MODEL_YAML.encode(),
+        headers={**api.h(), "Content-Type": "application/yaml"},
     )
     assert r.status_code == 201, r.text
     v1 = r.json()
@@ -78,14 +84,13 @@ def test_upload_raw_yaml_list_get_and_activate(api: Api) -> None:
 
 
 def test_activation_rescoring_runs_in_the_background_with_progress(db_url: str) -> None:
-    for api in make_api(db_url, run_workers=True, rescore_chunk=50):
+    for api in make_api(db_url, run_workers=True, rescore_chunk=20):
         v = api.post("/v1/models", json={"yaml": MODEL_YAML}).json()["version"]
-        for i in range(4):
-            contacts = [{"contact_id": f"p{i}-{j}", "fields": GOOD_FIT | {"email": None}} for j in range(100)]
-            for body in contacts:
-                api.post("/v1/contacts", "ingest", json=body)
+        for i in range(150):
+            body = {"contact_id": f"p{i:03d}", "fields": GOOD_FIT | {"email": None}}
+            api.post("/v1/contacts", "ingest", json=body)
         job = api.post(f"/v1/models/{v}/activate").json()
-        assert job["total"] == 400
+        assert job["total"] == 150
         seen = []
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -94,7 +99,7 @@ def test_activation_rescoring_runs_in_the_background_with_progress(db_url: str) 
             if state["status"] == "done":
                 break
             time.sleep(0.02)
-        assert state["status"] == "done" and state["done"] == 400 and state["progress"] == 1.0
+        assert state["status"] == "done" and state["done"] == 150 and state["progress"] == 1.0
         assert seen == sorted(seen)
         listed = api.get("/v1/leads", "read", params={"limit": 1000}).json()["items"]
         assert all(c["model_version"] == v for c in listed)

@@ -81,7 +81,9 @@ def test_mql_crossing_delivers_a_signed_webhook(live: Api) -> None:
         started = time.monotonic()
         # No wait=true: the background scorer notices, crosses MQL, the sender posts.
         items = [event("e1", type="form_submit", form="demo"), event("e2", url="/pricing")]
-        assert live.post("/v1/events/batch", "ingest", json={"events": items}).json()["accepted"] == 2
+        assert (
+            live.post("/v1/events/batch", "ingest", json={"events": items}).json()["accepted"] == 2
+        )
         receiver.wait_for(1)
         assert time.monotonic() - started < 5  # "within seconds"
         headers, body, _ = receiver.received[0]
@@ -90,13 +92,18 @@ def test_mql_crossing_delivers_a_signed_webhook(live: Api) -> None:
         payload = json.loads(body)
         assert payload["event"] == "lead.mql" == headers["X-Leadscore-Event"]
         assert payload["contact"]["contact_id"] == "c1"
-        assert payload["transition"] == {"from": "lead", "to": "mql", "cause": "threshold", "reason": None}
+        assert payload["transition"] == {
+            "from": "lead",
+            "to": "mql",
+            "cause": "threshold",
+            "reason": None,
+        }
         assert payload["score"]["scores"]["fit"]["value"] >= 40
         assert payload["score"]["top_reasons"][0]["rule_id"] == "demo-request"
         deadline = time.monotonic() + 5
         while True:
             log = live.get(f"/v1/webhooks/{hook}/deliveries").json()
-            if log and log[0]["status"] == "delivered" or time.monotonic() > deadline:
+            if (log and log[0]["status"] == "delivered") or time.monotonic() > deadline:
                 break
             time.sleep(0.02)
         assert [(d["event"], d["status"], d["attempts"], d["last_status_code"]) for d in log] == [
@@ -114,8 +121,12 @@ def test_failing_receiver_is_retried_with_backoff_then_given_up(live: Api) -> No
     dead = Receiver(fail_first=100)
     try:
         live.activate()
-        ok = live.post("/v1/webhooks", json={"url": flaky.url, "events": ["lead.stage_changed"]}).json()
-        bad = live.post("/v1/webhooks", json={"url": dead.url, "events": ["lead.stage_changed"]}).json()
+        ok = live.post(
+            "/v1/webhooks", json={"url": flaky.url, "events": ["lead.stage_changed"]}
+        ).json()
+        bad = live.post(
+            "/v1/webhooks", json={"url": dead.url, "events": ["lead.stage_changed"]}
+        ).json()
         live.contact("c1", **GOOD_FIT)
         live.post("/v1/contacts/c1/stage", "ingest", json={"action": "lost", "reason": "ghosted"})
         flaky.wait_for(3)
@@ -135,7 +146,9 @@ def test_failing_receiver_is_retried_with_backoff_then_given_up(live: Api) -> No
         assert (a[0]["status"], a[0]["attempts"]) == ("delivered", 3)
         assert (b[0]["status"], b[0]["attempts"], b[0]["last_status_code"]) == ("failed", 3, 503)
         assert "HTTP 503" in b[0]["last_error"]
-        failed = live.get(f"/v1/webhooks/{bad['id']}/deliveries", params={"status": "failed"}).json()
+        failed = live.get(
+            f"/v1/webhooks/{bad['id']}/deliveries", params={"status": "failed"}
+        ).json()
         assert len(failed) == 1
         assert json.loads(flaky.received[-1][1])["transition"]["reason"] == "ghosted"
     finally:
@@ -172,13 +185,18 @@ def test_webhook_crud_and_bad_input(api: Api) -> None:
         r = api.post("/v1/webhooks", json=body)
         assert r.status_code == 422, body
         assert r.json()["detail"][0]["field"] == field, body
-    made = api.post("/v1/webhooks", json={"url": "https://crm.example/h", "events": ["lead.surging"]})
+    made = api.post(
+        "/v1/webhooks", json={"url": "https://crm.example/h", "events": ["lead.surging"]}
+    )
     hook = made.json()
     assert len(hook["secret"]) >= 32
     assert api.get(f"/v1/webhooks/{hook['id']}").json()["url"] == "https://crm.example/h"
     assert "secret" not in api.get("/v1/webhooks").json()[0]
     assert api.get(f"/v1/webhooks/{hook['id']}/deliveries").json() == []
-    assert api.get(f"/v1/webhooks/{hook['id']}/deliveries", params={"status": "odd"}).status_code == 422
+    assert (
+        api.get(f"/v1/webhooks/{hook['id']}/deliveries", params={"status": "odd"}).status_code
+        == 422
+    )
     assert api.delete(f"/v1/webhooks/{hook['id']}").status_code == 204
     assert api.get(f"/v1/webhooks/{hook['id']}").status_code == 404
     assert api.delete(f"/v1/webhooks/{hook['id']}").status_code == 404
