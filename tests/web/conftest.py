@@ -118,6 +118,7 @@ CHROMIUM_ARGS = [
 @dataclass
 class LiveServer:
     base: str
+    app: Any
     service: Service
     key: str
     closed: list[str] = field(default_factory=list)  # leads given an outcome by the seed
@@ -162,7 +163,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     closed = [f"c{n:04d}" for n in range(101, 201, 2)]
     record_outcomes(service, closed)
     try:
-        yield LiveServer(f"http://127.0.0.1:{port}", service, admin_key(service), closed)
+        yield LiveServer(f"http://127.0.0.1:{port}", app, service, admin_key(service), closed)
     finally:
         server.should_exit = True
         thread.join(15)

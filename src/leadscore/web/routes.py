@@ -181,12 +181,21 @@ class SignInRequired(Exception):
     pass
 
 
+class MissingScope(Exception):
+    def __init__(self, page: Page, scope: str):
+        super().__init__(scope)
+        self.page, self.scope = page, scope
+
+
 def _page(request: Request, scope: str = "read") -> Page:
     secret: bytes = request.app.state.dashboard_secret
     who = auth.viewer(request, backend.store(request), secret)
-    if who is None or not who.key.allows(scope):
+    if who is None or not who.key.allows("read"):
         raise SignInRequired
-    return Page(request, who, secret)
+    page = Page(request, who, secret)
+    if not who.key.allows(scope):
+        raise MissingScope(page, scope)
+    return page
 
 
 def _to_signin(request: Request) -> RedirectResponse:
@@ -459,10 +468,9 @@ async def lead_action(request: Request, contact_id: str) -> Response:
     try:
         page = _page(request, scope=backend.SALES_SCOPE)
     except SignInRequired:
-        return _forbidden(
-            Page(request, None, request.app.state.dashboard_secret),
-            f"Sales actions need a key with the '{backend.SALES_SCOPE}' scope.",
-        )
+        return _to_signin(request)
+    except MissingScope as exc:
+        return _forbidden(exc.page, f"Sales actions need a key with the '{exc.scope}' scope.")
     form = await _form(request)
     if not _check_csrf(page, form):
         return _forbidden(page, "The form expired; reload the page and try again.")
