@@ -142,13 +142,11 @@ def _events_parquet(tmp_path: Path, events: pd.DataFrame, **kw) -> Path:
 
 
 def test_parquet_events_stay_lazy_and_give_the_same_results(tmp_path, events, stages):
-    import pyarrow.dataset as ds
-
     from leadscore.analytics import attribution, factual_tags, rfm, sla_follow_up
-    from leadscore.analytics.inputs import read_events
+    from leadscore.analytics.inputs import ParquetEvents, read_events
 
     lazy = read_events(_events_parquet(tmp_path, events), columns=["campaign", "url"])
-    assert isinstance(lazy, ds.Dataset)
+    assert isinstance(lazy, ParquetEvents)
     kw = {"as_of": "2024-04-01"}
     pd.testing.assert_frame_equal(
         attribution(lazy, stages, **kw), attribution(events, stages, **kw), check_dtype=False

@@ -1,8 +1,8 @@
 """DuckDB plumbing shared by the event-heavy analytics.
 
-Events come either as a pandas frame (tests, small files) or as a Parquet-backed
-``pyarrow.dataset.Dataset`` (50 million rows that should never be copied into
-pandas). Both are exposed to SQL as one view ``ev`` whose ``timestamp`` is a plain
+Events come either as a pandas frame (tests, small files) or as a validated Parquet
+file, :class:`~leadscore.analytics.inputs.ParquetEvents` (50 million rows that should
+never be copied into pandas). Both are exposed to SQL as one view ``ev`` whose ``timestamp`` is a plain
 UTC ``TIMESTAMP``: DuckDB's TIMESTAMPTZ follows the session time zone, and
 comparing naive with zoned values is an easy way to be off by hours.
 """
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from leadscore.analytics.inputs import naive_utc
+from leadscore.analytics.inputs import ParquetEvents, naive_utc
 
 if TYPE_CHECKING:
     import duckdb
@@ -31,10 +31,8 @@ def connect() -> duckdb.DuckDBPyConnection:
 
 
 def is_lazy(events: Any) -> bool:
-    """True for a Parquet-backed dataset scanned by DuckDB instead of pandas."""
-    import pyarrow.dataset as ds
-
-    return isinstance(events, ds.Dataset)
+    """True for a Parquet file scanned by DuckDB instead of a pandas frame."""
+    return isinstance(events, ParquetEvents)
 
 
 def _q(name: str) -> str:
@@ -49,7 +47,7 @@ def register_events(
     if is_lazy(events):
         import pyarrow as pa
 
-        con.register(f"{name}_src", events)
+        path = str(events.path).replace("'", "''")
         parts = []
         for c in cols:
             typ = events.schema.field(c).type
@@ -57,7 +55,7 @@ def register_events(
                 parts.append(f"timezone('UTC', {_q(c)}) AS {_q(c)}")
             else:
                 parts.append(_q(c))
-        con.execute(f"CREATE VIEW {name} AS SELECT {', '.join(parts)} FROM {name}_src")
+        con.execute(f"CREATE VIEW {name} AS SELECT {', '.join(parts)} FROM read_parquet('{path}')")
         return
     frame = events[cols]
     if "timestamp" in cols and isinstance(frame["timestamp"].dtype, pd.DatetimeTZDtype):

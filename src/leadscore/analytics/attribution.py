@@ -84,35 +84,38 @@ def attribution(
         if lookback_days is not None:
             filters.append("e.timestamp >= c.converted_at - to_microseconds(CAST(? AS BIGINT))")
             params.append(int(lookback_days * 86_400_000_000))
-        sql = f"""
-        WITH t AS (
+        # The join runs once into a temporary table; both answers are read from it.
+        con.execute(
+            f"""
+            CREATE TEMP TABLE t AS
             SELECT e.contact_id, CAST(e.{_quote(touch)} AS VARCHAR) AS touch,
                    e.timestamp, e.event_id
             FROM ev e JOIN conv c ON {id_join("e", "c", same)}
             WHERE {" AND ".join(filters)}
-        ), r AS (
-            SELECT touch, contact_id,
-                   row_number() OVER (PARTITION BY contact_id ORDER BY timestamp, event_id)
-                       AS first_rank,
-                   row_number() OVER (PARTITION BY contact_id
-                                      ORDER BY timestamp DESC, event_id DESC) AS last_rank,
-                   count(*) OVER (PARTITION BY contact_id) AS n
-            FROM t
-        )
-        SELECT touch,
-               CAST(sum(CASE WHEN first_rank = 1 THEN 1 ELSE 0 END) AS DOUBLE) AS first_touch,
-               CAST(sum(CASE WHEN last_rank = 1 THEN 1 ELSE 0 END) AS DOUBLE) AS last_touch,
-               sum(1.0 / n) AS linear,
-               count(*) AS touches,
-               count(DISTINCT contact_id) AS contacts
-        FROM r GROUP BY touch
-        """
-        credited = con.execute(sql, params).df()
-        touched = con.execute(
-            f"SELECT count(DISTINCT e.contact_id) FROM ev e JOIN conv c "
-            f"ON {id_join('e', 'c', same)} WHERE {' AND '.join(filters)}",
+            """,
             params,
-        ).fetchone()
+        )
+        credited = con.execute(
+            """
+            WITH r AS (
+                SELECT touch, contact_id,
+                       row_number() OVER (PARTITION BY contact_id ORDER BY timestamp, event_id)
+                           AS first_rank,
+                       row_number() OVER (PARTITION BY contact_id
+                                          ORDER BY timestamp DESC, event_id DESC) AS last_rank,
+                       count(*) OVER (PARTITION BY contact_id) AS n
+                FROM t
+            )
+            SELECT touch,
+                   CAST(sum(CASE WHEN first_rank = 1 THEN 1 ELSE 0 END) AS DOUBLE) AS first_touch,
+                   CAST(sum(CASE WHEN last_rank = 1 THEN 1 ELSE 0 END) AS DOUBLE) AS last_touch,
+                   sum(1.0 / n) AS linear,
+                   count(*) AS touches,
+                   count(DISTINCT contact_id) AS contacts
+            FROM r GROUP BY touch
+            """
+        ).df()
+        touched = con.execute("SELECT count(DISTINCT contact_id) FROM t").fetchone()
     finally:
         con.close()
     n_conv = len(conv)
