@@ -110,8 +110,9 @@ def test_per_lead_moment_hides_later_events(model: ScoringModel, leads: list) ->
 
 
 def test_grade_matrix_counts_and_rates(model: ScoringModel) -> None:
-    rows = [("A4", True), ("A4", False), ("A4", None), ("D1", False), (None, None), ("B2", None)]
-    matrix = grade_matrix(model, rows)
+    counts = {"A4": 3, "D1": 1, None: 1, "B2": 1, "Z9": 2}
+    decided = [("A4", True), ("A4", False), ("D1", False)]
+    matrix = grade_matrix(model, counts, decided)
     assert matrix is not None
     assert matrix.rows == ["A", "B", "C", "D"]
     assert matrix.columns == ["1", "2", "3", "4"]
@@ -120,7 +121,9 @@ def test_grade_matrix_counts_and_rates(model: ScoringModel) -> None:
     assert a4.rate.value == pytest.approx(0.5)
     assert matrix.cell("D", "1").rate.value == 0.0
     assert matrix.cell("B", "2").rate.value is None
-    assert matrix.ungraded == 1 and matrix.total == 6
+    assert matrix.cell("C", "3").count == 0
+    # Ungraded leads and grades the model does not define are counted apart.
+    assert matrix.ungraded == 3 and matrix.total == 8
     assert sum(c.count for c in matrix.cells.values()) == 5
 
 
@@ -130,4 +133,4 @@ def test_grade_matrix_needs_two_graded_scores() -> None:
         "      - {id: r, when: {field: x, exists: true}, points: 10}\n"
         "combined_grade: [fit]\n"
     )
-    assert grade_matrix(single, [("A", None)]) is None
+    assert grade_matrix(single, {"A": 1}) is None

@@ -13,13 +13,12 @@ are read for the page's rows only.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import func, select
 
 from leadscore.rules import Contact, Event, LeadScore
 from leadscore.service.contacts import get_account
@@ -28,9 +27,10 @@ from leadscore.service.leads import get_lead
 from leadscore.service.scoring import ScoringEngine, chunks, us_to_dt
 from leadscore.spec import ScoringModel
 from leadscore.store import Store
-from leadscore.store.tables import accounts, contact_scores, contacts, events, outcomes
+from leadscore.store.tables import accounts, contacts, events, outcomes
 from leadscore.web.explain import contributions_from_json
 from leadscore.web.matrix import GradeMatrix, grade_matrix
+from leadscore.web.queueindex import QueueIndex
 
 UNASSIGNED = "(none)"
 WON, LOST = "won", "lost"
@@ -97,37 +97,6 @@ class QueuePage:
     limit: int
 
 
-def _conditions(f: QueueFilters) -> list[ColumnElement[bool]]:
-    c = contacts.c
-    out: list[ColumnElement[bool]] = []
-    if f.grade:
-        out.append(c.grade == f.grade)
-    if f.stage == OPEN or f.stage is None:
-        out.append(c.stage.not_in(CLOSED_STAGES))
-    elif f.stage != ANY_STAGE:
-        out.append(c.stage == f.stage)
-    if f.owner == UNASSIGNED:
-        out.append(c.owner.is_(None))
-    elif f.owner:
-        out.append(c.owner == f.owner)
-    if f.surging:
-        out.append(c.surging.is_(True))
-    if f.score and f.min_score is not None:
-        # An alias: the page query also joins contact_scores (for sorting), and
-        # the filter must correlate with the contact only.
-        ranged = contact_scores.alias("ranged")
-        out.append(
-            exists()
-            .where(
-                ranged.c.contact_id == c.contact_id,
-                ranged.c.score == f.score,
-                ranged.c.value >= f.min_score,
-            )
-            .correlate(contacts)
-        )
-    return out
-
-
 def queue(
     store: Store,
     model: ScoringModel | None,
@@ -136,61 +105,29 @@ def queue(
     offset: int = 0,
     limit: int = 50,
 ) -> QueuePage:
-    """One page of leads in priority order: grade (best first), then score, then id."""
-    sort_score = filters.score or default_sort_score(model)
-    where = _conditions(filters)
-    priority = grade_priority(model)
+    """One page of leads in priority order: grade (best first), then score, then id.
+
+    Matching and ordering run on the in-memory :class:`QueueIndex`; only the page's
+    rows are read from the store.
+    """
+    stage = filters.stage
+    match = QueueIndex.for_store(store).match(
+        priority=grade_priority(model),
+        sort_score=filters.score or default_sort_score(model),
+        grade=filters.grade,
+        stages=[stage] if stage not in (None, OPEN, ANY_STAGE) else None,
+        exclude_stages=CLOSED_STAGES if stage in (None, OPEN) else (),
+        owner=filters.owner if filters.owner != UNASSIGNED else None,
+        unassigned=filters.owner == UNASSIGNED,
+        surging=filters.surging,
+        score=filters.score,
+        min_score=filters.min_score,
+        offset=offset,
+        limit=limit,
+    )
     with store.read() as conn:
-        per_grade: dict[str | None, int] = {
-            g: int(n)
-            for g, n in conn.execute(
-                select(contacts.c.grade, func.count()).where(*where).group_by(contacts.c.grade)
-            )
-        }
-        total = sum(per_grade.values())
-        # Grades the model does not know (an older model's labels) and ungraded
-        # leads come after every known grade.
-        order: list[str | None] = [g for g in priority if g in per_grade]
-        order += sorted(g for g in per_grade if g is not None and g not in priority)
-        if None in per_grade:
-            order.append(None)
-        ids: list[str] = []
-        start = 0
-        for grade in order:
-            size = per_grade[grade]
-            if start + size <= offset:
-                start += size
-                continue
-            skip = max(0, offset - start)
-            want = limit - len(ids)
-            ids += _bucket(conn, grade, where, sort_score, skip, want)
-            start += size
-            if len(ids) >= limit:
-                break
-        rows = _queue_rows(conn, ids)
-    return QueuePage(rows, total, offset, limit)
-
-
-def _bucket(
-    conn: Any,
-    grade: str | None,
-    where: list[ColumnElement[bool]],
-    sort_score: str | None,
-    skip: int,
-    want: int,
-) -> list[str]:
-    c = contacts.c
-    grade_cond = c.grade.is_(None) if grade is None else c.grade == grade
-    query = select(c.contact_id).where(grade_cond, *where)
-    if sort_score is not None:
-        value = contact_scores.c.value
-        query = query.outerjoin(
-            contact_scores,
-            and_(contact_scores.c.contact_id == c.contact_id, contact_scores.c.score == sort_score),
-        ).order_by(value.is_(None), value.desc(), c.contact_id)
-    else:
-        query = query.order_by(c.contact_id)
-    return [r[0] for r in conn.execute(query.offset(skip).limit(want))]
+        rows = _queue_rows(conn, match.ids)
+    return QueuePage(rows, match.total, offset, limit)
 
 
 def _queue_rows(conn: Any, ids: Sequence[str]) -> list[QueueRow]:
@@ -286,17 +223,10 @@ class QueueOptions:
 
 
 def queue_options(store: Store, model: ScoringModel | None) -> QueueOptions:
-    """Values for the filter menus (distinct values read from the indexes)."""
+    """Values for the filter menus: the stages and owners present, the model's grades."""
     from leadscore.service.lifecycle import STAGES
 
-    with store.read() as conn:
-        stages = [r[0] for r in conn.execute(select(contacts.c.stage).distinct())]
-        owners = [
-            r[0]
-            for r in conn.execute(
-                select(contacts.c.owner).where(contacts.c.owner.is_not(None)).distinct()
-            )
-        ]
+    stages, owners = QueueIndex.for_store(store).present()
     order = {s: i for i, s in enumerate(STAGES)}
     return QueueOptions(
         grades=grade_priority(model),
@@ -323,14 +253,9 @@ def outcome_by_contact(conn: Any) -> dict[str, tuple[bool, datetime]]:
 
 
 def matrix(store: Store, model: ScoringModel) -> GradeMatrix | None:
-    """The grade matrix from the stored current grades and recorded outcomes."""
+    """The grade matrix from the current grades (queue index) and recorded outcomes."""
+    counts = QueueIndex.for_store(store).grade_counts()
     with store.read() as conn:
-        counts = {
-            g: int(n)
-            for g, n in conn.execute(
-                select(contacts.c.grade, func.count()).group_by(contacts.c.grade)
-            )
-        }
         latest = outcome_by_contact(conn)
         grades: dict[str, str | None] = {}
         for part in chunks(list(latest)):
@@ -340,19 +265,9 @@ def matrix(store: Store, model: ScoringModel) -> GradeMatrix | None:
                 )
             ):
                 grades[cid] = grade
-
-    def pairs() -> Iterator[tuple[str | None, bool | None]]:
-        decided: dict[str | None, int] = {}
-        for cid, (won, _) in latest.items():
-            if cid in grades:  # an outcome of an erased contact has no grade to count
-                grade = grades[cid]
-                decided[grade] = decided.get(grade, 0) + 1
-                yield grade, won
-        for grade, n in counts.items():
-            for _ in range(n - decided.get(grade, 0)):
-                yield grade, None
-
-    return grade_matrix(model, pairs())
+    # An outcome of an erased contact has no grade to count.
+    decided = [(grades[cid], won) for cid, (won, _) in latest.items() if cid in grades]
+    return grade_matrix(model, counts, decided)
 
 
 # ---------------------------------------------------------------------- lead --

@@ -55,7 +55,7 @@ def _detail(props: Any) -> str:
 
 
 def timeline(
-    model: ScoringModel, score: LeadScore | None, events: Sequence[Event]
+    model: ScoringModel | None, score: LeadScore | None, events: Sequence[Event]
 ) -> tuple[list[TimelineItem], list[CappedRule]]:
     """Events newest first, each with the points it earned per rule at ``score.as_of``."""
     items = {
@@ -63,7 +63,7 @@ def timeline(
         for e in sorted(events, key=lambda e: (e.timestamp, e.event_id), reverse=True)
     }
     capped: list[CappedRule] = []
-    if score is not None:
+    if model is not None and score is not None:
         rules = {rule.id: rule for _, rule in model.rules()}
         places = {name: compile_place(t) for name, t in model.places.items()}
         by_id = {e.event_id: e for e in events}

@@ -7,7 +7,7 @@ with three fit bands gives a 3 x 4 matrix rather than a hard-coded 4 x 4.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from leadscore.spec import ScoringModel
@@ -54,32 +54,33 @@ def matrix_axes(model: ScoringModel) -> tuple[str, str, list[str], list[str]] | 
 
 
 def grade_matrix(
-    model: ScoringModel, leads: Iterable[tuple[str | None, bool | None]]
+    model: ScoringModel,
+    counts: Mapping[str | None, int],
+    decided: Iterable[tuple[str | None, bool]] = (),
 ) -> GradeMatrix | None:
-    """Count leads per combined grade; ``leads`` yields (grade, outcome) pairs.
+    """The matrix from lead counts per combined grade and the decided leads' grades.
 
-    ``outcome`` is True for won, False for lost and None while the lead is open.
-    Returns None when the model's combined grade is not made of exactly two scores.
+    ``counts`` maps each combined grade (None: ungraded) to its number of leads;
+    ``decided`` yields (grade, won) for every lead with an outcome: True for won,
+    False for lost (open leads are not in it). Returns None when the model's
+    combined grade is not made of exactly two scores.
     """
     axes = matrix_axes(model)
     if axes is None:
         return None
     row_score, col_score, rows, columns = axes
-    counts: dict[str, list[int]] = {r + c: [0, 0, 0] for r in rows for c in columns}
-    ungraded = total = 0
-    for grade, outcome in leads:
-        total += 1
-        slot = counts.get(grade) if grade is not None else None
-        if slot is None:
-            ungraded += 1
-            continue
-        slot[0] += 1
-        if outcome is not None:
-            slot[2] += 1
-            slot[1] += bool(outcome)
+    won: dict[str, int] = {}
+    known: dict[str, int] = {}
+    for grade, outcome in decided:
+        if grade is not None:
+            known[grade] = known.get(grade, 0) + 1
+            won[grade] = won.get(grade, 0) + bool(outcome)
+    labels = {r + c for r in rows for c in columns}
     cells = {
-        r + c: Cell(r + c, r, c, counts[r + c][0], Rate(counts[r + c][1], counts[r + c][2]))
+        r + c: Cell(r + c, r, c, counts.get(r + c, 0), Rate(won.get(r + c, 0), known.get(r + c, 0)))
         for r in rows
         for c in columns
     }
+    total = sum(counts.values())
+    ungraded = sum(n for g, n in counts.items() if g not in labels)
     return GradeMatrix(row_score, col_score, rows, columns, cells, ungraded, total)

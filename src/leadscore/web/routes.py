@@ -30,6 +30,7 @@ from leadscore.spec import ModelError, ScoringModel, parse_model
 from leadscore.web import auth, backend, charts
 from leadscore.web import data as D
 from leadscore.web.explain import evidence_text, score_curve, timeline
+from leadscore.web.queueindex import QueueIndex
 from leadscore.web.whatif import what_if
 
 PREFIX = "/dashboard"
@@ -192,6 +193,7 @@ def _page(request: Request, scope: str = "read") -> Page:
     who = auth.viewer(request, backend.store(request), secret)
     if who is None or not who.key.allows("read"):
         raise SignInRequired
+    QueueIndex.for_store(backend.store(request)).warm()
     page = Page(request, who, secret)
     if not who.key.allows(scope):
         raise MissingScope(page, scope)
@@ -248,6 +250,8 @@ def asset(name: str) -> Response:
 
 @router.get("/signin", name="signin")
 def signin_form(request: Request, next: str = "") -> Response:
+    # Someone is about to use the queue: build its index while they type the key.
+    QueueIndex.for_store(backend.store(request)).warm()
     page = Page(request, None, request.app.state.dashboard_secret)
     return page.render("signin.html", "", next_url=_safe_next(request, next), error=None)
 
@@ -418,11 +422,7 @@ def lead_page(request: Request, contact_id: str) -> Response:
             breakdown.append(
                 ScoreView(name, values.get(name, sum(p.points for p in parts)), None, parts)
             )
-    items, capped = (
-        timeline(active.model, score, detail.events)
-        if active is not None
-        else timeline_without_model(detail)
-    )
+    items, capped = timeline(active.model if active else None, score, detail.events)
     history_chart, legend, names = _history(detail, active)
     return page.render(
         "lead.html",
@@ -442,13 +442,6 @@ def lead_page(request: Request, contact_id: str) -> Response:
         transitions=detail.transitions,
         outcomes=detail.outcomes,
     )
-
-
-def timeline_without_model(detail: D.LeadDetail) -> tuple[list[Any], list[Any]]:
-    from leadscore.web.explain import timeline as build
-
-    empty = parse_model("scores:\n  none:\n    rules: []\n")
-    return build(empty, None, detail.events)
 
 
 def _history(detail: D.LeadDetail, active: Any) -> tuple[Markup, list[tuple[str, str]], list[str]]:
