@@ -7,6 +7,7 @@ file order: the ones that change leads or the model come last.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from typing import Any
 
@@ -87,12 +88,12 @@ def test_filter_the_queue(page: Any, live_server: Any, screenshot: Any) -> None:
         float(c.inner_text()) for c in page.locator("table.queue tbody tr td:nth-child(3)").all()
     ]
     assert fits and min(fits) >= 40
+    screenshot(page, "queue-filtered")
     page.get_by_label("Surging only").check()
     page.get_by_role("button", name="Apply filters").click()
     page.wait_for_url("**surging=1**")
     expected = list_leads(store, score="fit", min_score=40, surging=True, limit=1)
     assert matching(page) == expected["total"]
-    screenshot(page, "queue-filtered")
 
 
 def test_grade_matrix_opens_the_filtered_queue(
@@ -183,6 +184,11 @@ def test_funnel_and_performance(page: Any, screenshot: Any) -> None:
     assert page.get_by_role("heading", name="Lead velocity rate").is_visible()
     screenshot(page, "funnel")
     page.get_by_role("link", name="Performance").click()
+    if importlib.util.find_spec("leadscore.learn.metrics") is None:
+        # The evaluation functions live in leadscore.learn; without them the page
+        # says so instead of failing.
+        assert "not installed" in page.locator("main").inner_text()
+        return
     assert page.get_by_role("heading", name="Conversion by grade").is_visible()
     assert page.locator("svg.chart").count() >= 2  # lift and gains for at least one score
     assert "ROC AUC" in page.locator("main").inner_text()

@@ -234,7 +234,17 @@ def funnel_sections(request: Request, period: str) -> list[SectionView]:
 
 def performance_sections(request: Request) -> list[SectionView]:
     """How well the active rule scores rank the leads whose outcome is known."""
-    from leadscore.learn.metrics import by_band, deciles, roc_pr
+    try:
+        from leadscore.learn.metrics import by_band, deciles, roc_pr
+    except ImportError:  # an install without the learning extras
+        return [
+            SectionView(
+                "rules",
+                "Rule scores against outcomes",
+                "",
+                notes=["The evaluation functions (leadscore.learn.metrics) are not installed."],
+            )
+        ]
 
     st = store(request)
     active = active_model(request)
