@@ -2,9 +2,10 @@
 
 Events come either as a pandas frame (tests, small files) or as a validated Parquet
 file, :class:`~leadscore.analytics.inputs.ParquetEvents` (50 million rows that should
-never be copied into pandas). Both are exposed to SQL as one view ``ev`` whose ``timestamp`` is a plain
-UTC ``TIMESTAMP``: DuckDB's TIMESTAMPTZ follows the session time zone, and
-comparing naive with zoned values is an easy way to be off by hours.
+never be copied into pandas). Both are exposed to SQL as one view ``ev``. The
+session time zone is pinned to UTC, so a zoned ``timestamp`` (TIMESTAMPTZ) and the
+plain UTC timestamps passed as parameters compare exactly; results that leave DuckDB
+are cast to plain UTC ``TIMESTAMP`` (fetching TIMESTAMPTZ into pandas needs pytz).
 """
 
 from __future__ import annotations
@@ -45,17 +46,12 @@ def register_events(
     """Expose ``columns`` of the events as view ``name`` with a naive-UTC timestamp."""
     cols = list(dict.fromkeys(columns))
     if is_lazy(events):
-        import pyarrow as pa
-
         path = str(events.path).replace("'", "''")
-        parts = []
-        for c in cols:
-            typ = events.schema.field(c).type
-            if c == "timestamp" and pa.types.is_timestamp(typ) and typ.tz is not None:
-                parts.append(f"timezone('UTC', {_q(c)}) AS {_q(c)}")
-            else:
-                parts.append(_q(c))
-        con.execute(f"CREATE VIEW {name} AS SELECT {', '.join(parts)} FROM read_parquet('{path}')")
+        # A zoned Parquet timestamp stays TIMESTAMPTZ: converting 50M values costs more
+        # than the query, and with the session in UTC every comparison with a plain
+        # UTC timestamp is exact. Queries cast only their (small) results.
+        sel = ", ".join(_q(c) for c in cols)
+        con.execute(f"CREATE VIEW {name} AS SELECT {sel} FROM read_parquet('{path}')")
         return
     frame = events[cols]
     if "timestamp" in cols and isinstance(frame["timestamp"].dtype, pd.DatetimeTZDtype):

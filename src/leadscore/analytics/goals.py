@@ -191,7 +191,8 @@ def sla_follow_up(
             # Only the few sales-touch events leave DuckDB, not the whole event table.
             register_events(con, events, ["contact_id", "type", "timestamp"])
             e = con.execute(
-                "SELECT contact_id, timestamp FROM ev WHERE CAST(type AS VARCHAR) IN "
+                "SELECT contact_id, CAST(timestamp AS TIMESTAMP) AS timestamp FROM ev "
+                "WHERE CAST(type AS VARCHAR) IN "
                 "(SELECT unnest(?)) AND timestamp <= CAST(? AS TIMESTAMP)",
                 [list(follow_up_types), as_of_ts.tz_localize(None).to_pydatetime()],
             ).df()

@@ -157,7 +157,7 @@ def factual_tags(
             FROM w
         )
         SELECT contact_id, dimension, tag, sum(w) AS weight, count(*) AS events,
-               max(timestamp) AS last_seen
+               CAST(max(timestamp) AS TIMESTAMP) AS last_seen
         FROM tagged GROUP BY contact_id, dimension, tag
         ORDER BY contact_id, dimension, weight DESC, tag
         """
