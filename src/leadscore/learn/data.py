@@ -1,0 +1,94 @@
+"""Reading contacts and events into pandas for learning (CSV or Parquet).
+
+The online scorer reads rows one by one into ``Contact``/``Event`` objects; learning
+works on whole columns, so here the same files are read as DataFrames. Errors name
+the file, and the row and column where a value is wrong.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from leadscore.io import InputError
+
+EVENT_COLUMNS = ("event_id", "contact_id", "type", "timestamp")
+
+
+def read_frame(path: str | Path, required: tuple[str, ...] = ()) -> pd.DataFrame:
+    """A CSV (only empty cells are missing: "NA" stays text) or Parquet file."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, "file not found")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            frame = pd.read_csv(path, keep_default_na=False, na_values=[""], low_memory=False)
+        elif suffix in (".parquet", ".pq"):
+            frame = pd.read_parquet(path)
+        else:
+            raise InputError(path, f"unsupported file type '{suffix}' (use .csv or .parquet)")
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
+        raise InputError(path, f"cannot read: {exc}") from None
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise InputError(
+            path,
+            f"missing required column(s) {', '.join(missing)}; found {', '.join(map(str, frame.columns)) or 'none'}",
+        )
+    for col in required:
+        empty = frame[col].isna() | (frame[col].astype(str).str.strip() == "")
+        if empty.any():
+            row = int(empty.to_numpy().nonzero()[0][0]) + 1
+            raise InputError(
+                path,
+                f"{col} is empty",
+                row=row,
+                column=col,
+                line=row + 1 if suffix == ".csv" else None,
+            )
+    return frame
+
+
+def read_contacts(path: str | Path, outcome_column: str | None = None) -> pd.DataFrame:
+    frame = read_frame(path, ("contact_id",))
+    if outcome_column is not None and outcome_column not in frame.columns:
+        raise InputError(
+            path,
+            f"no outcome column '{outcome_column}' (when each lead converted; empty if it did not). "
+            f"Columns: {', '.join(map(str, frame.columns))}",
+        )
+    dupes = frame["contact_id"].astype(str).duplicated()
+    if dupes.any():
+        row = int(dupes.to_numpy().nonzero()[0][0]) + 1
+        raise InputError(
+            path,
+            f"duplicate contact_id '{frame['contact_id'].iloc[row - 1]}'",
+            row=row,
+            column="contact_id",
+        )
+    frame["contact_id"] = frame["contact_id"].astype(str).str.strip()
+    return frame
+
+
+def read_events(path: str | Path | None) -> pd.DataFrame | None:
+    if path is None:
+        return None
+    frame = read_frame(path, EVENT_COLUMNS)
+    frame["contact_id"] = frame["contact_id"].astype(str).str.strip()
+    stamps = pd.to_datetime(
+        frame["timestamp"].astype(str).str.strip(), errors="coerce", utc=True, format="ISO8601"
+    )
+    bad = stamps.isna()
+    if bad.any():
+        row = int(bad.to_numpy().nonzero()[0][0]) + 1
+        raise InputError(
+            path,
+            f"cannot read timestamp '{frame['timestamp'].iloc[row - 1]}' (use ISO 8601, e.g. 2026-03-01T14:30:00Z)",
+            row=row,
+            column="timestamp",
+            line=row + 1 if Path(path).suffix.lower() == ".csv" else None,
+        )
+    frame["timestamp"] = stamps
+    return frame
