@@ -45,6 +45,7 @@ NAV = (
 )
 PAGE_SIZE = 50
 MAX_FORM_BYTES = 1_000_000  # a scoring model is a few kB; refuse anything absurd
+TIMELINE_ROWS = 200  # newest events listed on the lead page; all of them still count
 WHATIF_LIMIT = 20_000  # leads scored twice per what-if run; see data.history_for_whatif
 
 DONE = {
@@ -433,7 +434,8 @@ def lead_page(request: Request, contact_id: str) -> Response:
         breakdown=breakdown,
         score_as_of=detail.lead.scored_as_of,
         predictive=backend.predictive_for(request, detail),
-        timeline=items,
+        timeline=items[:TIMELINE_ROWS],
+        older_events=max(0, len(items) - TIMELINE_ROWS),
         capped_rules=[(c.rule_id, c.earned, c.counted) for c in capped],
         history=detail.history,
         history_chart=history_chart,
