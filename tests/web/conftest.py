@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from leadscore.service.contacts import upsert_contact
+from leadscore.service.contacts import upsert_account, upsert_contact
 from leadscore.service.errors import Conflict
 from leadscore.service.events import ingest
 from leadscore.service.keys import create_key
@@ -61,14 +61,21 @@ def seed_examples(service: Service) -> None:
             fields = {k: v for k, v in row.items() if v != ""}
             if "created_at" in fields:
                 fields["created_at"] = _shifted(fields["created_at"], shift)
+            # Contacts of one company share an account (the CSV names the company only).
+            account = None
+            if fields.get("company"):
+                account = "acct-" + "-".join(fields["company"].lower().split())
+                upsert_account(store, account, name=fields["company"])
             try:
-                upsert_contact(store, cid, email=email, owner=owner_of(cid), fields=fields)
+                upsert_contact(
+                    store, cid, email=email, account_id=account, owner=owner_of(cid), fields=fields
+                )
             except Conflict:
                 # The example data reuses a few addresses across people; the store
                 # keeps emails unique, so the second one keeps its email as a
                 # profile field only (the scoring rules still read it).
                 fields["email"] = email
-                upsert_contact(store, cid, owner=owner_of(cid), fields=fields)
+                upsert_contact(store, cid, account_id=account, owner=owner_of(cid), fields=fields)
     items: list[dict[str, Any]] = []
     with (EXAMPLES / "events.csv").open(newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from leadscore.service.contacts import get_contact
+from leadscore.service.contacts import get_account, get_contact
 from leadscore.service.leads import get_lead, list_leads
 from leadscore.service.models import active_model
 
@@ -142,6 +142,11 @@ def test_lead_contributions_add_up(page: Any, live_server: Any, screenshot: Any)
         assert sum(points) == pytest.approx(stored["scores"][name]["value"], abs=1e-9)
         shown_total = float(table.locator(".score-total").inner_text())
         assert shown_total == pytest.approx(stored["scores"][name]["value"], abs=0.05)
+    # Profile and account: the account lists how many contacts share it.
+    account = page.locator("section[aria-labelledby=h-profile]").inner_text()
+    assert stored["account_id"] is not None
+    members = len(get_account(live_server.service.store, stored["account_id"])["contacts"])
+    assert f"Contacts\t{members}" in account or f"Contacts\n{members}" in account
     # Events carry the points they earned; the history chart and lifecycle render.
     assert page.locator("table.timeline tbody tr").count() == stored["event_count"]
     assert page.locator("table.timeline .pos, table.timeline .neg").count() > 0
@@ -150,7 +155,7 @@ def test_lead_contributions_add_up(page: Any, live_server: Any, screenshot: Any)
     screenshot(page, "lead")
 
 
-def test_keyboard_reaches_a_lead(page: Any) -> None:
+def test_keyboard_reaches_a_lead(page: Any, live_server: Any) -> None:
     # From the skip link, Tab moves through the page in order; Enter on the first
     # lead's link opens it.
     page.keyboard.press("Tab")
@@ -167,13 +172,15 @@ def test_keyboard_reaches_a_lead(page: Any) -> None:
     href = first_link.get_attribute("href")
     page.keyboard.press("Enter")
     page.wait_for_url(f"**{href}")
-    # Every form control on the lead page has a label.
-    unlabelled = page.evaluate(
-        """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
-              .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
-              .map(el => el.name)"""
-    )
-    assert unlabelled == []
+    # Every form control on every page has a label.
+    for path in ("/dashboard/leads/" + href.rsplit("/", 1)[-1], "/dashboard/", "/dashboard/model"):
+        page.goto(live_server.url(path))
+        unlabelled = page.evaluate(
+            """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+                  .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
+                  .map(el => el.name)"""
+        )
+        assert unlabelled == [], path
 
 
 def test_funnel_and_performance(page: Any, screenshot: Any) -> None:
