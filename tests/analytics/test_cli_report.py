@@ -45,11 +45,12 @@ def test_funnel_prints_tables_and_writes_html(files, tmp_path):
     html = tmp_path / "funnel.html"
     out = _run(
         "funnel", "--stages", str(files["stages"]), "--contacts", str(files["contacts"]),
-        "--as-of", AS_OF, "--html", str(html), "--csv", str(tmp_path / "f.csv"),
+        "--as-of", AS_OF, "--html", str(html), "--csv", str(tmp_path / "f.csv"), "--cohorts",
     )  # fmt: skip
     assert re.search(r"customer\s.*\b2\b.*100\.0 %.*40\.0 %", out)
     assert "mql -> customer by month of mql" in out
     assert "Fresh" in out
+    assert re.search(r"2024-02\s.*\b1\b.*\b0\b.*0\.0 %", out)  # c5's cohort: 1 lead, no MQL
     text = html.read_text()
     assert "<svg" in text and "Stage-to-stage conversion" in text
     assert pd.read_csv(tmp_path / "f.csv")["entered"].sum() > 0
@@ -137,3 +138,16 @@ def test_full_html_report_is_self_contained(files, tmp_path):
     assert "<script" not in text and "<link" not in text
     urls = set(re.findall(r"https?://[^\s\"'<>]+", text))
     assert urls <= {"http://www.w3.org/2000/svg"}
+
+
+def test_tags_command_and_bad_weight(files):
+    out = _run(
+        "tags", "--events", str(files["events"]), "--contacts", str(files["contacts"]),
+        "--who", "source", "--action-weight", "form_submit=5",
+        "--place-weight", "/pricing*=2", "--as-of", AS_OF,
+    )  # fmt: skip
+    assert "what:form_submit" in out and "who:source=ads" in out
+    result = runner.invoke(
+        app, ["report", "tags", "--events", str(files["events"]), "--action-weight", "form_submit"]
+    )
+    assert result.exit_code == 1 and "NAME=NUMBER" in result.output

@@ -134,3 +134,15 @@ def test_fresh_without_creation_time_is_unknown(stages):
     t = fresh_vs_nurtured(stages, as_of=AS_OF).set_index("segment")
     assert t.loc["unknown", "qualified"] == 4
     assert t.loc["fresh", "qualified"] == 0
+
+
+def test_repeated_index_labels_do_not_matter(stages, contacts):
+    doubled = pd.concat([stages.iloc[:4], stages.iloc[4:]])  # index 0-3 then 4-7 ...
+    doubled.index = [0, 1, 2, 3, 0, 1, 2, 3]  # ... relabelled to repeat
+    r = funnel_report(doubled, contacts, as_of=AS_OF)
+    assert r.stages.set_index("stage")["reached"].to_dict() == {
+        "lead": 5,
+        "mql": 4,
+        "sql": 2,
+        "customer": 2,
+    }

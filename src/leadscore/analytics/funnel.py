@@ -93,9 +93,13 @@ def reach(
     # Work on plain datetime64[ns] arrays: pandas' row-wise min over tz-aware columns
     # goes through Python objects and takes seconds per million contacts.
     s_ts = naive_utc(s["timestamp"]).to_numpy(dtype="datetime64[ns]")
+    stage_arr = s["stage"].to_numpy()
+    id_arr = s["contact_id"].to_numpy()
     first: dict[str, pd.Series] = {}
-    for st, grp in pd.Series(s_ts, index=s.index).groupby(s["stage"].to_numpy(), sort=False):
-        first[str(st)] = grp.groupby(s.loc[grp.index, "contact_id"].to_numpy()).min()
+    # Positional masks, not index labels: a concatenated frame may repeat its index.
+    for st in pd.unique(stage_arr):
+        mask = stage_arr == st
+        first[str(st)] = pd.Series(s_ts[mask]).groupby(id_arr[mask]).min()
     created: pd.Series | None = None
     if contacts is not None:
         contacts = ensure(contacts, CONTACTS, require=by_cols, source="contacts")

@@ -145,6 +145,9 @@ def funnel_section(report: FunnelReport, fresh: pd.DataFrame | None = None) -> S
         )
     if fresh is not None and len(fresh):
         s.tables.append(Table("Fresh versus nurtured leads", fresh))
+    if len(report.cohorts):
+        cols = [c for c in report.cohorts.columns if c != "period_start"]
+        s.tables.append(Table(f"Cohorts by {report.period} of creation", report.cohorts, cols))
     return s
 
 

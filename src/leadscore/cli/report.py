@@ -265,6 +265,9 @@ def funnel(
         float | None, typer.Option("--within-days", help="Count conversions within N days.")
     ] = None,
     fresh_days: Annotated[float, typer.Option("--fresh-days")] = 30.0,
+    cohorts: Annotated[
+        bool, typer.Option("--cohorts", help="Also show cohorts by creation period.")
+    ] = False,
     html: HtmlOpt = None,
     csv: CsvOpt = None,
 ) -> None:
@@ -291,6 +294,9 @@ def funnel(
         _print(series, f"{pair[0]} -> {pair[1]} by {report.period} of {pair[0]}", cols)
     if fresh is not None:
         _print(fresh, f"Fresh (< {fresh_days:g} days) versus nurtured leads")
+    if cohorts and len(report.cohorts):
+        cols = [c for c in report.cohorts.columns if c != "period_start"]
+        _print(report.cohorts, f"Cohorts by {report.period} of creation", cols)
     _csv(report.by_period, csv)
     _write([funnel_section(report, fresh)], html, ts, "leadscore funnel")
 
@@ -418,6 +424,69 @@ def rfm_command(
     _print(summary, f"RFM segments as of {ts:%Y-%m-%d %H:%M} UTC ({len(table):,} contacts)")
     _csv(table, csv)
     _write([rfm_section(summary, quantiles)], html, ts, "leadscore RFM")
+
+
+def _weights(items: list[str] | None, option: str) -> dict[str, float]:
+    out = {}
+    for item in items or []:
+        key, sep, value = item.rpartition("=")
+        try:
+            out[key] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not key:
+            raise fail(f"{option} {item!r}: expected NAME=NUMBER")
+    return out
+
+
+@app.command()
+def tags(
+    events: EventsOpt = None,
+    contacts: ContactsOpt = None,
+    id_column: IdOpt = "contact_id",
+    created_column: CreatedOpt = "created_at",
+    as_of: AsOfOpt = None,
+    half_life_days: Annotated[float, typer.Option("--half-life-days")] = 30.0,
+    action_weight: Annotated[
+        list[str] | None,
+        typer.Option("--action-weight", help="TYPE=WEIGHT, e.g. form_submit=5 (repeatable)."),
+    ] = None,
+    place_field: Annotated[str, typer.Option("--place-field")] = "url",
+    place_weight: Annotated[
+        list[str] | None,
+        typer.Option("--place-weight", help="GLOB=WEIGHT, e.g. '/pricing*=2' (first match wins)."),
+    ] = None,
+    who: Annotated[
+        str | None, typer.Option("--who", help="Contact fields that become who: tags.")
+    ] = None,
+    top: Annotated[int, typer.Option("--top", help="Tags shown.")] = 30,
+    csv: CsvOpt = None,
+) -> None:
+    """Factual tags (who/when/where/what) with decay x place x action weights (SPEC T1)."""
+    from leadscore.analytics import factual_tags
+
+    if events is None:
+        raise fail("give --events FILE")
+    ts = _as_of(as_of)
+    data = _load(
+        contacts=contacts, events=events, id_column=id_column, created_column=created_column,
+        contact_fields=_split(who), event_columns=[place_field] if place_field else [],
+        need_stages=False,
+    )  # fmt: skip
+    table = _guard(
+        factual_tags, data.events, data.contacts, as_of=ts, half_life_days=half_life_days,
+        action_weights=_weights(action_weight, "--action-weight"), place_field=place_field or None,
+        place_weights=_weights(place_weight, "--place-weight"), who_fields=_split(who) or [],
+    )  # fmt: skip
+    summary = (
+        table.groupby(["dimension", "tag"])
+        .agg(contacts=("contact_id", "nunique"), weight=("weight", "sum"), events=("events", "sum"))
+        .reset_index()
+        .sort_values("weight", ascending=False)
+        .head(top)
+    )
+    _print(summary, f"Top {top} tags as of {ts:%Y-%m-%d %H:%M} UTC")
+    _csv(table, csv)
 
 
 @app.command("attribution")
