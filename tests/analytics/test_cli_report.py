@@ -129,10 +129,10 @@ def test_full_html_report_is_self_contained(files, tmp_path):
         "html", "--output", str(out), "--stages", str(files["stages"]),
         "--contacts", str(files["contacts"]), "--events", str(files["events"]),
         "--assignments", str(files["assignments"]), "--control", "control",
-        "--revenue", "3000", "--as-of", AS_OF,
+        "--revenue", "3000", "--spend", str(files["spend"]), "--as-of", AS_OF,
     )  # fmt: skip
     text = out.read_text()
-    for key in ("funnel", "velocity", "rfm", "attribution", "abtest", "goals"):
+    for key in ("funnel", "velocity", "rfm", "attribution", "abtest", "cpa", "goals"):
         assert f'id="{key}"' in text
     # No script, no stylesheet link, no remote image: only the SVG namespace URI.
     assert "<script" not in text and "<link" not in text

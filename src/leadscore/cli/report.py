@@ -786,6 +786,9 @@ def html_command(
     revenue: Annotated[float | None, typer.Option("--revenue")] = None,
     deal_size: Annotated[float | None, typer.Option("--deal-size")] = None,
     months: Annotated[float, typer.Option("--months")] = 1.0,
+    spend: Annotated[
+        Path | None, typer.Option("--spend", help="Spend file: adds cost per acquisition.")
+    ] = None,
     title: Annotated[str, typer.Option("--title")] = "leadscore analytics",
 ) -> None:
     """One offline HTML page with every section the given files allow."""
@@ -803,6 +806,7 @@ def html_command(
         id_column=id_column,
         created_column=created_column,
         event_columns=event_cols,
+        contact_fields=["source"] if spend is not None else None,
     )
     sections = []
     report, fresh = _funnel_parts(data, ts, period, None, None, None, 30.0)
@@ -824,6 +828,20 @@ def html_command(
         except I.AnalyticsInputError as exc:
             raise fail(str(exc)) from None
         sections.append(R.abtest_section(_guard(ab_test, a, control=control)))
+    if spend is not None:
+        from leadscore.analytics import cost_per_acquisition, cpa_summary
+
+        if data.contacts is None:
+            raise fail("--spend needs --contacts with a 'source' column")
+        try:
+            sp = I.read_table(spend, I.SPEND, require=["channel"])
+        except I.AnalyticsInputError as exc:
+            raise fail(str(exc)) from None
+        table = _guard(
+            cost_per_acquisition, sp, data.stages, data.contacts, as_of=ts, period=period,
+            stage=report.funnel[-1],
+        )  # fmt: skip
+        sections.append(R.cpa_section(table, cpa_summary(table)))
     plan, cap, sla, note = _goal_parts(
         data, ts, revenue, deal_size, months, None, None, 24.0, "call,meeting,sales_email", period
     )
