@@ -442,10 +442,11 @@ def history_for_whatif(
 ) -> tuple[list[tuple[Contact, list[Event]]], dict[str, tuple[bool, datetime]], int]:
     """Stored leads with their events and outcomes for a what-if run.
 
-    With ``limit`` the most recently active leads are taken (a what-if on the live
-    queue matters most for the leads sales will see next); leads with a recorded
-    outcome are always included because they are the only ones that say anything
-    about conversion rates.
+    With ``limit`` (and a larger store) the run takes up to half of it from the
+    leads with the most recent outcomes, the only ones that say anything about
+    conversion rates, and fills the rest with the most recently updated leads
+    (those sales will see next). Returns the leads, the outcomes of the leads
+    taken, and the number of leads in the store.
     """
     with store.read() as conn:
         total = int(conn.execute(select(func.count()).select_from(contacts)).scalar_one())
@@ -453,6 +454,7 @@ def history_for_whatif(
         if limit is None or total <= limit:
             ids = [r[0] for r in conn.execute(select(contacts.c.contact_id))]
         else:
+            decided = sorted(known, key=lambda cid: known[cid][1], reverse=True)[: limit // 2]
             recent = [
                 r[0]
                 for r in conn.execute(
@@ -461,9 +463,14 @@ def history_for_whatif(
                     .limit(limit)
                 )
             ]
-            ids = list(dict.fromkeys([*known, *recent]))
+            ids = list(dict.fromkeys([*decided, *recent]))[:limit]
         people, history = engine.load(conn, ids)
-    return [(people[i], history[i]) for i in ids if i in people], known, total
+    taken = [(people[i], history[i]) for i in ids if i in people]
+    return (
+        taken,
+        {c.contact_id: known[c.contact_id] for c, _ in taken if c.contact_id in known},
+        total,
+    )
 
 
 def utc_now() -> datetime:
