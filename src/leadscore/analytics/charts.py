@@ -47,7 +47,8 @@ def _bounds(values: list[float], integer: bool = False) -> tuple[float, float, f
 
 def _fmt(v: float, percent: bool) -> str:
     if percent:
-        return f"{v * 100:.0f}%" if float(v * 100).is_integer() else f"{v * 100:.1f}%"
+        pct = round(v * 100, 6)  # 0.15 * 100 is 15.000000000000002
+        return f"{pct:.0f}%" if pct.is_integer() else f"{pct:.1f}%"
     if abs(v) >= 1000:
         return f"{v:,.0f}"
     return f"{v:g}"
