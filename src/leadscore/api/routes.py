@@ -209,6 +209,11 @@ def _after_ingest(
     return out
 
 
+def _notify(request: Request, result: event_service.IngestResult) -> dict[str, Any]:
+    svc(request).notify()
+    return result.summary()
+
+
 WaitQuery = Annotated[
     bool,
     Query(description="Answer only after the affected contacts are rescored, with their scores"),
@@ -216,21 +221,27 @@ WaitQuery = Annotated[
 
 
 @ingest.post("/events", summary="Ingest one event", status_code=201)
-def post_event(
+async def post_event(
     request: Request,
     response: Response,
     body: EventIn,
     wait: WaitQuery = False,
     _: KeyInfo = require("ingest"),
 ) -> dict[str, Any]:
-    result = event_service.ingest(svc(request).store, [body.model_dump()], prefix="event")
+    # async: the request waits on the committer's future without taking a
+    # threadpool thread (the commit itself runs in the committer thread).
+    result = await svc(request).ingest_async([body], prefix="event")
     item = result.items[0]
     if item.status == "rejected":
         error = item.errors[0]
         raise Invalid(error["message"], error["field"].removeprefix("event[0]."))
     if item.status == "duplicate":
         response.status_code = 200
-    out = _after_ingest(request, result, wait)
+    out = (
+        await run_in_threadpool(_after_ingest, request, result, wait)
+        if wait
+        else _notify(request, result)
+    )
     return {**item.as_dict(), **({"scores": out["scores"]} if "scores" in out else {})}
 
 
@@ -241,11 +252,13 @@ def post_event(
     "before: not counted twice) or rejected (with the field; writes nothing). The answer "
     "comes after the accepted events are committed.",
 )
-def post_batch(
+async def post_batch(
     request: Request, body: BatchIn, wait: WaitQuery = False, _: KeyInfo = require("ingest")
 ) -> dict[str, Any]:
-    result = event_service.ingest(svc(request).store, body.events, prefix="events")
-    return _after_ingest(request, result, wait)
+    result = await svc(request).ingest_async(body.events, prefix="events")
+    if wait:
+        return await run_in_threadpool(_after_ingest, request, result, wait)
+    return _notify(request, result)
 
 
 @ingest.post(
@@ -291,7 +304,7 @@ def get_score(
 ) -> dict[str, Any]:
     service = svc(request)
     if as_of is None:
-        detail = lead_service.get_lead(service.store, contact_id, events_limit=0)
+        detail = lead_service.current_score(service.store, contact_id)
         explanation = detail["explanation"] or {}
         return {
             **_score_view(detail),

@@ -155,6 +155,14 @@ def get_lead(store: Store, contact_id: str, events_limit: int = 100) -> dict[str
         }
 
 
+def current_score(store: Store, contact_id: str) -> dict[str, Any]:
+    """The stored current score of one lead with its explanation: one indexed row read
+    (this is the hot read path of CRMs)."""
+    with store.read() as conn:
+        row = find_contact(conn, contact_id)
+    return {**contact_row(row), "explanation": row.explanation}
+
+
 def event_row(e: Any) -> dict[str, Any]:
     return {
         "event_id": e.event_id,

@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 
 from leadscore.service import models as model_service
+from leadscore.service.events import Committer, IngestResult
 from leadscore.service.keys import KeyChecker
 from leadscore.service.scoring import ScoringEngine
 from leadscore.service.settings import Settings
@@ -46,6 +49,8 @@ class Service:
             backoff_base=settings.webhook_backoff_base,
             backoff_max=settings.webhook_backoff_max,
         )
+        self.committer: Committer | None = None
+        self._scorer_process: Any = None
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -56,18 +61,70 @@ class Service:
         self.store.upgrade()
         if self.settings.model_path:
             self.load_initial_model(Path(self.settings.model_path))
+        self.committer = Committer(self.store)
         if self.settings.run_workers:
             self.rescorer.resume()
-            for name, target in (("scorer", self._score_loop), ("webhooks", self._webhook_loop)):
+            loops = [("webhooks", self._webhook_loop)]
+            if self.settings.scorer_process:
+                self._start_scorer_process()
+            else:
+                loops.append(("scorer", self._score_loop))
+            for name, target in loops:
                 thread = threading.Thread(target=target, name=name, daemon=True)
                 thread.start()
                 self._threads.append(thread)
         self.started = True
 
+    def _start_scorer_process(self) -> None:
+        import subprocess
+        import sys
+
+        # A plain child interpreter (not multiprocessing): nothing depends on how
+        # the parent was started. The URL goes by environment, not argv, so a
+        # password never shows in `ps`.
+        env = {**os.environ, "LEADSCORE_DB": self.store.url}
+        self._scorer_process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "leadscore.service.runtime",
+                str(self.settings.rescore_chunk),
+                str(self.settings.scoring_interval),
+                str(os.getpid()),
+            ],
+            env=env,
+        )
+
+    async def ingest_async(self, raw_items: list[Any], prefix: str) -> IngestResult:
+        """:meth:`ingest` for async routes: awaits the commit without blocking the loop."""
+        import asyncio
+
+        if self.committer is None:
+            from starlette.concurrency import run_in_threadpool
+
+            return await run_in_threadpool(self.ingest, raw_items, prefix)
+        return await asyncio.wrap_future(self.committer.enqueue(raw_items, prefix))
+
+    def ingest(self, raw_items: list[Any], prefix: str) -> IngestResult:
+        """Store events through the group committer (answers after the commit)."""
+        if self.committer is None:
+            from leadscore.service.events import ingest
+
+            return ingest(self.store, raw_items, prefix)
+        return self.committer.submit(raw_items, prefix)
+
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
         self.rescorer.stop()
+        if self.committer is not None:
+            self.committer.close()
+        if self._scorer_process is not None:
+            self._scorer_process.terminate()
+            try:
+                self._scorer_process.wait(10)
+            except Exception:
+                self._scorer_process.kill()
         for thread in self._threads:
             thread.join(10)
         self.sender.close()
@@ -148,3 +205,41 @@ class Service:
             "active_model": active,
             "jobs": model_service.list_jobs(self.store, limit=5),
         }
+
+
+def scorer_process_main(db_url: str, chunk: int, interval: float, parent_pid: int) -> None:
+    """The scorer in its own process (``leadscore serve``): it gets its own interpreter
+    lock, so rescoring never slows request handling, and uses the second core."""
+    _die_with_parent()
+    store = Store(db_url)
+    engine = ScoringEngine(store)
+    while os.getppid() == parent_pid:  # orphaned (parent SIGKILLed): stop
+        try:
+            n = engine.rescore_dirty(chunk)
+        except Exception:
+            log.exception("rescoring failed; will retry")
+            time.sleep(1.0)
+            continue
+        if n == 0:
+            time.sleep(interval)
+
+
+def _die_with_parent() -> None:
+    """Linux: have the kernel SIGKILL this process when its parent dies."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # elsewhere the getppid() check in the loop does the job
+
+
+if __name__ == "__main__":  # the scorer child of `leadscore serve`
+    import sys
+
+    logging.basicConfig(level=logging.WARNING)
+    scorer_process_main(
+        os.environ["LEADSCORE_DB"], int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
+    )

@@ -15,7 +15,6 @@ process (``lock``) so transitions are never detected twice.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -219,7 +218,13 @@ class ScoringEngine:
                     contacts.c.email,
                     contacts.c.owner,
                     contacts.c.account_id,
-                ).where(contacts.c.contact_id.in_(part))
+                )
+                .where(contacts.c.contact_id.in_(part))
+                # PostgreSQL: lock the rows so two rescorings of one contact (the
+                # scorer process and a wait=true request) cannot both see the
+                # old stage and record the same crossing twice. SQLite's
+                # BEGIN IMMEDIATE already serialises writers.
+                .with_for_update()
             ):
                 state[row.contact_id] = row
         results = [r for r in results if r.contact_id in state]  # erased meanwhile
@@ -381,6 +386,17 @@ def describe(result: LeadScore) -> dict[str, Any]:
     }
 
 
+def _plain(value: Any) -> Any:
+    """Evidence as JSON-ready data (tuples become lists) without a JSON round trip."""
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
 def explanation(result: LeadScore) -> dict[str, Any]:
     return {
         "surge_points": result.surge_points,
@@ -390,7 +406,7 @@ def explanation(result: LeadScore) -> dict[str, Any]:
                 "rule_id": c.rule_id,
                 "description": c.description,
                 "points": c.points,
-                "evidence": json.loads(json.dumps(c.evidence, default=str)),
+                "evidence": _plain(c.evidence),
             }
             for c in result.contributions
         ],

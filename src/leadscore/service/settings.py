@@ -16,7 +16,8 @@ class Settings:
     max_body_bytes: int = 20 * 1024 * 1024  # a full batch of 10,000 rich events fits
     # Background work (turned off by tests that drive it by hand).
     run_workers: bool = True
-    scoring_interval: float = 0.05  # how often the scorer looks for dirty contacts
+    scorer_process: bool = False  # `leadscore serve` runs the scorer in its own process
+    scoring_interval: float = 0.05  # how often an idle scorer looks for dirty contacts
     rescore_chunk: int = 500  # contacts per rescoring transaction
     webhook_interval: float = 0.2
     webhook_timeout: float = 5.0
