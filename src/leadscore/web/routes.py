@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
@@ -261,7 +262,13 @@ def signin_form(request: Request, next: str = "") -> Response:
 
 @router.post("/signin")
 async def signin(request: Request) -> Response:
+    # Form parsing is async; the key lookup (and every handler's store and scoring
+    # work below) runs in the thread pool so it never blocks the event loop.
     form = await _form(request)
+    return await run_in_threadpool(_signin, request, form)
+
+
+def _signin(request: Request, form: dict[str, str]) -> Response:
     store = backend.store(request)
     secret: bytes = request.app.state.dashboard_secret
     found = auth.key_by_token(store, form.get("api_key", "").strip())
@@ -462,13 +469,17 @@ def _history(detail: D.LeadDetail, active: Any) -> tuple[Markup, list[tuple[str,
 
 @router.post("/leads/{contact_id}/action", name="lead_action")
 async def lead_action(request: Request, contact_id: str) -> Response:
+    form = await _form(request)
+    return await run_in_threadpool(_lead_action, request, contact_id, form)
+
+
+def _lead_action(request: Request, contact_id: str, form: dict[str, str]) -> Response:
     try:
         page = _page(request, scope=backend.SALES_SCOPE)
     except SignInRequired:
         return _to_signin(request)
     except MissingScope as exc:
         return _forbidden(exc.page, f"Sales actions need a key with the '{exc.scope}' scope.")
-    form = await _form(request)
     if not _check_csrf(page, form):
         return _forbidden(page, "The form expired; reload the page and try again.")
     action = form.get("action", "")
@@ -543,11 +554,15 @@ def _validate(text: str) -> tuple[ScoringModel | None, list[ProblemView]]:
 
 @router.post("/model")
 async def model_submit(request: Request) -> Response:
+    form = await _form(request)
+    return await run_in_threadpool(_model_submit, request, form)
+
+
+def _model_submit(request: Request, form: dict[str, str]) -> Response:
     try:
         page = _page(request)
     except SignInRequired:
         return _to_signin(request)
-    form = await _form(request)
     if not _check_csrf(page, form):
         return _forbidden(page, "The form expired; reload the page and try again.")
     # Browsers submit a textarea with CRLF line ends (HTML spec); store the model
