@@ -32,9 +32,10 @@ def check_table(X: object, y: object | None = None, *, what: str = "features") -
             )
         bad = ~np.isin(labels, (0, 1, True, False))
         if bad.any():
-            row = int(np.flatnonzero(bad)[0])
+            pos = int(np.flatnonzero(bad)[0])
+            value = labels[pos].item() if isinstance(labels[pos], np.generic) else labels[pos]
             raise FeatureTableError(
-                f"label: row {row} has {labels[row]!r}; labels must be 0/1 (converted or not)"
+                f"label: row {pos + 1} has {value!r}; labels must be 0/1 (converted or not)"
             )
         if np.unique(labels.astype(int)).size < 2:
             raise FeatureTableError(

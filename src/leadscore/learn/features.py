@@ -38,9 +38,13 @@ class TrainingSetError(ValueError):
 
 @dataclass
 class LeakageFinding:
+    """``severity="leak"``: almost surely filled in after the outcome (acted on by
+    ``on_leak``); ``"suspect"``: strong enough to check by hand (only reported)."""
+
     column: str
     reason: str
     value: float
+    severity: Literal["leak", "suspect"] = "leak"
 
     def __str__(self) -> str:
         return f"{self.column}: {self.reason}"
@@ -491,15 +495,16 @@ def build_training_set(
         windows=tuple(float(w) for w in windows),
         half_life_days=half_life_days,
     )
-    if findings:
-        message = "possible leakage: " + "; ".join(map(str, findings))
+    leaks = [f for f in findings if f.severity == "leak"]
+    if leaks:
+        message = "possible leakage: " + "; ".join(map(str, leaks))
         if on_leak == "error":
             raise TrainingSetError(
                 message + ". Exclude these columns (they look filled in after the outcome), "
                 "or pass on_leak='drop' / --on-leak drop."
             )
         if on_leak == "drop":
-            cols = sorted({f.column for f in findings})
+            cols = sorted({f.column for f in leaks})
             result.X = X.drop(columns=cols)
             result.infos = {k: v for k, v in infos.items() if k not in cols}
             result.dropped_columns = cols
@@ -517,6 +522,7 @@ def check_leakage(
     snapshot_at: pd.Series | None = None,
     *,
     max_auc: float = 0.97,
+    suspect_auc: float = 0.9,
     max_late_share: float = 0.01,
 ) -> list[LeakageFinding]:
     """Columns that look filled in after the outcome.
@@ -525,6 +531,8 @@ def check_leakage(
     perfectly (single-column AUC above ``max_auc``, cross-fitted so an id column does
     not look predictive, or its missing/present pattern does); (2) it holds
     timestamps later than the row's snapshot (more than ``max_late_share`` of rows).
+    Columns above ``suspect_auc`` alone are reported as ``"suspect"`` for a human to
+    check (X Education's sales-written ``Tags`` reaches 0.92).
     """
     from sklearn.metrics import roc_auc_score
 
@@ -544,9 +552,7 @@ def check_leakage(
                 )
                 continue
         score = _single_column_score(s, y_arr)
-        if score is None:
-            continue
-        auc = float(roc_auc_score(y_arr, score))
+        auc = 0.5 if score is None else float(roc_auc_score(y_arr, score))
         auc = max(auc, 1 - auc)
         if auc >= max_auc:
             findings.append(
@@ -573,6 +579,17 @@ def check_leakage(
                         auc_p,
                     )
                 )
+                continue
+        if auc >= suspect_auc:
+            findings.append(
+                LeakageFinding(
+                    str(col),
+                    f"suspiciously strong alone (AUC {auc:.3f}): check it is known before the "
+                    "snapshot, not filled in by sales afterwards",
+                    auc,
+                    "suspect",
+                )
+            )
     return findings
 
 
