@@ -28,6 +28,14 @@ from leadscore.spec.model import (
 )
 
 
+def _as(e: exp.Expr | str, alias: str) -> exp.Expr:
+    return exp.alias_(e, alias, copy=False)
+
+
+def _paren(e: exp.Expr) -> exp.Expr:
+    return exp.Paren(this=e)
+
+
 def _and(*parts: exp.Expr) -> exp.Expr:
     return exp.and_(*parts, copy=False)
 
@@ -38,7 +46,7 @@ def _or(*parts: exp.Expr) -> exp.Expr:
 
 def true_(cond: exp.Expr) -> exp.Expr:
     """``cond`` with NULL read as FALSE."""
-    return exp.func("COALESCE", exp.paren(cond), exp.false())
+    return exp.func("COALESCE", _paren(cond), exp.false())
 
 
 @dataclass
@@ -205,7 +213,7 @@ def condition_predicate(
     if isinstance(cond, AnyCondition):
         return _or(*[condition_predicate(c, reader, quality, rule_id) for c in cond.any])
     if isinstance(cond, NotCondition):
-        return exp.Not(this=exp.paren(condition_predicate(cond.not_, reader, quality, rule_id)))
+        return exp.Not(this=_paren(condition_predicate(cond.not_, reader, quality, rule_id)))
     raise TypeError(f"not a condition: {cond!r}")
 
 

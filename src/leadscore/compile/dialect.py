@@ -101,7 +101,7 @@ class Dialect:
                 ]
             )
             collected = exp.Anonymous(
-                this="COLLECT_LIST", expressions=[exp.If(this=keep, true=pair)]
+                this="COLLECT_LIST", expressions=[exp.If(this=keep, true=pair, false=exp.null())]
             )
             sorted_ = exp.Anonymous(this="ARRAY_SORT", expressions=[collected])
             lam = exp.Lambda(
@@ -117,10 +117,12 @@ class Dialect:
         )
         agg = exp.ArrayAgg(this=exp.Order(this=ids, expressions=order.expressions))
         if self.name in ("bigquery", "snowflake"):
-            agg = exp.ArrayAgg(
-                this=exp.Order(this=exp.If(this=keep, true=ids), expressions=order.expressions)
-            )
-            return agg
+            # BigQuery's ARRAY_AGG refuses NULL elements: skip them explicitly.
+            kept = exp.If(this=keep, true=ids, false=exp.null())
+            inner: exp.Expr = kept
+            if self.name == "bigquery":
+                inner = exp.IgnoreNulls(this=kept)
+            return exp.ArrayAgg(this=exp.Order(this=inner, expressions=order.expressions))
         return exp.Filter(this=agg, expression=exp.Where(this=keep))
 
     def null_text_array(self) -> exp.Expr:

@@ -57,6 +57,14 @@ DAY_US = 86_400_000_000
 EVENT_COLUMNS = ("event_id", "contact_id", "type", "timestamp")
 
 
+def _as(e: exp.Expr | str, alias: str) -> exp.Expr:
+    return exp.alias_(e, alias, copy=False)
+
+
+def _paren(e: exp.Expr) -> exp.Expr:
+    return exp.Paren(this=e)
+
+
 def _and(*parts: exp.Expr) -> exp.Expr:
     return exp.and_(*parts, copy=False)
 
@@ -297,9 +305,9 @@ class _Compiler:
         q = self.final_query([*ctes, ("base", base)], explain=False)
         eq = self.explain(self.event_ctes(explain=True) if self.event_slots else [], base_explain)
         quality_inputs = {
-            f: exp.select(exp.alias_(self.contact_reader(None).text(f), "value"))
+            f: exp.select(_as(self.contact_reader(None).text(f), "value"))
             .distinct()
-            .from_(exp.alias_(exp.to_table(self.tables.contacts), "c"))
+            .from_(_as(exp.to_table(self.tables.contacts), "c"))
             for f in sorted(self.quality_fields)
         }
         for f in quality_inputs:
@@ -367,7 +375,7 @@ class _Compiler:
                 if rule.place is not None:
                     pw = exp.Mul(
                         this=pw,
-                        expression=exp.paren(place_weight(self.model.places[rule.place], reader)),
+                        expression=_paren(place_weight(self.model.places[rule.place], reader)),
                     )
                 if rule.half_life_days is not None:
                     hl = dbl(rule.half_life_days)
@@ -380,25 +388,25 @@ class _Compiler:
             else:
                 win = dbl(rule.inactive_days)
             select = exp.select(
-                *[exp.alias_(self.join_key("k", k), f"k_{i}") for i, k in enumerate(key_cols)],
-                exp.alias_(lit(c.index), "slot"),
-                exp.alias_(pw, "pw"),
-                exp.alias_(hl, "hl"),
-                exp.alias_(dd, "dd"),
-                exp.alias_(win, "win"),
-            ).from_(exp.alias_(exp.to_table("keys"), "k"))
+                *[_as(self.join_key("k", k), f"k_{i}") for i, k in enumerate(key_cols)],
+                _as(lit(c.index), "slot"),
+                _as(pw, "pw"),
+                _as(hl, "hl"),
+                _as(dd, "dd"),
+                _as(win, "win"),
+            ).from_(_as(exp.to_table("keys"), "k"))
             if conds:
                 select = select.where(_and(*conds) if len(conds) > 1 else conds[0], copy=False)
             branches.append(select)
         union: exp.Expr = branches[0]
         for b in branches[1:]:
             union = exp.union(union, b, distinct=False, copy=False)
-        rulemap = exp.select("*").distinct().from_(exp.alias_(exp.Subquery(this=union), "u"))
+        rulemap = exp.select("*").distinct().from_(_as(exp.Subquery(this=union), "u"))
 
         ts = self.ts_us("e")
         ts_s = exp.Div(this=exp.cast(col("ts_us", "e2"), "DOUBLE"), expression=dbl(1e6))
         age = exp.Div(
-            this=exp.paren(exp.Sub(this=self.asof_s.copy(), expression=ts_s)),
+            this=_paren(exp.Sub(this=self.asof_s.copy(), expression=ts_s)),
             expression=dbl(86_400),
         )
         on = [
@@ -408,13 +416,13 @@ class _Compiler:
         need_eid = explain or bool(self.ranked_slots)
         # The timestamp conversion is computed once per event in a subquery.
         e2_cols: list[exp.Expr] = [
-            exp.alias_(self.cid("e", self.ek), "cid"),
-            exp.alias_(ts, "ts_us"),
-            *[exp.alias_(exp.column(k, table="e", quoted=True), k) for k in key_cols],
+            _as(self.cid("e", self.ek), "cid"),
+            _as(ts, "ts_us"),
+            *[_as(exp.column(k, table="e", quoted=True), k) for k in key_cols],
         ]
         if need_eid:
-            e2_cols.append(exp.alias_(self.eid("e"), "eid"))
-        e2 = exp.select(*e2_cols).from_(exp.alias_(exp.to_table(self.tables.events), "e"))
+            e2_cols.append(_as(self.eid("e"), "eid"))
+        e2 = exp.select(*e2_cols).from_(_as(exp.to_table(self.tables.events), "e"))
         on_e2 = [
             exp.EQ(this=self.join_key("e2", k), expression=col(f"k_{i}", "m"))
             for i, k in enumerate(key_cols)
@@ -451,17 +459,17 @@ class _Compiler:
         hit_cols: list[exp.Expr] = [
             col("cid", "e2"),
             col("ts_us", "e2"),
-            exp.alias_(col("slot", "m"), "slot"),
-            exp.alias_(age, "age"),
-            exp.alias_(exp.Mul(this=col("pw", "m"), expression=exp.paren(decay)), "pts"),
-            exp.alias_(in_win, "in_win"),
+            _as(col("slot", "m"), "slot"),
+            _as(age, "age"),
+            _as(exp.Mul(this=col("pw", "m"), expression=_paren(decay)), "pts"),
+            _as(in_win, "in_win"),
         ]
         if need_eid:
             hit_cols.append(col("eid", "e2"))
         hits = (
             exp.select(*hit_cols)
-            .from_(exp.alias_(exp.Subquery(this=e2), "e2"))
-            .join(exp.alias_(exp.to_table("rulemap"), "m"), on=_and(*on_e2))
+            .from_(_as(exp.Subquery(this=e2), "e2"))
+            .join(_as(exp.to_table("rulemap"), "m"), on=_and(*on_e2))
             .where(exp.LTE(this=col("ts_us", "e2"), expression=self.asof_us.copy()))
         )
         ctes: list[tuple[str, exp.Expr]] = [
@@ -472,9 +480,7 @@ class _Compiler:
 
         base_cols = ["cid", "ts_us", "slot", "age", "pts", "in_win"] + (["eid"] if need_eid else [])
         ranked_ids = [c.index for c in self.ranked_slots]
-        plain = exp.select(*[col(c) for c in base_cols], exp.alias_(col("in_win"), "kept")).from_(
-            "hits"
-        )
+        plain = exp.select(*[col(c) for c in base_cols], _as(col("in_win"), "kept")).from_("hits")
         if ranked_ids:
             plain = plain.where(
                 exp.Not(this=exp.In(this=col("slot"), expressions=[lit(i) for i in ranked_ids]))
@@ -500,8 +506,8 @@ class _Compiler:
             ranked = (
                 exp.select(
                     *[col(c) for c in base_cols],
-                    exp.alias_(rn_first, "rn_first"),
-                    exp.alias_(rn_last, "rn_last"),
+                    _as(rn_first, "rn_first"),
+                    _as(rn_last, "rn_last"),
                 )
                 .from_("hits")
                 .where(exp.In(this=col("slot"), expressions=[lit(i) for i in ranked_ids]))
@@ -517,7 +523,7 @@ class _Compiler:
                     )
                 kept_whens.append((exp.EQ(this=col("slot"), expression=lit(c.index)), cond))
             kept_ranked = exp.select(
-                *[col(c) for c in base_cols], exp.alias_(_case(kept_whens, exp.false()), "kept")
+                *[col(c) for c in base_cols], _as(_case(kept_whens, exp.false()), "kept")
             ).from_("ranked")
             ctes.append(("ranked", ranked))
             kept: exp.Expr = exp.union(plain, kept_ranked, distinct=False, copy=False)
@@ -529,14 +535,14 @@ class _Compiler:
         aggs: list[exp.Expr] = [
             col("cid"),
             col("slot"),
-            exp.alias_(exp.Sum(this=_case([(kept_col, col("pts"))])), "total"),
-            exp.alias_(exp.Sum(this=_case([(kept_col.copy(), lit(1))], lit(0))), "n_kept"),
-            exp.alias_(exp.Sum(this=_case([(col("in_win"), lit(1))], lit(0))), "n_win"),
+            _as(exp.Sum(this=_case([(kept_col, col("pts"))])), "total"),
+            _as(exp.Sum(this=_case([(kept_col.copy(), lit(1))], lit(0))), "n_kept"),
+            _as(exp.Sum(this=_case([(col("in_win"), lit(1))], lit(0))), "n_win"),
         ]
         surge = self.model.surge
         if surge is not None:
             recent = _and(kept_col.copy(), exp.LTE(this=col("age"), expression=dbl(surge.days)))
-            aggs.append(exp.alias_(exp.Sum(this=_case([(recent, col("pts"))])), "surge_total"))
+            aggs.append(_as(exp.Sum(this=_case([(recent, col("pts"))])), "surge_total"))
         if self.days_slots:
             day = exp.Floor(
                 this=exp.Div(
@@ -549,12 +555,10 @@ class _Compiler:
                 exp.In(this=col("slot"), expressions=[lit(c.index) for c in self.days_slots]),
             )
             aggs.append(
-                exp.alias_(
-                    exp.Count(this=exp.Distinct(expressions=[_case([(cond, day)])])), "n_days"
-                )
+                _as(exp.Count(this=exp.Distinct(expressions=[_case([(cond, day)])])), "n_days")
             )
         if explain:
-            aggs.append(exp.alias_(exp.Min(this=col("age")), "min_age"))
+            aggs.append(_as(exp.Min(this=col("age")), "min_age"))
             evidence_flag = _case(
                 [
                     (
@@ -570,7 +574,7 @@ class _Compiler:
                 ],
                 kept_col.copy(),
             )
-            aggs.append(exp.alias_(d.ordered_ids(col("eid"), col("ts_us"), evidence_flag), "ids"))
+            aggs.append(_as(d.ordered_ids(col("eid"), col("ts_us"), evidence_flag), "ids"))
         agg = exp.select(*aggs).from_("kept").group_by(col("cid"), col("slot"))
         ctes.append(("agg", agg))
 
@@ -608,10 +612,8 @@ class _Compiler:
             col("cid"),
             col("slot"),
             col("n_win"),
-            exp.alias_(
-                _case(value_whens) if value_whens else exp.cast(exp.null(), "DOUBLE"), "value"
-            ),
-            exp.alias_(
+            _as(_case(value_whens) if value_whens else exp.cast(exp.null(), "DOUBLE"), "value"),
+            _as(
                 _case(surge_whens) if surge_whens else exp.cast(exp.null(), "DOUBLE"), "surge_value"
             ),
         ]
@@ -630,25 +632,21 @@ class _Compiler:
                     ],
                     col("n_win"),
                 )
-            rv_cols += [col("min_age"), col("ids"), exp.alias_(count_expr, "n_count")]
+            rv_cols += [col("min_age"), col("ids"), _as(count_expr, "n_count")]
         ctes.append(("rv", exp.select(*rv_cols).from_("agg")))
 
         pc_cols: list[exp.Expr] = [col("cid")]
         for c in self.event_slots:
             is_slot = exp.EQ(this=col("slot"), expression=lit(c.index))
             if c.kind == "inactivity":
-                pc_cols.append(
-                    exp.alias_(exp.Max(this=_case([(is_slot, col("n_win"))])), f"w{c.index}")
-                )
+                pc_cols.append(_as(exp.Max(this=_case([(is_slot, col("n_win"))])), f"w{c.index}"))
                 if explain:
                     pc_cols.append(
-                        exp.alias_(
-                            exp.Min(this=_case([(is_slot.copy(), col("min_age"))])), f"l{c.index}"
-                        )
+                        _as(exp.Min(this=_case([(is_slot.copy(), col("min_age"))])), f"l{c.index}")
                     )
             else:
-                pc_cols.append(exp.alias_(exp.Max(this=_case([(is_slot, col("value"))])), c.column))
-        pc_cols.append(exp.alias_(exp.Sum(this=col("surge_value")), "surge_points"))
+                pc_cols.append(_as(exp.Max(this=_case([(is_slot, col("value"))])), c.column))
+        pc_cols.append(_as(exp.Sum(this=col("surge_value")), "surge_points"))
         ctes.append(("pc", exp.select(*pc_cols).from_("rv").group_by(col("cid"))))
         return ctes
 
@@ -662,52 +660,46 @@ class _Compiler:
     # ---------------------------------------------------------- contact side --
     def base_selects(self) -> tuple[exp.Select, exp.Select]:
         """base: contacts with every rule's points (and, for explain, evidence texts)."""
-        cols: list[exp.Expr] = [exp.alias_(self.cid("c", self.ck), "contact_id")]
+        cols: list[exp.Expr] = [_as(self.cid("c", self.ck), "contact_id")]
         if self.row_column is not None:
-            cols.append(exp.alias_(exp.column(self.row_column, table="c", quoted=True), "row_no"))
+            cols.append(_as(exp.column(self.row_column, table="c", quoted=True), "row_no"))
         else:
-            cols.append(exp.alias_(lit(0), "row_no"))
+            cols.append(_as(lit(0), "row_no"))
         explain_extra: list[exp.Expr] = []
         for c in self.columns:
             rule = self.rule(c)
             if isinstance(rule, ProfileRule):
                 reader = self.contact_reader(rule.id)
                 cond = true_(condition_predicate(rule.when, reader, self.quality, rule.id))
-                cols.append(exp.alias_(_case([(cond, dbl(rule.points))]), c.column))
+                cols.append(_as(_case([(cond, dbl(rule.points))]), c.column))
                 texts = [reader.text(f) for f in c.fields]
-                explain_extra.append(exp.alias_(exp.Array(expressions=texts), f"t{c.index}"))
+                explain_extra.append(_as(exp.Array(expressions=texts), f"t{c.index}"))
             elif isinstance(rule, InactivityRule):
                 recent = exp.GT(
                     this=_coalesce0(exp.column(f"w{c.index}", table="pc")), expression=lit(0)
                 )
                 points = dbl(rule.points) if rule.points != 0 else None
                 cols.append(
-                    exp.alias_(
+                    _as(
                         _case([(exp.Not(this=recent), points)])
                         if points is not None
                         else exp.cast(exp.null(), "DOUBLE"),
                         c.column,
                     )
                 )
-                explain_extra.append(
-                    exp.alias_(exp.column(f"l{c.index}", table="pc"), f"l{c.index}")
-                )
+                explain_extra.append(_as(exp.column(f"l{c.index}", table="pc"), f"l{c.index}"))
             else:
-                cols.append(exp.alias_(exp.column(c.column, table="pc"), c.column))
+                cols.append(_as(exp.column(c.column, table="pc"), c.column))
         if self.event_slots:
-            cols.append(
-                exp.alias_(_coalesce0(exp.column("surge_points", table="pc")), "surge_points")
-            )
+            cols.append(_as(_coalesce0(exp.column("surge_points", table="pc")), "surge_points"))
         else:
-            cols.append(exp.alias_(dbl(0), "surge_points"))
+            cols.append(_as(dbl(0), "surge_points"))
 
         def make(extra: list[exp.Expr]) -> exp.Select:
-            select = exp.select(*cols, *extra).from_(
-                exp.alias_(exp.to_table(self.tables.contacts), "c")
-            )
+            select = exp.select(*cols, *extra).from_(_as(exp.to_table(self.tables.contacts), "c"))
             if self.event_slots:
                 select = select.join(
-                    exp.alias_(exp.to_table("pc"), "pc"),
+                    _as(exp.to_table("pc"), "pc"),
                     on=exp.EQ(
                         this=exp.column("cid", table="pc"), expression=self.cid("c", self.ck)
                     ),
@@ -723,7 +715,7 @@ class _Compiler:
                     ),
                 )
                 select = select.join(
-                    exp.alias_(exp.to_table(self.tables.quality), alias), on=on, join_type="left"
+                    _as(exp.to_table(self.tables.quality), alias), on=on, join_type="left"
                 )
             return select
 
@@ -735,7 +727,7 @@ class _Compiler:
         cols: list[exp.Expr] = [exp.Star()]
         for name in self.model.scores:
             parts = [_coalesce0(col(c.column)) for c in self.columns if c.score == name]
-            cols.append(exp.alias_(exp.paren(_sum(parts)), f"raw_{name}"))
+            cols.append(_as(_paren(_sum(parts)), f"raw_{name}"))
         return exp.select(*cols).from_(source)
 
     def final_query(self, ctes: list[tuple[str, exp.Expr]], explain: bool) -> exp.Expr:
@@ -757,8 +749,8 @@ class _Compiler:
             grades[name] = self.grade(spec.grades, value)
         for name in self.model.scores:
             cols += [
-                exp.alias_(values[name].copy(), name),
-                exp.alias_(grades[name].copy(), f"{name}_grade"),
+                _as(values[name].copy(), name),
+                _as(grades[name].copy(), f"{name}_grade"),
             ]
         combined: exp.Expr = exp.cast(exp.null(), "TEXT")
         if self.model.combined_grade:
@@ -784,9 +776,9 @@ class _Compiler:
         if stage_whens:
             stage = _case(stage_whens, lit("lead"))
         cols += [
-            exp.alias_(combined, "grade"),
-            exp.alias_(stage, "stage"),
-            exp.alias_(surging.copy(), "surging"),
+            _as(combined, "grade"),
+            _as(stage, "stage"),
+            _as(surging.copy(), "surging"),
             col("surge_points"),
             *[col(c.column) for c in self.columns],
         ]
@@ -818,7 +810,7 @@ class _Compiler:
         surging: exp.Expr,
     ) -> exp.Expr:
         if cond.flag is not None:
-            return surging.copy() if cond.flag else exp.Not(this=exp.paren(surging.copy()))
+            return surging.copy() if cond.flag else exp.Not(this=_paren(surging.copy()))
         if cond.labels is not None:
             grade = combined if cond.key == "grade" else grades[cond.key.removesuffix("_grade")]
             return true_(exp.In(this=grade.copy(), expressions=[lit(x) for x in cond.labels]))
@@ -837,9 +829,9 @@ class _Compiler:
 
         def row(
             source: str | exp.Expr,
-            score: str,
-            rule_id: str,
-            order: int,
+            score: str | exp.Expr,
+            rule_id: str | exp.Expr,
+            order: int | exp.Expr,
             points: exp.Expr,
             where: exp.Expr,
             ids: exp.Expr | None = None,
@@ -851,16 +843,16 @@ class _Compiler:
         ) -> exp.Select:
             return (
                 exp.select(
-                    exp.alias_(contact if contact is not None else col("contact_id"), "contact_id"),
-                    exp.alias_(row_no if row_no is not None else col("row_no"), "row_no"),
-                    exp.alias_(lit(order), "ord"),
-                    exp.alias_(lit(score), "score"),
-                    exp.alias_(lit(rule_id), "rule_id"),
-                    exp.alias_(points, "points"),
-                    exp.alias_(ids if ids is not None else text_array.copy(), "ids"),
-                    exp.alias_(count if count is not None else null_i.copy(), "n_count"),
-                    exp.alias_(age if age is not None else null_d.copy(), "age"),
-                    exp.alias_(texts if texts is not None else text_array.copy(), "texts"),
+                    _as(contact if contact is not None else col("contact_id"), "contact_id"),
+                    _as(row_no if row_no is not None else col("row_no"), "row_no"),
+                    _as(order if isinstance(order, exp.Expr) else lit(order), "ord"),
+                    _as(score if isinstance(score, exp.Expr) else lit(score), "score"),
+                    _as(rule_id if isinstance(rule_id, exp.Expr) else lit(rule_id), "rule_id"),
+                    _as(points, "points"),
+                    _as(ids if ids is not None else text_array.copy(), "ids"),
+                    _as(count if count is not None else null_i.copy(), "n_count"),
+                    _as(age if age is not None else null_d.copy(), "age"),
+                    _as(texts if texts is not None else text_array.copy(), "texts"),
                 )
                 .from_(source)
                 .where(where)
@@ -892,40 +884,58 @@ class _Compiler:
                         age=col(f"l{c.index}"),
                     )
                 )
-        for c in self.event_slots:
-            if c.kind in ("event", "volume"):
-                # Joined to base so the contact's row number (output order) comes along.
-                src = (
-                    exp.select(
-                        col("cid", "rv"),
-                        col("slot", "rv"),
-                        col("value", "rv"),
-                        col("ids", "rv"),
-                        col("n_count", "rv"),
-                        exp.alias_(col("row_no", "b"), "row_no"),
-                    )
-                    .from_(exp.alias_(exp.to_table("rv"), "rv"))
-                    .join(
-                        exp.alias_(exp.to_table("base"), "b"),
-                        on=exp.EQ(this=col("contact_id", "b"), expression=col("cid", "rv")),
-                    )
+        listed = [c for c in self.event_slots if c.kind in ("event", "volume")]
+        if listed:
+            # One branch for every event and volume rule (slot -> score, rule, order),
+            # joined to base once so the contact's row number (output order) comes along.
+            src = (
+                exp.select(
+                    col("cid", "rv"),
+                    col("slot", "rv"),
+                    col("value", "rv"),
+                    col("ids", "rv"),
+                    col("n_count", "rv"),
+                    _as(col("row_no", "b"), "row_no"),
                 )
-                where = _and(
-                    exp.EQ(this=col("slot"), expression=lit(c.index)),
-                    exp.Not(this=exp.Is(this=col("value"), expression=exp.null())),
+                .from_(_as(exp.to_table("rv"), "rv"))
+                .join(
+                    _as(exp.to_table("base"), "b"),
+                    on=exp.EQ(this=col("contact_id", "b"), expression=col("cid", "rv")),
                 )
-                branch = row(
-                    exp.alias_(exp.Subquery(this=src), "x"),
-                    c.score,
-                    c.rule_id,
-                    c.order,
+            )
+
+            def by_slot(value: Any) -> exp.Expr:
+                return _case(
+                    [
+                        (exp.EQ(this=col("slot"), expression=lit(c.index)), lit(value(c)))
+                        for c in listed
+                    ]
+                )
+
+            volumes = [lit(c.index) for c in listed if c.kind == "volume"]
+            count: exp.Expr | None = None
+            if volumes:
+                count = _case(
+                    [
+                        (
+                            exp.In(this=col("slot"), expressions=volumes),
+                            exp.cast(col("n_count"), "BIGINT"),
+                        )
+                    ]
+                )
+            branches.append(
+                row(
+                    _as(exp.Subquery(this=src), "x"),
+                    by_slot(lambda c: c.score),
+                    by_slot(lambda c: c.rule_id),
+                    by_slot(lambda c: c.order),
                     col("value"),
-                    where,
+                    exp.Not(this=exp.Is(this=col("value"), expression=exp.null())),
                     ids=col("ids"),
-                    count=exp.cast(col("n_count"), "BIGINT") if c.kind == "volume" else None,
+                    count=count,
                     contact=col("cid"),
                 )
-                branches.append(branch)
+            )
         for i, (name, spec) in enumerate(self.model.scores.items()):
             raw = col(f"raw_{name}")
             if spec.ceiling is not None:
@@ -958,7 +968,7 @@ class _Compiler:
             union = exp.union(union, b, distinct=False, copy=False)
         select = (
             exp.select("*")
-            .from_(exp.alias_(exp.Subquery(this=union), "contributions"))
+            .from_(_as(exp.Subquery(this=union), "contributions"))
             .order_by(col("row_no"), col("contact_id"), col("ord"))
         )
         for name, q in ctes:

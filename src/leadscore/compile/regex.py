@@ -90,12 +90,12 @@ def translate(pattern: str, flavour: str, rule_id: str | None, dialect: str) -> 
             return ch
         if ch in _META or (in_class and ch in "^]-"):
             return "\\" + ch
-        if code < 32 or code == 127:
+        if code < 32 or code == 127 or (ch.isspace() and ch != " ") or not ch.isprintable():
             if fl.name == "postgres":
-                return f"\\x{code:02x}"
-            return f"\\x{{{code:x}}}" if fl.name in ("re2", "java") else f"\\x{code:02x}"
-        if ch.isspace() or not ch.isprintable():
-            raise fail(f"the unprintable character U+{code:04X}")
+                return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+            if fl.name in ("re2", "java"):
+                return f"\\x{{{code:x}}}"
+            raise fail(f"the invisible character U+{code:04X}")
         return ch
 
     def klass(items: list[tuple[Any, Any]]) -> str:

@@ -28,6 +28,14 @@ TIMESTAMP_PATTERN = (
 Run = Callable[[str], Sequence[tuple[Any, ...]]]
 
 
+def _as(e: exp.Expr | str, alias: str) -> exp.Expr:
+    return exp.alias_(e, alias, copy=False)
+
+
+def _paren(e: exp.Expr) -> exp.Expr:
+    return exp.Paren(this=e)
+
+
 def _and(*parts: exp.Expr) -> exp.Expr:
     return exp.and_(*parts, copy=False)
 
@@ -62,13 +70,9 @@ def check_inputs(
     def text(alias: str, name: str, kinds: Mapping[str, str]) -> exp.Expr:
         return as_text(exp.column(name, table=alias, quoted=True), kinds[name], d, name)
 
-    rowcol = (
-        [exp.alias_(exp.column(row, table="t"), "row_no")]
-        if row
-        else [exp.alias_(exp.null(), "row_no")]
-    )
+    rowcol = [_as(exp.column(row, table="t"), "row_no")] if row else [_as(exp.null(), "row_no")]
     cid = text("t", "contact_id", contact_kinds)
-    src_c = exp.alias_(exp.to_table(contacts), "t")
+    src_c = _as(exp.to_table(contacts), "t")
 
     # contacts: empty id, then duplicates (first offending row wins, as in read_contacts)
     problems: list[tuple[int, int, str, str]] = []
@@ -94,7 +98,7 @@ def check_inputs(
 
     if events is None or event_kinds is None:
         return
-    src_e = exp.alias_(exp.to_table(events), "t")
+    src_e = _as(exp.to_table(events), "t")
     for order, name in enumerate(EVENT_COLUMNS):
         empty: exp.Expr = (
             text("t", name, event_kinds)
@@ -121,14 +125,14 @@ def check_inputs(
         where = f" (first at row {first})" if first is not None else ""
         problems.append((number, 10, f"duplicate event_id '{value}'{where}", "event_id"))
     ecid = text("t", "contact_id", event_kinds)
-    known = exp.select(exp.alias_(text("c", "contact_id", contact_kinds), "cid")).from_(
-        exp.alias_(exp.to_table(contacts), "c")
+    known = exp.select(_as(text("c", "contact_id", contact_kinds), "cid")).from_(
+        _as(exp.to_table(contacts), "c")
     )
     unknown = (
-        exp.select(*rowcol, exp.alias_(ecid.copy(), "cid"))
+        exp.select(*rowcol, _as(ecid.copy(), "cid"))
         .from_(src_e.copy())
         .join(
-            exp.alias_(exp.Subquery(this=known), "k"),
+            _as(exp.Subquery(this=known), "k"),
             on=exp.EQ(this=exp.column("cid", table="k"), expression=ecid.copy()),
             join_type="left",
         )
@@ -161,7 +165,7 @@ def check_inputs(
                 ),
             )
         query = (
-            exp.select(*rowcol, exp.alias_(ts, "ts"))
+            exp.select(*rowcol, _as(ts, "ts"))
             .from_(src_e.copy())
             .where(_and(exp.Not(this=exp.Is(this=ts.copy(), expression=exp.null())), bad))
         )
@@ -190,7 +194,7 @@ def _duplicates(
 ) -> tuple[int, str, int | None] | None:
     """(row, value, first row) of the first repeated key, or None (cheap GROUP BY first)."""
     grouped = (
-        exp.select(exp.alias_(key.copy(), "k"))
+        exp.select(_as(key.copy(), "k"))
         .from_(source.copy())
         .where(exp.Not(this=exp.Is(this=key.copy(), expression=exp.null())))
         .group_by(key.copy())
@@ -204,13 +208,13 @@ def _duplicates(
         return (0, value, None)
     first = exp.Window(this=exp.Min(this=exp.column(row, table="t")), partition_by=[key.copy()])
     inner = (
-        exp.select(*rowcol, exp.alias_(key.copy(), "k"), exp.alias_(first, "first_row"))
+        exp.select(*rowcol, _as(key.copy(), "k"), _as(first, "first_row"))
         .from_(source.copy())
         .where(exp.Not(this=exp.Is(this=key.copy(), expression=exp.null())))
     )
     query = (
         exp.select("row_no", "k", "first_row")
-        .from_(exp.alias_(exp.Subquery(this=inner), "x"))
+        .from_(_as(exp.Subquery(this=inner), "x"))
         .where(exp.GT(this=exp.column("row_no"), expression=exp.column("first_row")))
         .order_by("row_no")
         .limit(1)

@@ -1,0 +1,187 @@
+"""PostgreSQL: score tables where they live (``--db postgresql://...``).
+
+``contacts`` and ``events`` name tables or views (``schema.table`` allowed). A CSV
+file path is also accepted: it is copied into a temporary table with every
+column as text (as the Python reader sees it) and its row order kept.
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from leadscore.compile import Tables, compile_model
+from leadscore.engines.base import (
+    as_of_micros,
+    check_file_header,
+    file_header,
+    is_file,
+    kind_of,
+    run_quality,
+)
+from leadscore.engines.results import BatchResult
+from leadscore.engines.validate import check_inputs
+from leadscore.io import EVENT_COLUMNS, InputError
+from leadscore.spec.model import ScoringModel
+
+ROW = "__leadscore_row"
+QUALITY = "leadscore_quality"
+
+
+def _ident(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+class PostgresEngine:
+    """Scores with PostgreSQL through psycopg 3 (installed with ``leadscore[postgres]``)."""
+
+    name = "postgres"
+
+    def __init__(self, url: str, search_path: str | None = None, connection: Any = None):
+        import psycopg  # lazily: an optional extra
+
+        self.con = connection or psycopg.connect(url, autocommit=True)
+        with self.con.cursor() as cur:
+            # Naive text timestamps are UTC, as in the Python reader.
+            cur.execute("SET TimeZone = 'UTC'")
+            if search_path:
+                cur.execute(f"SET search_path TO {_ident(search_path)}, public")
+
+    def close(self) -> None:
+        self.con.close()
+
+    def _fetch(self, sql: str) -> list[tuple[Any, ...]]:
+        with self.con.cursor() as cur:
+            cur.execute(sql)
+            return list(cur.fetchall())
+
+    def _kinds(self, table: str) -> dict[str, str]:
+        with self.con.cursor() as cur:
+            cur.execute(f"SELECT * FROM {table} LIMIT 0")
+            names = self.con.adapters.types
+            out = {}
+            for column in cur.description or ():
+                info = names.get(column.type_code)
+                out[column.name] = kind_of(info.name if info is not None else "other")
+            out.pop(ROW, None)
+            return out
+
+    def _source(
+        self, name: str | Path, temp: str, required: tuple[str, ...]
+    ) -> tuple[str, str, bool]:
+        """(relation to read, name for messages, has row numbers)."""
+        if not is_file(name):
+            table = str(name)
+            columns = list(self._kinds(table))
+            check_file_header(Path(table), columns, required)
+            return table, table, False
+        path = Path(name)
+        if path.suffix.lower() != ".csv":
+            raise InputError(
+                path, "the postgres engine loads CSV files; load Parquet into a table first"
+            )
+        header = file_header(path)
+        check_file_header(path, header, required)
+        cols = ", ".join(f"{_ident(h)} text" for h in header)
+        with self.con.cursor() as cur:
+            cur.execute(f"DROP TABLE IF EXISTS {temp}")
+            cur.execute(f"CREATE TEMP TABLE {temp} ({ROW} bigserial, {cols})")
+            column_list = ", ".join(_ident(h) for h in header)
+            with (
+                path.open(newline="", encoding="utf-8-sig") as handle,
+                cur.copy(f"COPY {temp} ({column_list}) FROM STDIN") as copy,
+            ):
+                reader = csv.reader(handle, strict=True)
+                next(reader)
+                for values in reader:
+                    if values:
+                        copy.write_row(values)
+        return temp, str(path), True
+
+    def score(
+        self,
+        model: ScoringModel,
+        contacts: str | Path,
+        events: str | Path | None,
+        as_of: datetime,
+        explain: bool = False,
+        validate: bool = True,
+    ) -> BatchResult:
+        contacts_rel, contacts_name, numbered = self._source(
+            contacts, "leadscore_contacts", ("contact_id",)
+        )
+        if events is not None:
+            events_rel, events_name, numbered_e = self._source(
+                events, "leadscore_events", EVENT_COLUMNS
+            )
+        else:
+            events_rel, events_name, numbered_e = "leadscore_no_events", None, numbered
+            with self.con.cursor() as cur:
+                cur.execute(
+                    "CREATE OR REPLACE TEMP VIEW leadscore_no_events AS SELECT NULL::text AS event_id, "
+                    "NULL::text AS contact_id, NULL::text AS type, NULL::timestamptz AS timestamp "
+                    "WHERE false"
+                )
+        ck, ek = self._kinds(contacts_rel), self._kinds(events_rel)
+        if validate:
+            check_inputs(
+                self._fetch,
+                "postgres",
+                contacts_rel,
+                events_rel if events is not None else None,
+                ck,
+                ek,
+                contacts_name,
+                events_name,
+                ROW if numbered and numbered_e else None,
+                can_try_cast=False,
+            )
+        compiled = compile_model(
+            model,
+            "postgres",
+            contact_kinds=ck,
+            event_kinds=ek,
+            as_of_us=as_of_micros(as_of),
+            tables=Tables(contacts_rel, events_rel, QUALITY),
+            row_column=ROW if numbered else None,
+        )
+        quality = run_quality(model, compiled, lambda sql: [r[0] for r in self._fetch(sql)])
+        if quality is not None:
+            self._upload_quality(quality)
+        table = self._arrow(compiled.sql(pretty=False))
+        explain_table = self._arrow(compiled.explain_sql(pretty=False)) if explain else None
+        return BatchResult(compiled, table, explain_table)
+
+    def _upload_quality(self, quality: pa.Table) -> None:
+        checks = [c for c in quality.column_names if c not in ("field", "value")]
+        cols = ", ".join(["field text", "value text", *[f"{_ident(c)} boolean" for c in checks]])
+        with self.con.cursor() as cur:
+            cur.execute(f"DROP TABLE IF EXISTS {QUALITY}")
+            cur.execute(f"CREATE TEMP TABLE {QUALITY} ({cols})")
+            with cur.copy(f"COPY {QUALITY} FROM STDIN") as copy:
+                for row in quality.to_pylist():
+                    copy.write_row([row["field"], row["value"], *[row[c] for c in checks]])
+            cur.execute(f"ANALYZE {QUALITY}")
+
+    def _arrow(self, sql: str) -> pa.Table:
+        with self.con.cursor() as cur:
+            cur.execute(sql)
+            names = [c.name for c in cur.description or ()]
+            rows = cur.fetchall()
+        columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+        arrays = {}
+        for name, values in zip(names, columns, strict=True):
+            arrays[name] = pa.array(list(values), type=_type_of(name, values))
+        return pa.table(arrays)
+
+
+def _type_of(name: str, values: Any) -> pa.DataType | None:
+    if all(v is None for v in values):
+        if name in ("ids", "texts"):
+            return pa.list_(pa.string())
+        return pa.float64() if name.startswith("r") or name in ("points", "age") else pa.string()
+    return None
