@@ -8,10 +8,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 
 sys.path.insert(0, str(Path(__file__).parent))
-from parity import AS_OF, Dataset, assert_same, datasets, models  # noqa: E402
+from parity import AS_OF, Dataset, assert_same, datasets, models
 
-from leadscore.engines.duckdb import DuckDBEngine  # noqa: E402
-from leadscore.spec.model import ScoringModel  # noqa: E402
+from leadscore.engines.duckdb import DuckDBEngine
+from leadscore.spec.model import ScoringModel
 
 
 def run_duckdb(model: ScoringModel, data: Dataset) -> tuple[list, list]:

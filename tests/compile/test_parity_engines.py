@@ -18,9 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 sys.path.insert(0, str(Path(__file__).parent))
-from parity import AS_OF, Dataset, assert_same, datasets, models  # noqa: E402
+from parity import AS_OF, Dataset, assert_same, datasets, models
 
-from leadscore.spec.model import ScoringModel  # noqa: E402
+from leadscore.spec.model import ScoringModel
 
 SLOW = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture]
 

@@ -138,7 +138,7 @@ def test_bad_input_names_the_column_and_row() -> None:
     )
     with pytest.raises(TrainingSetError, match=r"created_at'.*row 2.*not a date"):
         build_training_set(contacts, None)
-    with pytest.raises(TrainingSetError, match="missing column.*converted_at"):
+    with pytest.raises(TrainingSetError, match=r"missing column.*converted_at"):
         build_training_set(contacts.drop(columns="converted_at"), None)
     dupes = _contacts(
         [
