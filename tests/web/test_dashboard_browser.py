@@ -169,6 +169,7 @@ def test_lead_shows_the_predictive_model(page: Any, live_server: Any, screenshot
     lead, computed here from the training files with the registry's predictor."""
     from leadscore.learn.data import read_contacts, read_events
     from leadscore.learn.registry import Registry, load_predictor
+    from leadscore.web.routes import chance
 
     assert live_server.registry is not None and live_server.training is not None
     predictor = load_predictor(live_server.registry)
@@ -190,7 +191,8 @@ def test_lead_shows_the_predictive_model(page: Any, live_server: Any, screenshot
         assert float(shown.get_attribute("data-probability") or "nan") == pytest.approx(
             expected, rel=1e-9, abs=1e-12
         )
-        assert shown.inner_text() == f"{expected * 100:.1f} %"
+        assert shown.inner_text() == chance(expected)
+        assert chance(0.7571) == "75.7 %" and chance(0.99996) == "> 99.9 %"
         for kind in ("positive", "negative"):
             want = [(f["feature"], f["contribution"]) for f in factors[kind]]
             assert shown_factors(page, kind) == want, (contact_id, kind)

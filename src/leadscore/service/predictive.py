@@ -64,7 +64,7 @@ class ChampionWatcher:
         self.problem: str | None = None
         self.broken = False  # the registry exists but cannot be read or loaded
         self._champion: Champion | None = None
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[int, int, int] | None = None
         self._checked = float("-inf")
         self._lock = threading.Lock()
 
@@ -87,7 +87,7 @@ class ChampionWatcher:
         index = self.root / REGISTRY_FILE
         try:
             st = os.stat(index)
-            stamp = (st.st_mtime_ns, st.st_size)
+            stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
         except FileNotFoundError:
             stamp = None
         if stamp == self._stamp and not force:

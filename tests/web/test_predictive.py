@@ -1,0 +1,108 @@
+"""The served predictive model: following the registry's champion, and the pages
+without one (HTTP only, no browser)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from leadscore.service.contacts import upsert_contact
+from leadscore.service.keys import create_key
+from leadscore.service.predictive import ChampionWatcher
+from leadscore.web.backend import NOT_CONFIGURED
+
+
+def _set_status(registry: Path, statuses: dict[str, str]) -> None:
+    index = registry / "registry.json"
+    data = json.loads(index.read_text())
+    for entry in data["models"]:
+        entry["status"] = statuses.get(entry["version"], entry["status"])
+    index.write_text(json.dumps(data))
+
+
+def test_watcher_follows_the_champion(live_server: Any, tmp_path: Path) -> None:
+    registry = tmp_path / "registry"
+    registry.mkdir()
+    watcher = ChampionWatcher(registry, check_seconds=0)
+    assert watcher.load() is None
+    assert watcher.problem is not None and "registry.json: not found" in watcher.problem
+    assert not watcher.broken
+
+    shutil.copytree(live_server.registry, registry, dirs_exist_ok=True)
+    first = watcher.current()
+    assert first is not None and first.version == "v0001" and watcher.problem is None
+
+    # A later training run promotes v0002 (here: a copy of v0001 registered as it
+    # would be): the next look serves it.
+    shutil.copytree(registry / "v0001", registry / "v0002")
+    data = json.loads((registry / "registry.json").read_text())
+    data["models"].append({**data["models"][0], "version": "v0002"})
+    data["models"][0]["status"] = "retired"
+    (registry / "registry.json").write_text(json.dumps(data))
+    second = watcher.current()
+    assert second is not None and second.version == "v0002"
+    assert second.predictor is not first.predictor
+
+    # The champion retired with no successor: nothing is served, and the page says why.
+    _set_status(registry, {"v0002": "retired"})
+    assert watcher.current() is None
+    assert watcher.problem is not None and "no champion predictive model" in watcher.problem
+
+    # A registry that cannot be read keeps the last good champion serving.
+    _set_status(registry, {"v0002": "champion"})
+    assert watcher.current() is not None
+    (registry / "registry.json").write_text("{not json")
+    kept = watcher.current()
+    assert kept is not None and kept.version == "v0002"
+    assert watcher.broken and watcher.problem is not None
+    assert "registry.json: not valid JSON" in watcher.problem
+
+
+def test_watcher_checks_at_most_every_interval(live_server: Any, tmp_path: Path) -> None:
+    registry = tmp_path / "registry"
+    shutil.copytree(live_server.registry, registry)
+    watcher = ChampionWatcher(registry, check_seconds=3600)
+    assert watcher.load() is not None
+    _set_status(registry, {"v0001": "retired"})
+    assert watcher.current() is not None  # not looked at again within the hour
+    assert watcher.load() is None  # an explicit load always reads the registry
+
+
+def test_pages_say_plainly_when_no_model_is_configured(tmp_path: Path) -> None:
+    from leadscore.api.app import create_app
+    from leadscore.service.settings import Settings
+
+    app = create_app(Settings(db_url=str(tmp_path / "plain.db"), run_workers=False))
+    with TestClient(app, follow_redirects=False) as client:
+        store = app.state.service.store
+        assert app.state.service.predictive is None
+        upsert_contact(store, "c1", email="a@example.com", fields={"job_title": "VP"})
+        token = create_key(store, ["read"], name="viewer")["key"]
+        r = client.post("/dashboard/signin", data={"api_key": token, "next": "/dashboard/"})
+        assert r.status_code == 303
+        for path in ("/dashboard/leads/c1", "/dashboard/performance"):
+            page = client.get(path)
+            assert page.status_code == 200, path
+            assert "No predictive model is configured for this service" in page.text, path
+    assert NOT_CONFIGURED.startswith("No predictive model is configured")
+
+
+def test_serve_refuses_a_registry_it_cannot_use(tmp_path: Path) -> None:
+    from leadscore.cli.main import app
+
+    runner = CliRunner()
+    db = str(tmp_path / "x.db")
+    missing = runner.invoke(app, ["serve", "--db", db, "--registry", str(tmp_path / "nope")])
+    assert missing.exit_code == 1
+    assert "no such registry directory" in missing.output
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "registry.json").write_text("[1, 2")
+    result = runner.invoke(app, ["serve", "--db", db, "--registry", str(broken)])
+    assert result.exit_code == 1
+    assert "registry.json: not valid JSON" in result.output
