@@ -106,3 +106,22 @@ def test_serve_refuses_a_registry_it_cannot_use(tmp_path: Path) -> None:
     result = runner.invoke(app, ["serve", "--db", db, "--registry", str(broken)])
     assert result.exit_code == 1
     assert "registry.json: not valid JSON" in result.output
+
+
+def test_a_model_that_fails_does_not_take_the_pages_down(
+    live_server: Any, monkeypatch: Any
+) -> None:
+    from leadscore.service import predictive
+
+    def broken(*_: Any, **__: Any) -> Any:
+        raise ValueError("feature table is not what it was")
+
+    monkeypatch.setattr(predictive, "predict", broken)
+    token = create_key(live_server.service.store, ["read"], name="failing model")["key"]
+    client = TestClient(live_server.app, headers={"X-API-Key": token})
+    lead = client.get("/dashboard/leads/c0001")
+    assert lead.status_code == 200
+    assert "could not score this lead: feature table is not what it was" in lead.text
+    perf = client.get("/dashboard/performance")
+    assert perf.status_code == 200
+    assert "could not score these leads: feature table is not what it was" in perf.text

@@ -11,6 +11,7 @@ history to :mod:`leadscore.analytics` and :mod:`leadscore.learn.metrics`.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,6 +31,8 @@ from leadscore.store import Store
 from leadscore.store.tables import contacts, transitions
 from leadscore.web import charts
 from leadscore.web import data as D
+
+log = logging.getLogger("leadscore.web")
 
 # Accepting or closing a lead changes it for everyone: the same power the HTTP
 # API asks for to record stage changes.
@@ -217,7 +220,15 @@ def predictive_for(request: Request, detail: D.LeadDetail) -> PredictiveView:
     if champ is None:
         return PredictiveView(message=why)
     now = datetime.now(UTC)
-    (pred,) = predict(champ, [(detail.contact, detail.events)], now, PREDICTIVE_FACTORS)
+    try:
+        (pred,) = predict(champ, [(detail.contact, detail.events)], now, PREDICTIVE_FACTORS)
+    except Exception as exc:  # a model that cannot score this lead must not take the page down
+        log.exception(
+            "predictive model %s failed on lead %s", champ.version, detail.lead.contact_id
+        )
+        return PredictiveView(
+            message=f"The predictive model {champ.version} could not score this lead: {exc}"
+        )
     metrics = champ.entry.get("metrics") or {}
     return PredictiveView(
         probability=pred.probability,
@@ -468,7 +479,12 @@ def predictive_section(request: Request) -> SectionView:
         )
         return section
     moments = [decided[cid][1] - timedelta(microseconds=1) for cid in taken]
-    preds = predict(champ, [(people[cid], history[cid]) for cid in taken], moments)
+    try:
+        preds = predict(champ, [(people[cid], history[cid]) for cid in taken], moments)
+    except Exception as exc:
+        log.exception("predictive model %s failed on the performance page", champ.version)
+        section.notes.append(f"The predictive model could not score these leads: {exc}")
+        return section
     proba = np.array([p.probability for p in preds], dtype=float)
     auc, pr = roc_pr(y, proba)
     table = deciles(y, proba, groups=min(10, len(taken) // 2))
