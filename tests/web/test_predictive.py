@@ -116,7 +116,10 @@ def test_a_model_that_fails_does_not_take_the_pages_down(
     def broken(*_: Any, **__: Any) -> Any:
         raise ValueError("feature table is not what it was")
 
+    from leadscore.web import backend
+
     monkeypatch.setattr(predictive, "predict", broken)
+    monkeypatch.setattr(backend, "_SECTION_CACHE", {})  # what earlier tests computed
     token = create_key(live_server.service.store, ["read"], name="failing model")["key"]
     client = TestClient(live_server.app, headers={"X-API-Key": token})
     lead = client.get("/dashboard/leads/c0001")
@@ -125,3 +128,23 @@ def test_a_model_that_fails_does_not_take_the_pages_down(
     perf = client.get("/dashboard/performance")
     assert perf.status_code == 200
     assert "could not score these leads: feature table is not what it was" in perf.text
+
+
+def test_performance_section_follows_the_outcomes(live_server: Any, monkeypatch: Any) -> None:
+    from types import SimpleNamespace
+
+    from leadscore.web import backend
+    from leadscore.web import data as D
+
+    monkeypatch.setattr(backend, "_SECTION_CACHE", {})
+    request: Any = SimpleNamespace(
+        app=SimpleNamespace(state=SimpleNamespace(service=live_server.service))
+    )
+    first = backend.predictive_section(request)
+    assert f"On the {len(live_server.closed)} leads of this store" in first.intro
+    assert backend.predictive_section(request) is first  # kept while nothing changed
+    real = D.outcome_by_contact
+    monkeypatch.setattr(D, "outcome_by_contact", lambda conn: dict(list(real(conn).items())[:30]))
+    fewer = backend.predictive_section(request)
+    assert fewer is not first
+    assert "On the 30 leads of this store" in fewer.intro

@@ -12,6 +12,7 @@ history to :mod:`leadscore.analytics` and :mod:`leadscore.learn.metrics`.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -447,8 +448,6 @@ def predictive_section(request: Request) -> SectionView:
     itself does not inform the prediction. The registry's own figures (measured
     on the training run's holdout) are shown next to them, labelled as such.
     """
-    from leadscore.learn.metrics import brier, calibration, deciles, roc_pr
-    from leadscore.service.predictive import predict
 
     champ, why = champion(request)
     if champ is None:
@@ -456,7 +455,41 @@ def predictive_section(request: Request) -> SectionView:
     st = store(request)
     with st.read() as conn:
         decided = D.outcome_by_contact(conn)
-        ids = sorted(decided, key=lambda cid: decided[cid][1], reverse=True)
+    # Scoring thousands of leads takes about a second: the section is kept until
+    # the champion or the recorded outcomes change (a new outcome, or a changed
+    # one, moves the count or the latest outcome time).
+    key = (
+        st.url,
+        champ.version,
+        id(champ.predictor),
+        len(decided),
+        max((at for _, at in decided.values()), default=None),
+    )
+    with _SECTION_LOCK:
+        cached = _SECTION_CACHE.get(key)
+    if cached is not None:
+        return cached
+    section, complete = _predictive_section(request, champ, decided)
+    if complete:  # a failure is shown once, not remembered
+        with _SECTION_LOCK:
+            if len(_SECTION_CACHE) >= 8:
+                _SECTION_CACHE.clear()
+            _SECTION_CACHE[key] = section
+    return section
+
+
+_SECTION_CACHE: dict[tuple[Any, ...], SectionView] = {}
+_SECTION_LOCK = threading.Lock()
+
+
+def _predictive_section(
+    request: Request, champ: Any, decided: dict[str, tuple[bool, datetime]]
+) -> tuple[SectionView, bool]:
+    from leadscore.learn.metrics import brier, calibration, deciles, roc_pr
+    from leadscore.service.predictive import predict
+
+    ids = sorted(decided, key=lambda cid: decided[cid][1], reverse=True)
+    with store(request).read() as conn:
         people, history = engine(request).load(conn, ids[:PERFORMANCE_SAMPLE])
     taken = [cid for cid in ids[:PERFORMANCE_SAMPLE] if cid in people]
     section = SectionView(
@@ -477,14 +510,14 @@ def predictive_section(request: Request) -> SectionView:
             "Lift and calibration on this store need at least 10 leads with an outcome, some "
             "won and some lost; until then only the registry's holdout figures are shown."
         )
-        return section
+        return section, True
     moments = [decided[cid][1] - timedelta(microseconds=1) for cid in taken]
     try:
         preds = predict(champ, [(people[cid], history[cid]) for cid in taken], moments)
     except Exception as exc:
         log.exception("predictive model %s failed on the performance page", champ.version)
         section.notes.append(f"The predictive model could not score these leads: {exc}")
-        return section
+        return section, False
     proba = np.array([p.probability for p in preds], dtype=float)
     auc, pr = roc_pr(y, proba)
     table = deciles(y, proba, groups=min(10, len(taken) // 2))
@@ -520,7 +553,7 @@ def predictive_section(request: Request) -> SectionView:
         _table("Calibration: mean predicted chance and share won per bin", cal),
         *section.tables,
     ]
-    return section
+    return section, True
 
 
 def _registry_table(champ: Any) -> TableView:
