@@ -148,3 +148,20 @@ def test_performance_section_follows_the_outcomes(live_server: Any, monkeypatch:
     fewer = backend.predictive_section(request)
     assert fewer is not first
     assert "On the 30 leads of this store" in fewer.intro
+
+
+def test_one_pass_prediction_equals_the_two_calls(live_server: Any) -> None:
+    """The lead page's one pass (probability from the summed contributions) gives the
+    predictor's predict_proba and top_factors."""
+    from datetime import UTC, datetime
+
+    from leadscore.learn.data import read_contacts, read_events
+    from leadscore.learn.registry import load_predictor
+
+    predictor = load_predictor(live_server.registry)
+    contacts_csv, events_csv = live_server.training
+    X = predictor.features(read_contacts(contacts_csv), read_events(events_csv), datetime.now(UTC))
+    proba, factors = predictor.predict_with_factors(X, 4)
+    assert proba.shape == (len(X), 2)
+    assert abs(proba - predictor.predict_proba(X)).max() < 1e-12
+    assert factors == predictor.top_factors(X, 4)

@@ -326,7 +326,21 @@ class PredictiveModel(ClassifierMixin, BaseEstimator):
         Each factor is ``{"feature", "value", "contribution"}`` with the contribution in
         log-odds (positive raises the chance of converting).
         """
-        contrib = self.contributions(X).drop(columns="_base")
+        return self._top(self.contributions(X).drop(columns="_base"), X, n)
+
+    def predict_with_factors(
+        self, X: pd.DataFrame, n: int = 3
+    ) -> tuple[np.ndarray, list[dict[str, list[dict[str, Any]]]]]:
+        """:meth:`predict_proba` and :meth:`top_factors` from one pass over ``X``
+        (the contributions add up to the log-odds), for a page that shows both."""
+        contrib = self.contributions(X)
+        p = self.calibrator_(contrib.to_numpy().sum(axis=1))
+        return np.column_stack([1 - p, p]), self._top(contrib.drop(columns="_base"), X, n)
+
+    @staticmethod
+    def _top(
+        contrib: pd.DataFrame, X: pd.DataFrame, n: int
+    ) -> list[dict[str, list[dict[str, Any]]]]:
         values = X[contrib.columns]
         result = []
         arr = contrib.to_numpy()

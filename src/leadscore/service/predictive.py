@@ -198,8 +198,11 @@ def predict(
     if not isinstance(as_of, datetime):
         moment = pd.Series(pd.to_datetime(list(as_of), utc=True))
     X = champion.predictor.features(people, events, moment)
-    proba = champion.predictor.predict_proba(X)[:, 1]
-    tops = champion.predictor.top_factors(X, factors) if factors else [{}] * len(X)
+    if factors:
+        both, tops = champion.predictor.predict_with_factors(X, factors)
+        proba = both[:, 1]
+    else:
+        proba, tops = champion.predictor.predict_proba(X)[:, 1], [{}] * len(X)
     return [
         Prediction(str(cid), float(p), list(t.get("positive", [])), list(t.get("negative", [])))
         for cid, p, t in zip(X.index, proba, tops, strict=True)
