@@ -96,12 +96,74 @@ def seed_examples(service: Service) -> None:
 
 
 def record_outcomes(service: Service, contact_ids: list[str]) -> None:
-    """Close some deals so conversion rates exist: every 3rd lead won, the rest lost."""
+    """Close some deals so conversion rates exist: won when the lead converts by the
+    same rule the predictive model's training outcome uses (see ``converts``)."""
+    with (EXAMPLES / "contacts.csv").open(newline="", encoding="utf-8") as handle:
+        rows = {row["contact_id"]: row for row in csv.DictReader(handle)}
     for i, cid in enumerate(contact_ids):
-        if i % 3 == 0:
+        if converts(rows[cid]):
             stage_action(service.store, cid, "won", value=1000.0 + i, actor="seed")
         else:
             stage_action(service.store, cid, "lost", reason="went with a competitor", actor="seed")
+
+
+# The example data has no outcomes of its own; the predictive model is trained on
+# one written here, and the seeded won/lost outcomes follow it too: a lead converts
+# 20 days after it was created when its title says it decides (VP, Director, Head,
+# Chief), flipped for every 7th lead (by a hash of its id) so the model has noise
+# to cope with. Names, email, phone and company are identifiers, not features.
+TRAIN_EXCLUDE = ("first_name", "last_name", "email", "phone", "company")
+TRAIN_SNAPSHOT, TRAIN_HORIZON = "created+7d", 30.0
+
+
+def converts(row: dict[str, str]) -> bool:
+    decides = any(w in row["job_title"] for w in ("VP", "Director", "Head", "Chief"))
+    flip = int(hashlib.sha256(row["contact_id"].encode()).hexdigest(), 16) % 7 == 0
+    return decides != flip
+
+
+def training_files(folder: Path) -> tuple[Path, Path]:
+    """The example CSVs moved to today like the seed, with a ``converted_at`` column."""
+    now = datetime.now(UTC)
+    shift = timedelta(days=(now - EXAMPLES_AS_OF).days)
+    folder.mkdir(parents=True, exist_ok=True)
+    contacts_out, events_out = folder / "contacts.csv", folder / "events.csv"
+    with (EXAMPLES / "contacts.csv").open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    with contacts_out.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, [*rows[0], "converted_at"])
+        writer.writeheader()
+        for row in rows:
+            row["created_at"] = _shifted(row["created_at"], shift)
+            converted = datetime.fromisoformat(row["created_at"]) + timedelta(days=20)
+            known = converts(row) and converted <= now  # no conversion dated in the future
+            writer.writerow({**row, "converted_at": converted.isoformat() if known else ""})
+    with (EXAMPLES / "events.csv").open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        events = list(reader)
+        header = list(reader.fieldnames or [])
+    with events_out.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, header)
+        writer.writeheader()
+        for row in events:
+            writer.writerow({**row, "timestamp": _shifted(row["timestamp"], shift)})
+    return contacts_out, events_out
+
+
+def train_predictive(registry: Path, contacts_csv: Path, events_csv: Path) -> None:
+    """`leadscore train --method predictive` on the training files (a few seconds)."""
+    from typer.testing import CliRunner
+
+    from leadscore.cli.main import app
+
+    args = ["train", "--method", "predictive", "-r", str(registry)]
+    args += ["-c", str(contacts_csv), "-e", str(events_csv)]
+    args += ["--snapshot", TRAIN_SNAPSHOT, "--horizon", str(TRAIN_HORIZON), "--on-leak", "drop"]
+    args += ["--data-end", datetime.now(UTC).isoformat()]
+    for column in TRAIN_EXCLUDE:
+        args += ["-x", column]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
 
 
 def admin_key(service: Service) -> str:
@@ -129,6 +191,8 @@ class LiveServer:
     service: Service
     key: str
     closed: list[str] = field(default_factory=list)  # leads given an outcome by the seed
+    registry: Path | None = None  # where the served predictive model was trained
+    training: tuple[Path, Path] | None = None  # its contacts and events CSVs
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -147,10 +211,20 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     from leadscore.api.app import create_app
     from leadscore.service.settings import Settings
 
-    db = tmp_path_factory.mktemp("dashboard") / "leadscore.db"
+    folder = tmp_path_factory.mktemp("dashboard")
+    db = folder / "leadscore.db"
+    # The registry starts empty: the server starts with no predictive champion and
+    # picks up the one trained below (as it would after `leadscore train -r`).
+    registry = folder / "registry"
+    registry.mkdir()
     # Workers off: rescoring and model activation then run inside the request,
     # so what a test sees right after an action is already final.
-    settings = Settings(db_url=str(db), model_path=str(EXAMPLES / "model.yaml"), run_workers=False)
+    settings = Settings(
+        db_url=str(db),
+        model_path=str(EXAMPLES / "model.yaml"),
+        registry_path=str(registry),
+        run_workers=False,
+    )
     app = create_app(settings)
     port = _free_port()
     server = uvicorn.Server(
@@ -169,8 +243,21 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     # the performance page have conversion rates to show.
     closed = [f"c{n:04d}" for n in range(101, 201, 2)]
     record_outcomes(service, closed)
+    training = training_files(folder / "training")
+    train_predictive(registry, *training)
+    assert service.predictive is not None
+    # The service notices the new champion within its check interval; look now.
+    assert service.predictive.load() is not None, service.predictive.problem
     try:
-        yield LiveServer(f"http://127.0.0.1:{port}", app, service, admin_key(service), closed)
+        yield LiveServer(
+            f"http://127.0.0.1:{port}",
+            app,
+            service,
+            admin_key(service),
+            closed,
+            registry,
+            training,
+        )
     finally:
         server.should_exit = True
         thread.join(15)
@@ -233,10 +320,14 @@ def page(chromium: Any, live_server: LiveServer, guard: Guard) -> Iterator[Any]:
 def screenshot() -> Any:
     """Save a full-page screenshot to docs/screenshots/<name>.png (for the README)."""
 
-    def save(pg: Any, name: str) -> Path:
+    def save(pg: Any, name: str, element: Any = None) -> Path:
+        """The full page, or only ``element`` (a locator) when given."""
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"
-        pg.screenshot(path=str(path), full_page=True)
+        if element is not None:
+            element.screenshot(path=str(path))
+        else:
+            pg.screenshot(path=str(path), full_page=True)
         return path
 
     return save

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -155,6 +156,51 @@ def test_lead_contributions_add_up(page: Any, live_server: Any, screenshot: Any)
     screenshot(page, "lead")
 
 
+def shown_factors(pg: Any, kind: str) -> list[tuple[str, float]]:
+    rows = pg.locator(f"#predictive table.factors[data-kind={kind}] tr.factor")
+    return [
+        (r.get_attribute("data-feature"), float(r.get_attribute("data-contribution")))
+        for r in rows.all()
+    ]
+
+
+def test_lead_shows_the_predictive_model(page: Any, live_server: Any, screenshot: Any) -> None:
+    """The probability and factors on the page are the predictor's own output for the
+    lead, computed here from the training files with the registry's predictor."""
+    from leadscore.learn.data import read_contacts, read_events
+    from leadscore.learn.registry import Registry, load_predictor
+    from leadscore.web.routes import chance
+
+    assert live_server.registry is not None and live_server.training is not None
+    predictor = load_predictor(live_server.registry)
+    champion = Registry(live_server.registry).champion("predictive")
+    contacts_csv, events_csv = live_server.training
+    people, events = read_contacts(contacts_csv), read_events(events_csv)
+    first = page.locator("table.queue tbody tr").first.get_attribute("data-contact")
+    for contact_id in (first, "c0001", "c0150"):
+        page.goto(live_server.url(f"/dashboard/leads/{contact_id}"))
+        panel = page.locator("#predictive")
+        assert page.locator("#predictive-version").inner_text() == champion
+        as_of = datetime.fromisoformat(
+            page.locator("#predictive-as-of").get_attribute("datetime") or ""
+        )
+        X = predictor.features(people[people["contact_id"] == contact_id], events, as_of)
+        expected = float(predictor.predict_proba(X)[0, 1])
+        factors = predictor.top_factors(X, 5)[0]
+        shown = page.locator("#predictive-probability")
+        assert float(shown.get_attribute("data-probability") or "nan") == pytest.approx(
+            expected, rel=1e-9, abs=1e-12
+        )
+        assert shown.inner_text() == chance(expected)
+        assert chance(0.7571) == "75.7 %" and chance(0.99996) == "> 99.9 %"
+        for kind in ("positive", "negative"):
+            want = [(f["feature"], f["contribution"]) for f in factors[kind]]
+            assert shown_factors(page, kind) == want, (contact_id, kind)
+        assert factors["positive"] or factors["negative"]
+        assert "Raises the chance" in panel.inner_text()
+    screenshot(page, "lead-predictive", page.locator("#predictive"))
+
+
 def test_keyboard_reaches_a_lead(page: Any, live_server: Any) -> None:
     # From the skip link, Tab moves through the page in order; Enter on the first
     # lead's link opens it.
@@ -183,7 +229,7 @@ def test_keyboard_reaches_a_lead(page: Any, live_server: Any) -> None:
         assert unlabelled == [], path
 
 
-def test_funnel_and_performance(page: Any, screenshot: Any) -> None:
+def test_funnel_and_performance(page: Any, live_server: Any, screenshot: Any) -> None:
     page.get_by_role("link", name="Funnel").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Funnel and lead velocity"
     stages = page.locator("section#funnel table").first.inner_text()
@@ -199,7 +245,22 @@ def test_funnel_and_performance(page: Any, screenshot: Any) -> None:
     assert page.get_by_role("heading", name="Conversion by grade").is_visible()
     assert page.locator("svg.chart").count() >= 2  # lift and gains for at least one score
     assert "ROC AUC" in page.locator("main").inner_text()
+    # The served predictive model: lift by decile and calibration on the store's
+    # decided leads, plus the registry's holdout figures.
+    section = page.locator("section#predictive")
+    charts = [c.get_attribute("aria-label") for c in section.locator("svg.chart").all()]
+    assert charts == [
+        "Lift by decile of the predictive model v0001",
+        "Calibration of the predictive model v0001",
+    ]
+    tables = section.locator("table")
+    decile_leads = tables.nth(0).locator("tbody tr td:nth-child(2)").all_inner_texts()
+    assert sum(int(n) for n in decile_leads) == len(live_server.closed)
+    calibration_leads = tables.nth(1).locator("tbody tr td:nth-child(3)").all_inner_texts()
+    assert sum(int(n) for n in calibration_leads) == len(live_server.closed)
+    assert "From the registry" in tables.nth(2).inner_text()
     screenshot(page, "performance")
+    screenshot(page, "performance-predictive", section)
 
 
 def test_accept_and_reject_leads(page: Any, live_server: Any, screenshot: Any) -> None:

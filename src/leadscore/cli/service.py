@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -34,6 +35,16 @@ def serve(
         str | None,
         typer.Option("--model", "-m", help="Scoring-model YAML to upload and activate on start."),
     ] = None,
+    registry: Annotated[
+        str | None,
+        typer.Option(
+            "--registry",
+            "-r",
+            envvar="LEADSCORE_REGISTRY",
+            help="Model registry (`leadscore train -r DIR`): serve its champion predictive "
+            "model on the dashboard; a newly promoted champion is picked up without a restart.",
+        ),
+    ] = None,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
@@ -52,7 +63,22 @@ def serve(
         except ModelError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from None
-    app = create_app(Settings.from_env(db_url=db, model_path=model, scorer_process=True))
+    if registry is not None:
+        from leadscore.service.predictive import ChampionWatcher
+
+        if not Path(registry).is_dir():
+            typer.echo(f"error: {registry}: no such registry directory", err=True)
+            raise typer.Exit(1)
+        # Fail now on a registry that cannot be read; one with no champion yet is
+        # fine (the dashboard says so until `leadscore train` promotes one).
+        watcher = ChampionWatcher(registry)
+        watcher.load()
+        if watcher.broken:
+            typer.echo(f"error: {watcher.problem}", err=True)
+            raise typer.Exit(1)
+    app = create_app(
+        Settings.from_env(db_url=db, model_path=model, registry_path=registry, scorer_process=True)
+    )
     # One process: the scoring worker serialises rescoring per process (see docs/service.md).
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
 

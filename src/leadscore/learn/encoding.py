@@ -93,7 +93,8 @@ class ColumnPlan:
         for col in self.numeric:
             # "never happened" (infinite recency) is missing to the models: LightGBM
             # routes it as its own branch, the linear base gets a missing flag
-            out[col] = numeric_view(X[col]).replace([np.inf, -np.inf], np.nan)
+            values = numeric_view(X[col])
+            out[col] = values.where(~np.isinf(values.to_numpy(dtype=float)), np.nan)
         for col in self.categorical:
             text = as_text_series(X[col])
             out[col] = pd.Series(

@@ -381,14 +381,19 @@ def features_as_of(
         windows=windows,
         half_life_days=half_life_days,
     )
-    for col in columns:
-        if col in ev_frame.columns:
-            X[col] = ev_frame[col].to_numpy()
-        elif col in contacts.columns:
-            X[col] = contacts[col].to_numpy()
-        else:
-            X[col] = None
-    return X[list(columns)]
+    # One DataFrame from all columns at once: adding ~100 columns one by one costs
+    # pandas about 1 ms each, which a single lead's page would pay every time.
+    data = {
+        col: (
+            ev_frame[col].to_numpy()
+            if col in ev_frame.columns
+            else contacts[col].to_numpy()
+            if col in contacts.columns
+            else np.full(len(ids), None, dtype=object)
+        )
+        for col in columns
+    }
+    return pd.DataFrame(data, index=X.index)[list(columns)]
 
 
 # --------------------------------------------------------------- the label --

@@ -116,6 +116,15 @@ class ModelBundle:
             raise RegistryError("lift points have no probability; use score() or a scorecard")
         return np.asarray(self.learner.predict_proba(X[self.columns]))
 
+    def predict_with_factors(
+        self, X: pd.DataFrame, n: int = 3
+    ) -> tuple[np.ndarray, list[dict[str, list[dict[str, Any]]]]]:
+        """``predict_proba`` and ``top_factors`` together (one pass when the learner can)."""
+        if hasattr(self.learner, "predict_with_factors"):
+            proba, factors = self.learner.predict_with_factors(X[self.columns], n)
+            return np.asarray(proba), list(factors)
+        return self.predict_proba(X), self.top_factors(X, n)
+
     def top_factors(self, X: pd.DataFrame, n: int = 3) -> list[dict[str, list[dict[str, Any]]]]:
         """Per lead, the ``n`` strongest positive and negative contributions."""
         if hasattr(self.learner, "top_factors"):
@@ -204,6 +213,12 @@ class Predictor:
     ) -> list[dict[str, list[dict[str, Any]]]]:
         """``[{"positive": [{"feature", "value", "contribution"}...], "negative": [...]}]`` per lead."""
         return self.bundle.top_factors(features, n)
+
+    def predict_with_factors(
+        self, features: pd.DataFrame, n: int = 3
+    ) -> tuple[np.ndarray, list[dict[str, list[dict[str, Any]]]]]:
+        """Both of the above at once: the dashboard's lead page shows both."""
+        return self.bundle.predict_with_factors(features, n)
 
 
 def load_predictor(path: str | Path, method: str = "predictive") -> Predictor:

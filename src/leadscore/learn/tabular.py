@@ -50,9 +50,15 @@ class FeatureInfo:
             return self.label
         if self.kind == "field":
             return self.name
-        what = "/".join(self.on) if self.on else "any event"
+        what = (
+            "/".join(self.on)
+            if 0 < len(self.on) <= 3
+            else f"any activity ({len(self.on)} event types)"
+            if self.on
+            else "any event"
+        )
         if self.where:
-            what += " " + ", ".join(f"{k} {v}" for k, v in self.where.items())
+            what += " " + ", ".join(_where_words(k, v) for k, v in self.where.items())
         if self.kind == "event_count":
             return f"{what} in the last {self.within_days:g} days"
         if self.kind == "event_days":
@@ -60,6 +66,13 @@ class FeatureInfo:
         if self.kind == "recency":
             return f"days since last {what}"
         return f"{what}, decayed (half-life {self.half_life_days:g} days)"
+
+
+def _where_words(prop: str, test: Any) -> str:
+    """``url {"starts_with": "/pricing"}`` as "url starts with /pricing"."""
+    if isinstance(test, dict):
+        return " and ".join(f"{prop} {op.replace('_', ' ')} {value}" for op, value in test.items())
+    return f"{prop} {test}"
 
 
 def field_infos(columns: list[str], infos: dict[str, FeatureInfo] | None) -> dict[str, FeatureInfo]:

@@ -8,7 +8,9 @@ Workers (each a daemon thread):
 
 On start, the migrations run, any pending rescoring or interrupted job left by
 a crash is picked up, and ``model_path`` (if given) is uploaded and activated
-unless the same text is already the active model.
+unless the same text is already the active model. With ``registry_path``, the
+champion predictive model of that registry is loaded (and followed: see
+:mod:`leadscore.service.predictive`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from sqlalchemy import func, select
 from leadscore.service import models as model_service
 from leadscore.service.events import Committer, IngestResult
 from leadscore.service.keys import KeyChecker
+from leadscore.service.predictive import ChampionWatcher
 from leadscore.service.scoring import ScoringEngine
 from leadscore.service.settings import Settings
 from leadscore.service.webhooks import WebhookSender
@@ -49,6 +52,9 @@ class Service:
             backoff_base=settings.webhook_backoff_base,
             backoff_max=settings.webhook_backoff_max,
         )
+        self.predictive = (
+            ChampionWatcher(settings.registry_path) if settings.registry_path else None
+        )
         self.committer: Committer | None = None
         self._scorer_process: Any = None
         self._wake = threading.Event()
@@ -61,6 +67,8 @@ class Service:
         self.store.upgrade()
         if self.settings.model_path:
             self.load_initial_model(Path(self.settings.model_path))
+        if self.predictive is not None:
+            self.predictive.load()
         self.committer = Committer(self.store)
         if self.settings.run_workers:
             self.rescorer.resume()

@@ -12,6 +12,9 @@ class Settings:
 
     db_url: str = "leadscore.db"
     model_path: str | None = None
+    # A model registry (`leadscore train -r DIR`): its champion predictive model is
+    # served to the dashboard and reloaded when the champion changes.
+    registry_path: str | None = None
     max_batch: int = 10_000
     max_body_bytes: int = 20 * 1024 * 1024  # a full batch of 10,000 rich events fits
     # Background work (turned off by tests that drive it by hand).
@@ -34,5 +37,7 @@ class Settings:
             env["db_url"] = os.environ["LEADSCORE_DB"]
         if "LEADSCORE_MODEL" in os.environ:
             env["model_path"] = os.environ["LEADSCORE_MODEL"]
+        if "LEADSCORE_REGISTRY" in os.environ:
+            env["registry_path"] = os.environ["LEADSCORE_REGISTRY"]
         env.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**env)  # type: ignore[arg-type]

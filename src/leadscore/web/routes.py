@@ -88,6 +88,7 @@ def _env() -> Environment:
         fmt_points=D.fmt_points,
         fmt_score=fmt_score,
         pct=pct,
+        chance=chance,
         heat=heat,
         ago=ago,
     )
@@ -112,6 +113,16 @@ def pct(value: float | None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     return f"{value * 100:.0f} %" if value * 100 >= 10 or value == 0 else f"{value * 100:.1f} %"
+
+
+def chance(probability: float) -> str:
+    """A probability as a percentage with one decimal; never "100.0 %" or "0.0 %",
+    which a calibrated model does not mean."""
+    if probability >= 0.9995:
+        return "> 99.9 %"
+    if probability < 0.0005:
+        return "< 0.1 %"
+    return f"{probability * 100:.1f} %"
 
 
 def heat(count: int, top: int) -> str:
