@@ -439,6 +439,42 @@ def test_goals_hand_computed(seeded: Api, files: dict[str, Path]) -> None:
     assert {r["stage"]: r["needed"] for r in given["stages"]}["lead"] == 5
 
 
+def test_cpa_hand_computed_and_as_cli(seeded: Api, files: dict[str, Path]) -> None:
+    spend = [
+        {"channel": "ads", "period": "2024-01-01", "amount": 300},
+        {"channel": "ads", "period": "2024-02-01", "amount": 200},
+        {"channel": "seo", "period": "2024-01-15", "amount": 100},
+    ]
+    r = seeded.post("/v1/reports/cpa", "read", json={"spend": spend, "as_of": AS_OF})
+    assert r.status_code == 200, r.text
+    summary = {row["channel"]: row for row in r.json()["summary"]}
+    # ads: 500 spent, leads c1 c3 c5, won c1; seo: 100 spent, leads c2 c4, won c4.
+    assert (summary["ads"]["spend"], summary["ads"]["leads"], summary["ads"]["acquisitions"]) == (
+        500.0,
+        3,
+        1,
+    )
+    assert summary["ads"]["cpa"] == 500.0
+    assert summary["ads"]["cost_per_lead"] == pytest.approx(500 / 3)
+    assert summary["seo"]["cpa"] == 100.0 and summary["(total)"]["cpa"] == 300.0
+    path = files["dir"] / "spend.csv"
+    pd.DataFrame(spend).to_csv(path, index=False)
+    out = files["dir"] / "cpa.csv"
+    _cli(
+        "cpa", "--spend", str(path), "--contacts", str(files["contacts"]),
+        "--stages", str(files["stages"]), "--as-of", AS_OF, "--csv", str(out),
+    )  # fmt: skip
+    cli_rows = pd.read_csv(out)
+    cols = ["period", "channel", "spend", "leads", "acquisitions", "cost_per_lead", "cpa"]
+    _same(r.json()["rows"], cli_rows, cols)
+    bad = seeded.post(
+        "/v1/reports/cpa",
+        "read",
+        json={"spend": [{"channel": "ads", "period": "March", "amount": 1}]},
+    )
+    assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "spend.0.period"
+
+
 # -------------------------------------------------------------- refusals --
 
 
@@ -488,6 +524,7 @@ REPORT_ROUTES = [
     ),
     ("get", "/v1/reports/sample-size?baseline=0.1", None),
     ("get", "/v1/reports/goals", None),
+    ("post", "/v1/reports/cpa", {"spend": [{"channel": "a", "period": "2024-01-01", "amount": 1}]}),
 ]
 
 

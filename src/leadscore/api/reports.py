@@ -250,3 +250,29 @@ def get_goals(
         sla_hours=sla_hours,
         follow_up_types=types if types is not None else ("call", "meeting", "sales_email"),
     )
+
+
+class SpendIn(Strict):
+    channel: Annotated[str, Field(min_length=1, max_length=200)]
+    period: str = Field(description="Date the spend belongs to (ISO 8601), e.g. 2024-03-01")
+    amount: float = Field(ge=0)
+
+
+class CpaIn(Strict):
+    spend: list[SpendIn] = Field(min_length=1, max_length=100_000)
+    period: str = "month"
+    stage: str = Field("customer", description="The acquisition stage")
+    contact_key: str = Field("source", description="Contact field holding the channel")
+    as_of: str | None = None
+
+
+@router.post("/cpa", summary="Cost per lead and per acquisition by channel and period")
+def post_cpa(request: Request, body: CpaIn, _: KeyInfo = require("read")) -> dict[str, Any]:
+    return R.cpa(
+        svc(request).store,
+        [s.model_dump() for s in body.spend],
+        as_of=R.as_of_param(body.as_of, _now()),
+        period=R.period_param(body.period),
+        stage=body.stage,
+        contact_key=body.contact_key,
+    )

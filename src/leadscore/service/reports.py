@@ -204,8 +204,7 @@ def timestamp_param(text: str, field: str) -> pd.Timestamp:
     ts = pd.to_datetime(pd.Series([text.strip()]), errors="coerce", format="ISO8601").iloc[0]
     if pd.isna(ts):
         raise Invalid(
-            f"cannot parse {text!r} as an ISO 8601 date or time (2024-03-01, "
-            "2024-03-01T10:00:00Z)",
+            f"cannot parse {text!r} as an ISO 8601 date or time (2024-03-01, 2024-03-01T10:00:00Z)",
             field,
         )
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
@@ -669,3 +668,54 @@ def goals(
     )
     out["sla"] = {"hours": sla_hours, "follow_up_types": types, "rows": records(sla)}
     return out
+
+
+def cpa(
+    store: Store,
+    spend: list[dict[str, Any]],
+    *,
+    as_of: pd.Timestamp,
+    period: str = "month",
+    stage: str = "customer",
+    contact_key: str = "source",
+) -> dict[str, Any]:
+    """``leadscore report cpa`` on posted spend rows (M3).
+
+    Spend lives in the ad platforms, not in the store, so it is posted
+    (``channel, period, amount``); leads and acquisitions come from the store,
+    credited to the channel in the contact's ``contact_key`` field.
+    """
+    from leadscore.analytics import cost_per_acquisition, cpa_summary
+
+    stage = stage_param(stage, "stage")
+    stages, people = stage_frames(store, [contact_key])
+    if len(people) and people[contact_key].isna().all():
+        raise Invalid(f"no contact has a field '{contact_key}'", "contact_key")
+    frame = pd.DataFrame(
+        {
+            "channel": [s["channel"] for s in spend],
+            "period": pd.DatetimeIndex(
+                [timestamp_param(s["period"], f"spend.{i}.period") for i, s in enumerate(spend)]
+            ),
+            "amount": [float(s["amount"]) for s in spend],
+        }
+    )
+    table = guarded(
+        "spend",
+        cost_per_acquisition,
+        frame,
+        stages,
+        people,
+        as_of=as_of,
+        stage=stage,
+        period=period,
+        spend_key="channel",
+        contact_key=contact_key,
+    )
+    return {
+        "as_of": as_of.isoformat(),
+        "period": period,
+        "stage": stage,
+        "summary": records(cpa_summary(table)),
+        "rows": records(table),
+    }
