@@ -237,6 +237,14 @@ def test_funnel_options_by_funnel_within_cohorts(seeded: Api) -> None:
     # Created in Q4 2023: c1 (won); Q1 2024: c2, c3, c4, c5.
     assert (cohorts["2023-Q4"]["leads"], cohorts["2023-Q4"]["customer"]) == (1, 1)
     assert (cohorts["2024-Q1"]["leads"], cohorts["2024-Q1"]["mql"]) == (4, 3)
+    # The contact row's own columns break down too, e.g. the lifecycle stage now.
+    now = _get(seeded, "/v1/reports/funnel", by="current_stage")
+    lead_mql = {
+        r["current_stage"]: (r["entered"], r["converted"])
+        for r in now["conversions"]
+        if (r["from_stage"], r["to_stage"]) == ("lead", "mql")
+    }
+    assert lead_mql == {"customer": (2, 2), "lead": (1, 0), "lost": (1, 1), "mql": (1, 1)}
     early = _get(seeded, "/v1/reports/funnel", as_of="2024-01-31")
     # As of 31 January nobody has won yet: the default funnel shows the stages reached.
     assert early["funnel"] == ["lead", "mql", "sql"]

@@ -10,7 +10,7 @@ exported as files give the same numbers:
 * **contacts**: ``contact_id, created_at`` plus the profile fields asked for.
   ``created_at`` is the CRM's own creation date when the profile has one (a
   ``created_at`` field), else when the contact reached this store; ``owner``,
-  ``grade`` and ``account_id`` come from the contact row itself.
+  ``grade``, ``account_id`` and ``current_stage`` come from the contact row itself.
 * **events**: ``event_id, contact_id, type, timestamp`` plus event properties as
   columns (``campaign``, ``url``...). Anonymous events (no contact yet) are left out.
 
@@ -33,8 +33,14 @@ from leadscore.service.errors import Invalid
 from leadscore.store import Store
 from leadscore.store.tables import contact_scores, contacts, events, outcomes, transitions
 
-#: Contact-row columns a report can break down by, besides the profile fields.
-ROW_FIELDS = ("owner", "grade", "account_id", "stage")
+#: Contact-row columns a report can break down by, besides the profile fields
+#: (``current_stage`` is the lifecycle stage now; ``stage`` names the funnel stage).
+ROW_FIELDS = {
+    "owner": "owner",
+    "grade": "grade",
+    "account_id": "account_id",
+    "current_stage": "stage",
+}
 T = TypeVar("T")
 
 
@@ -51,7 +57,7 @@ def stage_frames(
     """Lifecycle history as the analytics read it: (stages, contacts).
 
     ``fields`` are added to the contacts frame (profile fields, or ``owner``,
-    ``grade``, ``account_id``, ``stage`` from the contact row); a contact without
+    ``grade``, ``account_id``, ``current_stage`` from the contact row); a contact without
     one has None. With ``check_fields``, a field no contact has is an error
     (almost always a misspelt name), reported as the ``by`` parameter.
     """
@@ -71,7 +77,7 @@ def stage_frames(
                 contacts.c.contact_id,
                 contacts.c.created_us,
                 contacts.c.fields,
-                *(contacts.c[f] for f in ROW_FIELDS),
+                *(contacts.c[col].label(name) for name, col in ROW_FIELDS.items()),
             )
         ).all()
     stages = pd.DataFrame(
@@ -90,19 +96,21 @@ def stage_frames(
         value.get(cid, np.nan) if st == "customer" else np.nan
         for cid, st in zip(stages["contact_id"], stages["stage"], strict=True)
     ]
-    created = []
-    for p in people:
-        text = (p.fields or {}).get("created_at")
-        moment = pd.to_datetime(text, utc=True, errors="coerce") if text else pd.NaT
-        created.append(
-            moment if not pd.isna(moment) else pd.Timestamp(p.created_us, unit="us", tz="UTC")
-        )
+    # One vectorised parse: per-row parsing costs seconds on 100,000 contacts. ISO 8601
+    # only, as for files; a date that is not falls back to the store's creation time.
+    crm = pd.to_datetime(
+        pd.Series([_scalar((p.fields or {}).get("created_at")) for p in people], dtype=object)
+        .astype("string")
+        .str.strip(),
+        utc=True,
+        errors="coerce",
+        format="ISO8601",
+    )
+    stored = pd.Series(_us([p.created_us for p in people]))
     frame = pd.DataFrame(
         {
             "contact_id": pd.Series([p.contact_id for p in people], dtype=object),
-            "created_at": pd.DatetimeIndex(created, tz="UTC")
-            if created
-            else pd.DatetimeIndex([], tz="UTC"),
+            "created_at": crm.where(crm.notna(), stored),
         }
     )
     for f in dict.fromkeys(fields):
