@@ -141,12 +141,16 @@ def event_frame(
 ) -> pd.DataFrame:
     """The contacts' events, with the named ``properties`` as columns.
 
-    ``type`` is a column already; ``types`` keeps only those event types (read
-    from the store with an indexed filter instead of loading every event). With
-    ``require``, a property no event carries is an error on parameter ``field``.
+    ``type`` is a column already; ``types`` keeps only those event types (filtered
+    in the database). Properties are extracted by the database's JSON operators
+    (``->>`` on PostgreSQL, ``json_extract`` on SQLite) and kept as text, as a CSV
+    export holds them, so the whole property document never crosses into Python.
+    With ``require``, a property no event carries is an error on parameter ``field``.
     """
     e = events.c
-    query = select(e.event_id, e.contact_id, e.type, e.ts_us, e.properties).where(
+    wanted = [p for p in dict.fromkeys(properties) if p not in ("event_id", "contact_id", "type")]
+    extracted = [e.properties[p].as_string().label(f"p{i}") for i, p in enumerate(wanted)]
+    query = select(e.event_id, e.contact_id, e.type, e.ts_us, *extracted).where(
         e.contact_id.is_not(None)
     )
     if types is not None:
@@ -155,16 +159,14 @@ def event_frame(
         rows = conn.execute(query.order_by(e.seq)).all()
     frame = pd.DataFrame(
         {
-            "event_id": pd.Series([r.event_id for r in rows], dtype=object),
-            "contact_id": pd.Series([r.contact_id for r in rows], dtype=object),
-            "type": pd.Series([r.type for r in rows], dtype=object),
-            "timestamp": _us([r.ts_us for r in rows]),
+            "event_id": pd.Series([r[0] for r in rows], dtype=object),
+            "contact_id": pd.Series([r[1] for r in rows], dtype=object),
+            "type": pd.Series([r[2] for r in rows], dtype=object),
+            "timestamp": _us([r[3] for r in rows]),
         }
     )
-    for name in dict.fromkeys(properties):
-        if name in frame.columns:
-            continue
-        values = [_scalar((r.properties or {}).get(name)) for r in rows]
+    for i, name in enumerate(wanted):
+        values = [None if r[4 + i] is None else str(r[4 + i]) for r in rows]
         if name == require and rows and all(v is None for v in values):
             raise Invalid(f"no event has a property '{name}'", field)
         frame[name] = pd.Series(values, dtype=object)
