@@ -99,7 +99,7 @@ def seeded(module_api: Api) -> Iterator[Api]:
         api.activate(MODEL)
         for cid, created, source in CONTACTS_ROWS:
             clock["us"] = _us(created)
-            api.contact(cid, created_at=created, source=source)
+            api.contact(cid, created_at=created, source=source, vip=cid in ("c1", "c4"))
         for eid, cid, kind, ts, campaign in EVENTS:
             clock["us"] = _us(ts)
             body: dict[str, Any] = {"event_id": eid, "contact_id": cid, "type": kind}
@@ -245,6 +245,10 @@ def test_funnel_options_by_funnel_within_cohorts(seeded: Api) -> None:
         if (r["from_stage"], r["to_stage"]) == ("lead", "mql")
     }
     assert lead_mql == {"customer": (2, 2), "lead": (1, 0), "lost": (1, 1), "mql": (1, 1)}
+    # A yes/no profile field reads "true"/"false" on both stores (SQLite's JSON says 1/0).
+    vip = _get(seeded, "/v1/reports/funnel", by="vip")
+    won = {r["vip"]: r["reached"] for r in vip["stages"] if r["stage"] == "customer"}
+    assert won == {"true": 2, "false": 0}
     early = _get(seeded, "/v1/reports/funnel", as_of="2024-01-31")
     # As of 31 January nobody has won yet: the default funnel shows the stages reached.
     assert early["funnel"] == ["lead", "mql", "sql"]

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 
 from leadscore.service.errors import Invalid
 from leadscore.store import Store
@@ -67,7 +67,10 @@ def stage_frames(
     # Profile fields are pulled out by the database's JSON operators (as text, as a
     # CSV export holds them): decoding every profile in Python costs more than the
     # report itself on 100,000 contacts.
-    picked = [c.fields["created_at"].as_string(), *(c.fields[f].as_string() for f in profile)]
+    picked = [
+        _json_text(store, c.fields, "created_at"),
+        *(_json_text(store, c.fields, f) for f in profile),
+    ]
     with store.read() as conn:
         moves = conn.execute(
             select(transitions.c.contact_id, transitions.c.to_stage, transitions.c.at_us).order_by(
@@ -131,11 +134,19 @@ def stage_frames(
     return stages, frame
 
 
-def _scalar(value: Any) -> Any:
-    """Profile and event values as one cell: lists and objects become their text."""
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    return str(value)
+def _json_text(store: Store, column: Any, key: str) -> Any:
+    """One key of a JSON column as text, the same on both stores.
+
+    PostgreSQL's ``->>`` gives ``true``/``false`` for booleans, SQLite's
+    ``json_extract`` gives 1/0; SQLite is brought to PostgreSQL's spelling (and a
+    CSV export's), so a breakdown by a yes/no field reads the same everywhere.
+    """
+    text = column[key].as_string()
+    if store.dialect != "sqlite":
+        return text
+    path = '$."' + key.replace('"', '""') + '"'
+    kind = func.json_type(column, path)
+    return case((kind == "true", "true"), (kind == "false", "false"), else_=text)
 
 
 def event_frame(
@@ -156,7 +167,7 @@ def event_frame(
     """
     e = events.c
     wanted = [p for p in dict.fromkeys(properties) if p not in ("event_id", "contact_id", "type")]
-    extracted = [e.properties[p].as_string().label(f"p{i}") for i, p in enumerate(wanted)]
+    extracted = [_json_text(store, e.properties, p).label(f"p{i}") for i, p in enumerate(wanted)]
     query = select(e.event_id, e.contact_id, e.type, e.ts_us, *extracted).where(
         e.contact_id.is_not(None)
     )
