@@ -146,3 +146,32 @@ def test_repeated_index_labels_do_not_matter(stages, contacts):
         "sql": 2,
         "customer": 2,
     }
+
+
+def test_fresh_boundary_and_converted_stage():
+    """Exactly N days before qualifying is nurtured ("less than N days" is fresh)."""
+    st = pd.DataFrame(
+        {
+            "contact_id": ["a", "b", "b", "c", "c"],
+            "stage": ["mql", "mql", "sql", "mql", "sql"],
+            "timestamp": [
+                "2024-01-31",
+                "2024-01-30T23:59:00",
+                "2024-02-05",
+                "2024-03-01",
+                "2024-03-02",
+            ],
+        }
+    )
+    people = pd.DataFrame(
+        {"contact_id": ["a", "b", "c"], "created_at": ["2024-01-01", "2024-01-01", "2023-06-01"]}
+    )
+    t = fresh_vs_nurtured(st, people, as_of=AS_OF, fresh_days=30, converted_stage="sql").set_index(
+        "segment"
+    )
+    # a: exactly 30 days -> nurtured; b: 29 d 23 h 59 min -> fresh; c: 274 days -> nurtured.
+    assert t.loc["fresh", "qualified"] == 1 and t.loc["nurtured", "qualified"] == 2
+    # Conversions to SQL: b (fresh) and c (nurtured): half each.
+    assert t.loc["fresh", "share_of_conversions"] == pytest.approx(0.5)
+    assert t.loc["nurtured", "conversion_rate"] == pytest.approx(0.5)
+    assert t["share_of_conversions"].sum() == pytest.approx(1.0)

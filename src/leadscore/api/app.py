@@ -34,7 +34,7 @@ Every `/v1` route needs an API key (`Authorization: Bearer <key>` or
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    from leadscore.api import routes
+    from leadscore.api import reports, routes
     from leadscore.api.security import BodyLimit
 
     settings = settings or Settings.from_env()
@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _error_handlers(app)
     for router in routes.routers():
         app.include_router(router)
+    app.include_router(reports.router)  # /v1/reports: funnel analytics over the store
     from leadscore import web  # the dashboard (server-rendered pages under /dashboard)
 
     web.install(app)

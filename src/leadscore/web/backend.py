@@ -29,7 +29,7 @@ from leadscore.service.errors import ServiceError
 from leadscore.service.runtime import Service
 from leadscore.service.scoring import ActiveModel, ScoringEngine, us_to_dt
 from leadscore.store import Store
-from leadscore.store.tables import contacts, transitions
+from leadscore.store.tables import contacts
 from leadscore.web import charts
 from leadscore.web import data as D
 
@@ -281,34 +281,14 @@ def _from_analytics(section: Any) -> SectionView:
 
 
 def stage_frames(st: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Lifecycle history as the analytics package reads it: stages and contacts."""
-    with st.read() as conn:
-        moves = conn.execute(
-            select(transitions.c.contact_id, transitions.c.to_stage, transitions.c.at_us)
-        ).all()
-        people = conn.execute(
-            select(contacts.c.contact_id, contacts.c.created_us, contacts.c.fields)
-        ).all()
-    stages = pd.DataFrame(
-        {
-            "contact_id": [m[0] for m in moves],
-            "stage": [m[1] for m in moves],
-            "timestamp": pd.to_datetime([m[2] for m in moves], unit="us", utc=True),
-        }
-    )
-    # The CRM's own creation date (a profile field) is when the lead entered the
-    # funnel; the row's creation is only when it reached this store.
-    created = []
-    for _, created_us, fields in people:
-        text = (fields or {}).get("created_at")
-        moment = pd.to_datetime(text, utc=True, errors="coerce") if text else pd.NaT
-        created.append(
-            moment if not pd.isna(moment) else pd.Timestamp(created_us, unit="us", tz="UTC")
-        )
-    people_frame = pd.DataFrame(
-        {"contact_id": [p[0] for p in people], "created_at": pd.DatetimeIndex(created)}
-    )
-    return stages, people_frame
+    """Lifecycle history as the analytics package reads it: stages and contacts.
+
+    The same frames the ``/v1/reports`` API reads (:mod:`leadscore.service.reports`),
+    so the dashboard and the API show the same figures.
+    """
+    from leadscore.service.reports import stage_frames as frames
+
+    return frames(st)
 
 
 def funnel_sections(request: Request, period: str) -> list[SectionView]:
