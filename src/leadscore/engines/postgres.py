@@ -8,6 +8,7 @@ column as text (as the Python reader sees it) and its row order kept.
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -89,17 +90,37 @@ class PostgresEngine:
         cols = ", ".join(f"{_ident(h)} text" for h in header)
         with self.con.cursor() as cur:
             cur.execute(f"DROP TABLE IF EXISTS {temp}")
-            cur.execute(f"CREATE TEMP TABLE {temp} ({ROW} bigserial, {cols})")
-            column_list = ", ".join(_ident(h) for h in header)
+            cur.execute(f"CREATE TEMP TABLE {temp} ({ROW} bigint, {cols})")
+            # Row numbers as leadscore.io counts them (blank lines included).
+            column_list = ", ".join([ROW, *(_ident(h) for h in header)])
             with (
                 path.open(newline="", encoding="utf-8-sig") as handle,
                 cur.copy(f"COPY {temp} ({column_list}) FROM STDIN") as copy,
             ):
+                # The same structure checks as leadscore.io, while copying.
                 reader = csv.reader(handle, strict=True)
-                next(reader)
-                for values in reader:
-                    if values:
-                        copy.write_row(values)
+                number = 0
+                try:
+                    next(reader)
+                    for values in reader:
+                        number += 1
+                        if not values:
+                            continue
+                        if len(values) != len(header):
+                            raise InputError(
+                                path,
+                                f"expected {len(header)} values (as in the header), "
+                                f"found {len(values)}",
+                                row=number,
+                                line=reader.line_num,
+                            )
+                        copy.write_row([number, *values])
+                except csv.Error as exc:
+                    raise InputError(
+                        path, f"malformed CSV: {exc}", row=number + 1, line=reader.line_num
+                    ) from None
+                except UnicodeDecodeError as exc:
+                    raise InputError(path, f"not UTF-8 text: {exc.reason}", row=number + 1) from None
         return temp, str(path), True
 
     def score(
@@ -110,7 +131,10 @@ class PostgresEngine:
         as_of: datetime,
         explain: bool = False,
         validate: bool = True,
+        progress: Callable[[str], None] | None = None,
     ) -> BatchResult:
+        step = progress or (lambda _: None)  # names the current step, for a spinner
+        step("reading inputs")
         contacts_rel, contacts_name, numbered = self._source(
             contacts, "leadscore_contacts", ("contact_id",)
         )
@@ -128,6 +152,7 @@ class PostgresEngine:
                 )
         ck, ek = self._kinds(contacts_rel), self._kinds(events_rel)
         if validate:
+            step("checking inputs")
             check_inputs(
                 self._fetch,
                 "postgres",
@@ -140,6 +165,7 @@ class PostgresEngine:
                 ROW if numbered and numbered_e else None,
                 can_try_cast=False,
             )
+        step("compiling")
         compiled = compile_model(
             model,
             "postgres",
@@ -149,10 +175,14 @@ class PostgresEngine:
             tables=Tables(contacts_rel, events_rel, QUALITY),
             row_column=ROW if numbered else None,
         )
+        step("quality checks")
         quality = run_quality(model, compiled, lambda sql: [r[0] for r in self._fetch(sql)])
         if quality is not None:
             self._upload_quality(quality)
+        step("scoring")
         table = self._arrow(compiled.sql(pretty=False))
+        if explain:
+            step("explaining")
         explain_table = self._arrow(compiled.explain_sql(pretty=False)) if explain else None
         return BatchResult(compiled, table, explain_table)
 

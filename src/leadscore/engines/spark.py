@@ -8,6 +8,7 @@ Parquet paths (any Spark-readable URI) or names of tables/views in the catalog.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -90,7 +91,10 @@ class SparkEngine:
         as_of: datetime,
         explain: bool = False,
         validate: bool = True,
+        progress: Callable[[str], None] | None = None,
     ) -> BatchResult:
+        step = progress or (lambda _: None)  # names the current step, for a spinner
+        step("reading inputs")
         contacts_rel, contacts_name, numbered = self._source(
             contacts, "leadscore_contacts", ("contact_id",)
         )
@@ -107,6 +111,7 @@ class SparkEngine:
             )
         ck, ek = self._kinds(contacts_rel), self._kinds(events_rel)
         if validate:
+            step("checking inputs")
             check_inputs(
                 self._fetch,
                 "spark",
@@ -118,6 +123,7 @@ class SparkEngine:
                 events_name,
                 ROW if numbered and numbered_e else None,
             )
+        step("compiling")
         compiled = compile_model(
             model,
             "spark",
@@ -127,6 +133,7 @@ class SparkEngine:
             tables=Tables(contacts_rel, events_rel, QUALITY),
             row_column=ROW if numbered else None,
         )
+        step("quality checks")
         quality = run_quality(model, compiled, lambda sql: [r[0] for r in self._fetch(sql)])
         if quality is not None:
             checks = [c for c in quality.column_names if c not in ("field", "value")]
@@ -135,7 +142,10 @@ class SparkEngine:
             )
             rows = [tuple(r.values()) for r in quality.to_pylist()]
             self.spark.createDataFrame(rows, schema=schema).createOrReplaceTempView(QUALITY)
+        step("scoring")
         table = self._arrow(compiled.sql(pretty=False))
+        if explain:
+            step("explaining")
         explain_table = self._arrow(compiled.explain_sql(pretty=False)) if explain else None
         return BatchResult(compiled, table, explain_table)
 
