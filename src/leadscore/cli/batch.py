@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -36,14 +36,14 @@ MASTER_HELP = (
 )
 
 
-class Engine(str, Enum):
+class Engine(StrEnum):
     duckdb = "duckdb"
     postgres = "postgres"
     spark = "spark"
     python = "python"
 
 
-class SqlDialect(str, Enum):
+class SqlDialect(StrEnum):
     duckdb = "duckdb"
     postgres = "postgres"
     spark = "spark"

@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+from sqlglot import exp
 
 from leadscore.compile import Tables, compile_model
+from leadscore.compile.values import trim_text
 from leadscore.engines.base import (
     as_of_micros,
     check_file_header,
@@ -25,7 +27,7 @@ from leadscore.engines.base import (
     run_quality,
 )
 from leadscore.engines.results import BatchResult
-from leadscore.engines.validate import check_inputs
+from leadscore.engines.validate import BAD_TIMESTAMP, check_inputs
 from leadscore.io import EVENT_COLUMNS, InputError
 from leadscore.spec.model import ScoringModel
 
@@ -45,6 +47,7 @@ class PostgresEngine:
     def __init__(self, url: str, search_path: str | None = None, connection: Any = None):
         import psycopg  # lazily: an optional extra
 
+        self.psycopg = psycopg
         self.con = connection or psycopg.connect(url, autocommit=True)
         with self.con.cursor() as cur:
             # Naive text timestamps are UTC, as in the Python reader.
@@ -120,7 +123,9 @@ class PostgresEngine:
                         path, f"malformed CSV: {exc}", row=number + 1, line=reader.line_num
                     ) from None
                 except UnicodeDecodeError as exc:
-                    raise InputError(path, f"not UTF-8 text: {exc.reason}", row=number + 1) from None
+                    raise InputError(
+                        path, f"not UTF-8 text: {exc.reason}", row=number + 1
+                    ) from None
         return temp, str(path), True
 
     def score(
@@ -180,11 +185,40 @@ class PostgresEngine:
         if quality is not None:
             self._upload_quality(quality)
         step("scoring")
-        table = self._arrow(compiled.sql(pretty=False))
-        if explain:
-            step("explaining")
-        explain_table = self._arrow(compiled.explain_sql(pretty=False)) if explain else None
+        try:
+            table = self._arrow(compiled.sql(pretty=False))
+            if explain:
+                step("explaining")
+            explain_table = self._arrow(compiled.explain_sql(pretty=False)) if explain else None
+        except self.psycopg.errors.DataError:
+            if validate and events is not None and ek.get("timestamp") == "text":
+                self._locate_bad_timestamp(events_rel, str(events_name), numbered and numbered_e)
+            raise
         return BatchResult(compiled, table, explain_table)
+
+    def _locate_bad_timestamp(self, relation: str, name: str, numbered: bool) -> None:
+        """Name the text timestamp PostgreSQL refused (``2026-13-01``...) as io would.
+
+        PostgreSQL 15 has no TRY_CAST, so check_inputs only checks the ISO 8601
+        shape; when the cast then fails, a row-by-row check (slow, but only on this
+        error path) finds the first bad value.
+        """
+        ts = trim_text(exp.column("timestamp", quoted=True)).sql(dialect="postgres")
+        row = ROW if numbered else "NULL::bigint"
+        with self.con.cursor() as cur:
+            cur.execute(
+                "CREATE OR REPLACE FUNCTION pg_temp.leadscore_is_timestamp(t text) "
+                "RETURNS boolean LANGUAGE plpgsql AS $$ BEGIN PERFORM t::timestamptz; "
+                "RETURN true; EXCEPTION WHEN others THEN RETURN false; END $$"
+            )
+        got = self._fetch(
+            f"SELECT row_no, ts FROM (SELECT {row} AS row_no, {ts} AS ts FROM {relation}) AS t "
+            "WHERE ts IS NOT NULL AND NOT pg_temp.leadscore_is_timestamp(ts) "
+            f"ORDER BY {'row_no' if numbered else 'ts'} LIMIT 1"
+        )
+        if got:
+            number = int(got[0][0]) if numbered else None
+            raise InputError(name, BAD_TIMESTAMP.format(got[0][1]), row=number, column="timestamp")
 
     def _upload_quality(self, quality: pa.Table) -> None:
         checks = [c for c in quality.column_names if c not in ("field", "value")]

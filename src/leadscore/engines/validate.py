@@ -25,6 +25,8 @@ TIMESTAMP_PATTERN = (
     r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$"
 )
 
+BAD_TIMESTAMP = "cannot read timestamp '{}' (use ISO 8601, e.g. 2026-03-01T14:30:00Z)"
+
 Run = Callable[[str], Sequence[tuple[Any, ...]]]
 
 
@@ -175,7 +177,7 @@ def check_inputs(
                 (
                     got[0][0] or 0,
                     12,
-                    f"cannot read timestamp '{got[0][1]}' (use ISO 8601, e.g. 2026-03-01T14:30:00Z)",
+                    BAD_TIMESTAMP.format(got[0][1]),
                     "timestamp",
                 )
             )
