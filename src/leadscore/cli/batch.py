@@ -9,6 +9,7 @@ computed them. `leadscore compile` prints that query for a team's own warehouse.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -171,7 +172,9 @@ invalid_phone...); `leadscore.compile.quality_table` computes it in Python.
 The result has one row per contact: contact_id, each score and its grade,
 grade, stage, surging, surge_points and one column per rule (r0, r1, ...:
 its points, NULL when not listed). --explain prints the long table instead:
-contact_id, score, rule_id, points and the evidence columns.
+contact_id, row_no, ord, score, rule_id, points and the evidence: ids (event
+ids), n_count (volume rules), age (days since the last event) and texts
+(the profile fields' values). See docs/batch.md.
 """
 
 
@@ -198,7 +201,7 @@ def compile_command(
         str, typer.Option("--quality", help="Quality-check table name.")
     ] = "leadscore_quality",
 ) -> None:
-    from leadscore.cli.scoring import err, fail, load_model_or_exit, out, parse_as_of
+    from leadscore.cli.scoring import err, fail, load_model_or_exit, parse_as_of
     from leadscore.compile import CompileError, Tables, compile_model
     from leadscore.engines.base import as_of_micros
     from leadscore.io import atomic_path
@@ -215,10 +218,12 @@ def compile_command(
     except CompileError as exc:
         raise fail(f"{model}: {exc}") from None
     if out_path is None:
-        out.print(sql, end="", highlight=False, markup=False, soft_wrap=True)
+        # Plain stdout, not Rich: the query's string literals hold control characters.
+        sys.stdout.write(sql)
+        sys.stdout.flush()
         return
-    with atomic_path(out_path) as tmp:
-        tmp.write_text(sql, encoding="utf-8")
+    with atomic_path(out_path) as tmp, tmp.open("w", encoding="utf-8", newline="") as handle:
+        handle.write(sql)
     err.print(f"wrote the {dialect.value} query to {out_path}", highlight=False)
 
 

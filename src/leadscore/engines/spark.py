@@ -8,7 +8,7 @@ Parquet paths (any Spark-readable URI) or names of tables/views in the catalog.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,13 @@ class SparkEngine:
 
     name = "spark"
 
-    def __init__(self, master: str | None = None, session: Any = None, app_name: str = "leadscore"):
+    def __init__(
+        self,
+        master: str | None = None,
+        session: Any = None,
+        app_name: str = "leadscore",
+        config: Mapping[str, str] | None = None,
+    ):
         from pyspark.sql import SparkSession  # lazily: an optional extra
 
         if session is None:
@@ -40,6 +46,13 @@ class SparkEngine:
             builder = SparkSession.builder.appName(app_name)
             if master:
                 builder = builder.master(master)
+            if master and master.startswith("local"):
+                # One machine: a few shuffle partitions, not Spark's 200 (each a task).
+                builder = builder.config("spark.sql.shuffle.partitions", "4")
+                builder = builder.config("spark.ui.enabled", "false")
+                builder = builder.config("spark.ui.showConsoleProgress", "false")
+            for key, value in (config or {}).items():
+                builder = builder.config(key, value)
             session = builder.getOrCreate()
         self.spark = session
         # Naive text timestamps are UTC, as in the Python reader.
