@@ -245,3 +245,21 @@ def test_bad_postgres_table_names_table_and_column(
     got = caught.value
     assert (got.file, got.row, got.column) == (names[which], None, column)
     assert message in str(got) and str(got).startswith(f"{names[which]}, column '{column}'")
+
+
+@pytest.mark.spark
+def test_spark_reports_bad_csv_rows_as_the_python_reader_does(
+    tmp_path: Path, spark_available: bool
+) -> None:
+    """One Spark session for a few cases: its row ids are not row numbers, messages must be."""
+    engine = get_engine("spark", master="local[1]")
+    cases = [BAD[0], BAD[3]]  # a bad timestamp; a duplicate id ("first at row N")
+    cases.append(("short row", "events", EVENTS + "e5,c1,page_view\n", 5, None))
+    for case, which, content, row, column in cases:
+        folder = tmp_path / case.replace(" ", "-")
+        folder.mkdir()
+        paths = write(folder, which, content, "csv")
+        expected = python_error(paths)
+        got = engine_error(engine, paths)
+        assert (got.file, got.row, got.column) == (str(paths[which]), row, column), case
+        assert str(got) == str(expected), case

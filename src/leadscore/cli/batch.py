@@ -89,9 +89,19 @@ def _driver_errors(engine: str) -> tuple[type[BaseException], ...]:
         import psycopg
 
         return (psycopg.Error,)
+    from py4j.protocol import Py4JJavaError
     from pyspark.errors import PySparkException
 
-    return (PySparkException,)
+    return (PySparkException, Py4JJavaError)
+
+
+def _first_line(exc: BaseException) -> str:
+    """The driver's message without the Java/Python call-site lines around it."""
+    for line in str(exc).splitlines():
+        line = line.strip().removeprefix(": ")
+        if line and not line.startswith("An error occurred while calling"):
+            return line
+    return type(exc).__name__
 
 
 def _make_engine(engine: str, db: str | None, master: str | None) -> Any:
@@ -145,8 +155,7 @@ def engine_rows(
         except (InputError, CompileError) as exc:
             raise fail(str(exc)) from None
         except errors as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise fail(f"{engine} engine: {first}") from None
+            raise fail(f"{engine} engine: {_first_line(exc)}") from None
         finally:
             if runner is not None and hasattr(runner, "close"):
                 runner.close()

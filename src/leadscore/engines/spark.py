@@ -16,7 +16,14 @@ from typing import Any
 import pyarrow as pa
 
 from leadscore.compile import Tables, compile_model
-from leadscore.engines.base import as_of_micros, check_file_header, is_file, kind_of, run_quality
+from leadscore.engines.base import (
+    as_of_micros,
+    check_file_header,
+    is_file,
+    kind_of,
+    locate_csv_problem,
+    run_quality,
+)
 from leadscore.engines.results import BatchResult
 from leadscore.engines.validate import check_inputs
 from leadscore.io import EVENT_COLUMNS
@@ -72,6 +79,7 @@ class SparkEngine:
                     .option("quote", '"')
                     .option("escape", '"')
                     .option("multiLine", True)
+                    .option("mode", "FAILFAST")  # a short row is an error, as in leadscore.io
                     .csv(path)
                 )
             else:
@@ -93,6 +101,11 @@ class SparkEngine:
         schema = self.spark.table(table).schema
         return {f.name: kind_of(f.dataType.simpleString()) for f in schema.fields if f.name != ROW}
 
+    def _row_number(self, relation: str, row_id: int) -> int:
+        """The 1-based file row of a monotonically increasing id (they skip between partitions)."""
+        got = self._fetch(f"SELECT COUNT(*) FROM {relation} WHERE {ROW} < {int(row_id)}")
+        return int(got[0][0]) + 1
+
     def _fetch(self, sql: str) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in self.spark.sql(sql).collect()]
 
@@ -105,6 +118,26 @@ class SparkEngine:
         explain: bool = False,
         validate: bool = True,
         progress: Callable[[str], None] | None = None,
+    ) -> BatchResult:
+        """Score every contact; a bad input raises :class:`InputError` naming file, row, column."""
+        from py4j.protocol import Py4JJavaError
+        from pyspark.errors import PySparkException
+
+        try:
+            return self._score(model, contacts, events, as_of, explain, validate, progress)
+        except (PySparkException, Py4JJavaError):
+            locate_csv_problem(contacts, events)  # a malformed local CSV: say where, as io does
+            raise
+
+    def _score(
+        self,
+        model: ScoringModel,
+        contacts: str | Path,
+        events: str | Path | None,
+        as_of: datetime,
+        explain: bool,
+        validate: bool,
+        progress: Callable[[str], None] | None,
     ) -> BatchResult:
         step = progress or (lambda _: None)  # names the current step, for a spinner
         step("reading inputs")
@@ -135,6 +168,7 @@ class SparkEngine:
                 contacts_name,
                 events_name,
                 ROW if numbered and numbered_e else None,
+                row_of=self._row_number,
             )
         step("compiling")
         compiled = compile_model(
