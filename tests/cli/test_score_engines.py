@@ -165,6 +165,9 @@ def test_unknown_table_and_missing_db_are_clean_errors(tmp_path: Path) -> None:
     assert "crm.contacts" in result.output and "Traceback" not in result.output
     result = run("--engine", "postgres", "-c", str(EXAMPLES / "contacts.csv"))
     assert result.exit_code == 1 and "needs --db postgresql://" in result.output
+    result = run("--db", str(tmp_path / "none.duckdb"), "-c", "contacts")
+    assert result.exit_code == 1 and "no DuckDB database file there" in result.output
+    assert not (tmp_path / "none.duckdb").exists()
     result = run("--engine", "python", "-c", "crm.contacts")
     assert result.exit_code == 1 and "python engine reads CSV or Parquet files" in result.output
     assert not (tmp_path / "s.csv").exists()

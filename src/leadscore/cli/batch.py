@@ -116,9 +116,16 @@ def _make_engine(engine: str, db: str | None, master: str | None) -> Any:
         if master is None and "PYSPARK_GATEWAY_PORT" not in os.environ:
             master = "local[2]"  # not under spark-submit, which brings its own master
         return get_engine("spark", master=master)
-    if db is not None and db.startswith(("postgresql://", "postgres://")):
+    if db is None:
+        return get_engine("duckdb")
+    if db.startswith(("postgresql://", "postgres://")):
         raise fail("--db is a PostgreSQL URL: use --engine postgres")
-    return get_engine("duckdb", database=db)
+    if not Path(db).is_file():
+        raise fail(f"--db {db}: no DuckDB database file there")
+    import duckdb
+
+    # Read-only: scoring never changes the team's database (views are temporary).
+    return get_engine("duckdb", connection=duckdb.connect(db, read_only=True))
 
 
 def engine_rows(

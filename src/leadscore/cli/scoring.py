@@ -98,8 +98,9 @@ def validate(model: Annotated[Path, typer.Argument(help="Scoring-model YAML file
     )
 
 
+# Text, not Path: a Path would turn a URI such as s3a://lake/events.parquet into s3a:/lake/...
 ScoreContactsOpt = Annotated[
-    Path,
+    str,
     typer.Option(
         "--contacts",
         "-c",
@@ -108,7 +109,7 @@ ScoreContactsOpt = Annotated[
     ),
 ]
 ScoreEventsOpt = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
         "--events",
         "-e",
@@ -149,15 +150,17 @@ def score(
     # 1. build the rows (one per contact) and, with --explain, the contributions
     chosen = choose_engine(engine, db)
     if chosen == "python":
-        rows, long_rows = python_rows(spec, contacts, events, moment, explain is not None)
+        rows, long_rows = python_rows(
+            spec, Path(contacts), Path(events) if events else None, moment, explain is not None
+        )
     else:
         from leadscore.cli.batch import engine_rows
 
         rows, long_rows = engine_rows(
             chosen,
             spec,
-            str(contacts),
-            str(events) if events is not None else None,
+            contacts,
+            events,
             moment,
             explain is not None,
             db=db,
