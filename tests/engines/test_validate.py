@@ -263,3 +263,28 @@ def test_spark_reports_bad_csv_rows_as_the_python_reader_does(
         got = engine_error(engine, paths)
         assert (got.file, got.row, got.column) == (str(paths[which]), row, column), case
         assert str(got) == str(expected), case
+
+
+def test_typed_parquet_columns_are_checked_as_the_python_reader_does(
+    tmp_path: Path, duck: Any
+) -> None:
+    """Integer ids and real timestamps (not text): a NULL timestamp and an unknown id."""
+    pq.write_table(
+        pa.table({"contact_id": pa.array([1, 2, 3], pa.int64())}), tmp_path / "c.parquet"
+    )
+    when = datetime(2026, 10, 30, 10, tzinfo=UTC)
+    events = {
+        "event_id": pa.array([10, 11, 12], pa.int64()),
+        "contact_id": pa.array([1, 2, 3], pa.int64()),
+        "type": ["page_view"] * 3,
+        "timestamp": pa.array([when, when, None], pa.timestamp("us", tz="UTC")),
+    }
+    paths = {"contacts": tmp_path / "c.parquet", "events": tmp_path / "e.parquet"}
+    pq.write_table(pa.table(events), paths["events"])
+    got = engine_error(duck, paths)
+    assert (got.row, got.column) == (3, "timestamp") and str(got) == str(python_error(paths))
+    events["timestamp"] = pa.array([when] * 3, pa.timestamp("us", tz="UTC"))
+    events["contact_id"] = pa.array([1, 7, 3], pa.int64())
+    pq.write_table(pa.table(events), paths["events"])
+    got = engine_error(duck, paths)
+    assert (got.row, got.column) == (2, "contact_id") and str(got) == str(python_error(paths))

@@ -115,7 +115,11 @@ def _make_engine(engine: str, db: str | None, master: str | None) -> Any:
     if engine == "spark":
         if master is None and "PYSPARK_GATEWAY_PORT" not in os.environ:
             master = "local[2]"  # not under spark-submit, which brings its own master
-        return get_engine("spark", master=master)
+        runner = get_engine("spark", master=master)
+        if master and master.startswith("local"):
+            # Spark's own log lines would repeat, less clearly, the error shown here.
+            runner.spark.sparkContext.setLogLevel("FATAL")
+        return runner
     if db is None:
         return get_engine("duckdb")
     if db.startswith(("postgresql://", "postgres://")):
