@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,18 @@ def datasets_dir() -> Path:
     if not DATASETS.exists():
         pytest.skip(f"shared datasets absent at {DATASETS}")
     return DATASETS
+
+
+@pytest.fixture(scope="session")
+def pg_scratch_url(pg_url: str) -> Iterator[str]:
+    """A scratch PostgreSQL database for this session (never the shared one), dropped after."""
+    import uuid
+
+    import psycopg
+
+    name = f"leadscore_batch_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield f"{pg_url.rsplit('/', 1)[0]}/{name}"
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -171,12 +171,22 @@ def test_naive_timestamps_are_utc(files: dict[str, Path], tmp_path: Path) -> Non
         ),
     ],
 )
+@pytest.mark.parametrize(
+    "engine", ["python", "duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def test_bad_input_names_file_row_column_and_leaves_no_output(
-    files: dict[str, Path], tmp_path: Path, which: str, content: str, expected: str
+    files: dict[str, Path],
+    tmp_path: Path,
+    which: str,
+    content: str,
+    expected: str,
+    engine: str,
+    request: pytest.FixtureRequest,
 ) -> None:
     files[which].write_text(content)
     out, explain = tmp_path / "scores.csv", tmp_path / "why.csv"
-    result = run_score(files, out, "--explain", str(explain))
+    db = ["--db", request.getfixturevalue("pg_url")] if engine == "postgres" else []
+    result = run_score(files, out, "--explain", str(explain), "--engine", engine, *db)
     assert result.exit_code == 1
     message = " ".join(result.output.split())
     assert expected in message, message

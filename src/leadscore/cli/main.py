@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from leadscore.cli import learn, report, scoring
+from leadscore.cli import batch, learn, report, scoring
 from leadscore.cli import service as service_cli
 
 app = typer.Typer(
@@ -21,6 +21,7 @@ app = typer.Typer(
 )
 
 scoring.register(app)
+batch.register(app)
 report.register(app)
 service_cli.register(app)
 learn.register(app)

@@ -11,6 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from leadscore.cli.batch import DbOpt, EngineOpt, MasterOpt, choose_engine
+
 err = Console(stderr=True)
 out = Console()
 
@@ -96,23 +98,46 @@ def validate(model: Annotated[Path, typer.Argument(help="Scoring-model YAML file
     )
 
 
+# Text, not Path: a Path would turn a URI such as s3a://lake/events.parquet into s3a:/lake/...
+ScoreContactsOpt = Annotated[
+    str,
+    typer.Option(
+        "--contacts",
+        "-c",
+        help="Contacts CSV or Parquet (contact_id + fields), or a table name "
+        "(postgres, spark, or duckdb with --db).",
+    ),
+]
+ScoreEventsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--events",
+        "-e",
+        help="Events CSV or Parquet (event_id, contact_id, type, timestamp, ...), or a table name.",
+    ),
+]
+
+
 def score(
     model: ModelOpt,
-    contacts: ContactsOpt,
+    contacts: ScoreContactsOpt,
     out_path: Annotated[
         Path, typer.Option("--out", "-o", help="Results: .csv, .parquet or .jsonl.")
     ],
-    events: EventsOpt = None,
+    events: ScoreEventsOpt = None,
     as_of: AsOfOpt = None,
     explain: Annotated[
         Path | None, typer.Option("--explain", help="Also write every contribution (long format).")
     ] = None,
+    engine: EngineOpt = None,
+    db: DbOpt = None,
+    master: MasterOpt = None,
 ) -> None:
-    """Score every contact: each score and grade, combined grade, stage, surge and top reasons."""
-    from rich.progress import Progress
+    """Score every contact: each score and grade, combined grade, stage, surge and top reasons.
 
+    Every engine writes the same columns and values; see docs/batch.md.
+    """
     from leadscore.io import atomic_path, output_format, write_table
-    from leadscore.rules import Scorer
 
     spec = load_model_or_exit(model)
     moment = parse_as_of(as_of)
@@ -121,23 +146,28 @@ def score(
         explain_fmt = output_format(explain) if explain is not None else None
     except ValueError as exc:
         raise fail(str(exc)) from None
-    leads, grouped = load_inputs(contacts, events)
 
-    scorer = Scorer(spec)
-    rows: list[dict[str, Any]] = []
-    long_rows: list[dict[str, Any]] = []
-    with Progress(console=err, transient=True, disable=len(leads) < 2_000) as progress:
-        task = progress.add_task("scoring", total=len(leads))
-        for i, contact in enumerate(leads):
-            result = scorer.score(contact, grouped.get(contact.contact_id, ()), moment)
-            rows.append(result.to_row())
-            if explain is not None:
-                long_rows.extend(
-                    contribution_row(contact.contact_id, c) for c in result.contributions
-                )
-            if i % 1_000 == 0:
-                progress.update(task, completed=i)
+    # 1. build the rows (one per contact) and, with --explain, the contributions
+    chosen = choose_engine(engine, db)
+    if chosen == "python":
+        rows, long_rows = python_rows(
+            spec, Path(contacts), Path(events) if events else None, moment, explain is not None
+        )
+    else:
+        from leadscore.cli.batch import engine_rows
 
+        rows, long_rows = engine_rows(
+            chosen,
+            spec,
+            contacts,
+            events,
+            moment,
+            explain is not None,
+            db=db,
+            master=master,
+        )
+
+    # 2. write them, all files or none
     columns = ["contact_id"]
     for name in spec.scores:
         columns += [name, f"{name}_grade"]
@@ -150,10 +180,39 @@ def score(
         else:
             write_table(tmp, rows, columns, fmt)
     err.print(
-        f"scored {len(rows):,} contact(s) as of {moment.isoformat()} -> {out_path}"
+        f"scored {len(rows):,} contact(s) as of {moment.isoformat()} with {chosen} -> {out_path}"
         + (f" (contributions: {explain})" if explain else ""),
         highlight=False,
     )
+
+
+def python_rows(
+    spec: Any, contacts: Path, events: Path | None, moment: datetime, explain: bool
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(score rows, contribution rows) from the online evaluator, one contact at a time."""
+    from rich.progress import Progress
+
+    from leadscore.rules import Scorer
+
+    for path in (contacts, events):
+        if path is not None and path.suffix.lower() not in (".csv", ".parquet", ".pq"):
+            raise fail(f"{path}: the python engine reads CSV or Parquet files, not tables")
+    leads, grouped = load_inputs(contacts, events)
+    scorer = Scorer(spec)
+    rows: list[dict[str, Any]] = []
+    long_rows: list[dict[str, Any]] = []
+    with Progress(console=err, transient=True, disable=len(leads) < 2_000) as progress:
+        task = progress.add_task("scoring", total=len(leads))
+        for i, contact in enumerate(leads):
+            result = scorer.score(contact, grouped.get(contact.contact_id, ()), moment)
+            rows.append(result.to_row())
+            if explain:
+                long_rows.extend(
+                    contribution_row(contact.contact_id, c) for c in result.contributions
+                )
+            if i % 1_000 == 0:
+                progress.update(task, completed=i)
+    return rows, long_rows
 
 
 CONTRIBUTION_COLUMNS = ["contact_id", "score", "rule_id", "description", "points", "evidence"]

@@ -109,10 +109,13 @@ class Dialect:
                 expressions=[exp.to_identifier("x")],
             )
             return exp.Anonymous(this="TRANSFORM", expressions=[sorted_, lam])
+        # Timestamps and ids are never NULL here (the input checks refuse them), so
+        # the NULL order is moot; BigQuery's ARRAY_AGG cannot say NULLS LAST at all.
+        nulls_first = self.name == "bigquery"
         order = exp.Order(
             expressions=[
-                exp.Ordered(this=ts, nulls_first=False),
-                exp.Ordered(this=self.binary_text(ids), nulls_first=False),
+                exp.Ordered(this=ts, nulls_first=nulls_first),
+                exp.Ordered(this=self.binary_text(ids), nulls_first=nulls_first),
             ]
         )
         agg = exp.ArrayAgg(this=exp.Order(this=ids, expressions=order.expressions))

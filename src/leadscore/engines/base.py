@@ -99,6 +99,24 @@ def file_header(path: Path) -> list[str]:
     raise InputError(path, f"unsupported file type '{suffix}' (use .csv or .parquet)")
 
 
+def locate_csv_problem(*names: str | Path | None) -> None:
+    """Raise the Python reader's exact error (file, row, line) for a malformed CSV input.
+
+    Engines read CSV much faster than Python but report structure errors (a row
+    with too few values, an unclosed quote) in their own words and numbering. When
+    an engine fails, the local CSV inputs are re-read with :mod:`leadscore.io` to
+    name the first bad row; nothing is raised when they are well formed.
+    """
+    from leadscore.io import read_rows
+
+    for name in names:
+        if name is None or not str(name).lower().endswith(".csv") or not Path(name).is_file():
+            continue
+        _, rows = read_rows(name)
+        for _ in rows:
+            pass
+
+
 def required_event_columns() -> tuple[str, ...]:
     return EVENT_COLUMNS
 

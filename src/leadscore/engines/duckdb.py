@@ -7,6 +7,7 @@ Python readers would. Rows keep their file order for the output.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from leadscore.engines.base import (
     file_header,
     is_file,
     kinds_from,
+    locate_csv_problem,
     run_quality,
 )
 from leadscore.engines.results import BatchResult
@@ -98,7 +100,29 @@ class DuckDBEngine:
         as_of: datetime,
         explain: bool = False,
         validate: bool = True,
+        progress: Callable[[str], None] | None = None,
     ) -> BatchResult:
+        """Score every contact; a bad input raises :class:`InputError` naming file, row, column."""
+        import duckdb
+
+        try:
+            return self._score(model, contacts, events, as_of, explain, validate, progress)
+        except duckdb.Error:
+            locate_csv_problem(contacts, events)  # a malformed CSV: say where, as io does
+            raise
+
+    def _score(
+        self,
+        model: ScoringModel,
+        contacts: str | Path,
+        events: str | Path | None,
+        as_of: datetime,
+        explain: bool,
+        validate: bool,
+        progress: Callable[[str], None] | None,
+    ) -> BatchResult:
+        step = progress or (lambda _: None)  # names the current step, for a spinner
+        step("reading inputs")
         contacts_name, numbered = self._source(contacts, TABLES.contacts, ("contact_id",))
         events_name = None
         if events is not None:
@@ -112,6 +136,7 @@ class DuckDBEngine:
             )
         ck, ek = self._kinds(TABLES.contacts), self._kinds(TABLES.events)
         if validate:
+            step("checking inputs")
             check_inputs(
                 lambda sql: self.con.execute(sql).fetchall(),
                 "duckdb",
@@ -123,6 +148,7 @@ class DuckDBEngine:
                 events_name,
                 ROW if numbered and numbered_e else None,
             )
+        step("compiling")
         compiled = compile_model(
             model,
             "duckdb",
@@ -132,13 +158,16 @@ class DuckDBEngine:
             tables=TABLES,
             row_column=ROW if numbered else None,
         )
+        step("quality checks")
         quality = run_quality(
             model, compiled, lambda sql: [r[0] for r in self.con.execute(sql).fetchall()]
         )
         if quality is not None:
             self.con.register(TABLES.quality, quality)
+        step("scoring")
         table = self.con.sql(compiled.sql(pretty=False)).to_arrow_table()
         explain_table = None
         if explain:
+            step("explaining")
             explain_table = self.con.sql(compiled.explain_sql(pretty=False)).to_arrow_table()
         return BatchResult(compiled, table, explain_table)

@@ -8,13 +8,16 @@ column as text (as the Python reader sees it) and its row order kept.
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+from sqlglot import exp
 
 from leadscore.compile import Tables, compile_model
+from leadscore.compile.values import trim_text
 from leadscore.engines.base import (
     as_of_micros,
     check_file_header,
@@ -24,7 +27,7 @@ from leadscore.engines.base import (
     run_quality,
 )
 from leadscore.engines.results import BatchResult
-from leadscore.engines.validate import check_inputs
+from leadscore.engines.validate import BAD_TIMESTAMP, check_inputs
 from leadscore.io import EVENT_COLUMNS, InputError
 from leadscore.spec.model import ScoringModel
 
@@ -44,6 +47,7 @@ class PostgresEngine:
     def __init__(self, url: str, search_path: str | None = None, connection: Any = None):
         import psycopg  # lazily: an optional extra
 
+        self.psycopg = psycopg
         self.con = connection or psycopg.connect(url, autocommit=True)
         with self.con.cursor() as cur:
             # Naive text timestamps are UTC, as in the Python reader.
@@ -89,17 +93,39 @@ class PostgresEngine:
         cols = ", ".join(f"{_ident(h)} text" for h in header)
         with self.con.cursor() as cur:
             cur.execute(f"DROP TABLE IF EXISTS {temp}")
-            cur.execute(f"CREATE TEMP TABLE {temp} ({ROW} bigserial, {cols})")
-            column_list = ", ".join(_ident(h) for h in header)
+            cur.execute(f"CREATE TEMP TABLE {temp} ({ROW} bigint, {cols})")
+            # Row numbers as leadscore.io counts them (blank lines included).
+            column_list = ", ".join([ROW, *(_ident(h) for h in header)])
             with (
                 path.open(newline="", encoding="utf-8-sig") as handle,
                 cur.copy(f"COPY {temp} ({column_list}) FROM STDIN") as copy,
             ):
+                # The same structure checks as leadscore.io, while copying.
                 reader = csv.reader(handle, strict=True)
-                next(reader)
-                for values in reader:
-                    if values:
-                        copy.write_row(values)
+                number = 0
+                try:
+                    next(reader)
+                    for values in reader:
+                        number += 1
+                        if not values:
+                            continue
+                        if len(values) != len(header):
+                            raise InputError(
+                                path,
+                                f"expected {len(header)} values (as in the header), "
+                                f"found {len(values)}",
+                                row=number,
+                                line=reader.line_num,
+                            )
+                        copy.write_row([number, *values])
+                except csv.Error as exc:
+                    raise InputError(
+                        path, f"malformed CSV: {exc}", row=number + 1, line=reader.line_num
+                    ) from None
+                except UnicodeDecodeError as exc:
+                    raise InputError(
+                        path, f"not UTF-8 text: {exc.reason}", row=number + 1
+                    ) from None
         return temp, str(path), True
 
     def score(
@@ -110,7 +136,10 @@ class PostgresEngine:
         as_of: datetime,
         explain: bool = False,
         validate: bool = True,
+        progress: Callable[[str], None] | None = None,
     ) -> BatchResult:
+        step = progress or (lambda _: None)  # names the current step, for a spinner
+        step("reading inputs")
         contacts_rel, contacts_name, numbered = self._source(
             contacts, "leadscore_contacts", ("contact_id",)
         )
@@ -128,6 +157,7 @@ class PostgresEngine:
                 )
         ck, ek = self._kinds(contacts_rel), self._kinds(events_rel)
         if validate:
+            step("checking inputs")
             check_inputs(
                 self._fetch,
                 "postgres",
@@ -140,6 +170,7 @@ class PostgresEngine:
                 ROW if numbered and numbered_e else None,
                 can_try_cast=False,
             )
+        step("compiling")
         compiled = compile_model(
             model,
             "postgres",
@@ -149,12 +180,45 @@ class PostgresEngine:
             tables=Tables(contacts_rel, events_rel, QUALITY),
             row_column=ROW if numbered else None,
         )
+        step("quality checks")
         quality = run_quality(model, compiled, lambda sql: [r[0] for r in self._fetch(sql)])
         if quality is not None:
             self._upload_quality(quality)
-        table = self._arrow(compiled.sql(pretty=False))
-        explain_table = self._arrow(compiled.explain_sql(pretty=False)) if explain else None
+        step("scoring")
+        try:
+            table = self._arrow(compiled.sql(pretty=False))
+            if explain:
+                step("explaining")
+            explain_table = self._arrow(compiled.explain_sql(pretty=False)) if explain else None
+        except self.psycopg.errors.DataError:
+            if validate and events is not None and ek.get("timestamp") == "text":
+                self._locate_bad_timestamp(events_rel, str(events_name), numbered and numbered_e)
+            raise
         return BatchResult(compiled, table, explain_table)
+
+    def _locate_bad_timestamp(self, relation: str, name: str, numbered: bool) -> None:
+        """Name the text timestamp PostgreSQL refused (``2026-13-01``...) as io would.
+
+        PostgreSQL 15 has no TRY_CAST, so check_inputs only checks the ISO 8601
+        shape; when the cast then fails, a row-by-row check (slow, but only on this
+        error path) finds the first bad value.
+        """
+        ts = trim_text(exp.column("timestamp", quoted=True)).sql(dialect="postgres")
+        row = ROW if numbered else "NULL::bigint"
+        with self.con.cursor() as cur:
+            cur.execute(
+                "CREATE OR REPLACE FUNCTION pg_temp.leadscore_is_timestamp(t text) "
+                "RETURNS boolean LANGUAGE plpgsql AS $$ BEGIN PERFORM t::timestamptz; "
+                "RETURN true; EXCEPTION WHEN others THEN RETURN false; END $$"
+            )
+        got = self._fetch(
+            f"SELECT row_no, ts FROM (SELECT {row} AS row_no, {ts} AS ts FROM {relation}) AS t "
+            "WHERE ts IS NOT NULL AND NOT pg_temp.leadscore_is_timestamp(ts) "
+            f"ORDER BY {'row_no' if numbered else 'ts'} LIMIT 1"
+        )
+        if got:
+            number = int(got[0][0]) if numbered else None
+            raise InputError(name, BAD_TIMESTAMP.format(got[0][1]), row=number, column="timestamp")
 
     def _upload_quality(self, quality: pa.Table) -> None:
         checks = [c for c in quality.column_names if c not in ("field", "value")]

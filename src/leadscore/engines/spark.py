@@ -8,6 +8,7 @@ Parquet paths (any Spark-readable URI) or names of tables/views in the catalog.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,14 @@ from typing import Any
 import pyarrow as pa
 
 from leadscore.compile import Tables, compile_model
-from leadscore.engines.base import as_of_micros, check_file_header, is_file, kind_of, run_quality
+from leadscore.engines.base import (
+    as_of_micros,
+    check_file_header,
+    is_file,
+    kind_of,
+    locate_csv_problem,
+    run_quality,
+)
 from leadscore.engines.results import BatchResult
 from leadscore.engines.validate import check_inputs
 from leadscore.io import EVENT_COLUMNS
@@ -30,7 +38,13 @@ class SparkEngine:
 
     name = "spark"
 
-    def __init__(self, master: str | None = None, session: Any = None, app_name: str = "leadscore"):
+    def __init__(
+        self,
+        master: str | None = None,
+        session: Any = None,
+        app_name: str = "leadscore",
+        config: Mapping[str, str] | None = None,
+    ):
         from pyspark.sql import SparkSession  # lazily: an optional extra
 
         if session is None:
@@ -39,6 +53,13 @@ class SparkEngine:
             builder = SparkSession.builder.appName(app_name)
             if master:
                 builder = builder.master(master)
+            if master and master.startswith("local"):
+                # One machine: a few shuffle partitions, not Spark's 200 (each a task).
+                builder = builder.config("spark.sql.shuffle.partitions", "4")
+                builder = builder.config("spark.ui.enabled", "false")
+                builder = builder.config("spark.ui.showConsoleProgress", "false")
+            for key, value in (config or {}).items():
+                builder = builder.config(key, value)
             session = builder.getOrCreate()
         self.spark = session
         # Naive text timestamps are UTC, as in the Python reader.
@@ -58,6 +79,7 @@ class SparkEngine:
                     .option("quote", '"')
                     .option("escape", '"')
                     .option("multiLine", True)
+                    .option("mode", "FAILFAST")  # a short row is an error, as in leadscore.io
                     .csv(path)
                 )
             else:
@@ -79,6 +101,11 @@ class SparkEngine:
         schema = self.spark.table(table).schema
         return {f.name: kind_of(f.dataType.simpleString()) for f in schema.fields if f.name != ROW}
 
+    def _row_number(self, relation: str, row_id: int) -> int:
+        """The 1-based file row of a monotonically increasing id (they skip between partitions)."""
+        got = self._fetch(f"SELECT COUNT(*) FROM {relation} WHERE {ROW} < {int(row_id)}")
+        return int(got[0][0]) + 1
+
     def _fetch(self, sql: str) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in self.spark.sql(sql).collect()]
 
@@ -90,7 +117,30 @@ class SparkEngine:
         as_of: datetime,
         explain: bool = False,
         validate: bool = True,
+        progress: Callable[[str], None] | None = None,
     ) -> BatchResult:
+        """Score every contact; a bad input raises :class:`InputError` naming file, row, column."""
+        from py4j.protocol import Py4JJavaError
+        from pyspark.errors import PySparkException
+
+        try:
+            return self._score(model, contacts, events, as_of, explain, validate, progress)
+        except (PySparkException, Py4JJavaError):
+            locate_csv_problem(contacts, events)  # a malformed local CSV: say where, as io does
+            raise
+
+    def _score(
+        self,
+        model: ScoringModel,
+        contacts: str | Path,
+        events: str | Path | None,
+        as_of: datetime,
+        explain: bool,
+        validate: bool,
+        progress: Callable[[str], None] | None,
+    ) -> BatchResult:
+        step = progress or (lambda _: None)  # names the current step, for a spinner
+        step("reading inputs")
         contacts_rel, contacts_name, numbered = self._source(
             contacts, "leadscore_contacts", ("contact_id",)
         )
@@ -107,6 +157,7 @@ class SparkEngine:
             )
         ck, ek = self._kinds(contacts_rel), self._kinds(events_rel)
         if validate:
+            step("checking inputs")
             check_inputs(
                 self._fetch,
                 "spark",
@@ -117,7 +168,9 @@ class SparkEngine:
                 contacts_name,
                 events_name,
                 ROW if numbered and numbered_e else None,
+                row_of=self._row_number,
             )
+        step("compiling")
         compiled = compile_model(
             model,
             "spark",
@@ -127,6 +180,7 @@ class SparkEngine:
             tables=Tables(contacts_rel, events_rel, QUALITY),
             row_column=ROW if numbered else None,
         )
+        step("quality checks")
         quality = run_quality(model, compiled, lambda sql: [r[0] for r in self._fetch(sql)])
         if quality is not None:
             checks = [c for c in quality.column_names if c not in ("field", "value")]
@@ -135,7 +189,10 @@ class SparkEngine:
             )
             rows = [tuple(r.values()) for r in quality.to_pylist()]
             self.spark.createDataFrame(rows, schema=schema).createOrReplaceTempView(QUALITY)
+        step("scoring")
         table = self._arrow(compiled.sql(pretty=False))
+        if explain:
+            step("explaining")
         explain_table = self._arrow(compiled.explain_sql(pretty=False)) if explain else None
         return BatchResult(compiled, table, explain_table)
 

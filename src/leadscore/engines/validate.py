@@ -25,6 +25,8 @@ TIMESTAMP_PATTERN = (
     r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$"
 )
 
+BAD_TIMESTAMP = "cannot read timestamp '{}' (use ISO 8601, e.g. 2026-03-01T14:30:00Z)"
+
 Run = Callable[[str], Sequence[tuple[Any, ...]]]
 
 
@@ -60,9 +62,21 @@ def check_inputs(
     events_name: str | None,
     row: str | None,
     can_try_cast: bool = True,
+    row_of: Callable[[str, int], int] | None = None,
 ) -> None:
-    """Raise :class:`InputError` for the first bad row, as ``read_contacts``/``read_events`` do."""
+    """Raise :class:`InputError` for the first bad row, as ``read_contacts``/``read_events`` do.
+
+    ``row`` names a column that increases with the file order; when it is not the
+    1-based row number itself (Spark's monotonically increasing ids),
+    ``row_of(relation, value)`` turns a value into that number (only for the rows
+    reported, so only when a problem is found).
+    """
     d = get_dialect(dialect)
+
+    def at(relation: str, value: Any) -> int:
+        if value is None or row is None:
+            return 0
+        return row_of(relation, int(value)) if row_of is not None else int(value)
 
     def sql(e: exp.Expr) -> str:
         return e.sql(dialect=dialect)
@@ -86,10 +100,11 @@ def check_inputs(
         )
     )
     if got:
-        problems.append((got[0][0] or 0, 0, "contact_id is empty", "contact_id"))
+        problems.append((at(contacts, got[0][0]), 0, "contact_id is empty", "contact_id"))
     dup = _duplicates(run, sql, src_c, cid, rowcol, row)
     if dup is not None:
         number, repeated, first = dup
+        number, first = at(contacts, number), (at(contacts, first) if first is not None else None)
         where = f" (first at row {first})" if first is not None else ""
         problems.append((number, 1, f"duplicate contact_id '{repeated}'{where}", "contact_id"))
     if problems:
@@ -117,11 +132,12 @@ def check_inputs(
             )
         )
         if got:
-            problems.append((got[0][0] or 0, order, f"{name} is empty", name))
+            problems.append((at(events, got[0][0]), order, f"{name} is empty", name))
     eid = text("t", "event_id", event_kinds)
     dup = _duplicates(run, sql, src_e.copy(), eid, rowcol, row)
     if dup is not None:
         number, value, first = dup
+        number, first = at(events, number), (at(events, first) if first is not None else None)
         where = f" (first at row {first})" if first is not None else ""
         problems.append((number, 10, f"duplicate event_id '{value}'{where}", "event_id"))
     ecid = text("t", "contact_id", event_kinds)
@@ -147,7 +163,7 @@ def check_inputs(
     if got:
         problems.append(
             (
-                got[0][0] or 0,
+                at(events, got[0][0]),
                 11,
                 f"unknown contact_id '{got[0][1]}' (not in the contacts file)",
                 "contact_id",
@@ -173,9 +189,9 @@ def check_inputs(
         if got:
             problems.append(
                 (
-                    got[0][0] or 0,
+                    at(events, got[0][0]),
                     12,
-                    f"cannot read timestamp '{got[0][1]}' (use ISO 8601, e.g. 2026-03-01T14:30:00Z)",
+                    BAD_TIMESTAMP.format(got[0][1]),
                     "timestamp",
                 )
             )
