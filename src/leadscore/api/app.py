@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from leadscore.service.errors import ServiceError
@@ -61,10 +62,36 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _error_handlers(app)
     for router in routes.routers():
         app.include_router(router)
+    _openapi(app, [routes.BatchIn, routes.ModelIn])
     from leadscore import web  # the dashboard (server-rendered pages under /dashboard)
 
     web.install(app)
     return app
+
+
+def _openapi(app: FastAPI, bodies: list[type[BaseModel]]) -> None:
+    """Routes that read their body themselves (batch ingest, model upload) document it
+    with a reference; this puts the referenced schemas into the OpenAPI components."""
+    from fastapi.openapi.utils import get_openapi
+
+    def build() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            found = schema.setdefault("components", {}).setdefault("schemas", {})
+            for model in bodies:
+                own = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                for name, sub in own.pop("$defs", {}).items():
+                    found.setdefault(name, sub)
+                found.setdefault(model.__name__, own)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = build  # type: ignore[method-assign]
 
 
 def _error_handlers(app: FastAPI) -> None:

@@ -52,7 +52,9 @@ def serve(
         except ModelError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from None
-    app = create_app(Settings.from_env(db_url=db, model_path=model, scorer_process=True))
+    app = create_app(
+        Settings.from_env(db_url=db, model_path=model, scorer_process=True, ingest_process=True)
+    )
     # One process: the scoring worker serialises rescoring per process (see docs/service.md).
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
 

@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 
 from leadscore.service import models as model_service
 from leadscore.service.events import Committer, IngestResult
+from leadscore.service.ingest_process import EncodedResult, IngestProcess
 from leadscore.service.keys import KeyChecker
 from leadscore.service.scoring import ScoringEngine
 from leadscore.service.settings import Settings
@@ -49,7 +50,7 @@ class Service:
             backoff_base=settings.webhook_backoff_base,
             backoff_max=settings.webhook_backoff_max,
         )
-        self.committer: Committer | None = None
+        self.committer: Committer | IngestProcess | None = None
         self._scorer_process: Any = None
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -61,7 +62,9 @@ class Service:
         self.store.upgrade()
         if self.settings.model_path:
             self.load_initial_model(Path(self.settings.model_path))
-        self.committer = Committer(self.store)
+        self.committer = (
+            IngestProcess(self.store.url) if self.settings.ingest_process else Committer(self.store)
+        )
         if self.settings.run_workers:
             self.rescorer.resume()
             loops = [("webhooks", self._webhook_loop)]
@@ -95,7 +98,9 @@ class Service:
             env=env,
         )
 
-    async def ingest_async(self, raw_items: list[Any], prefix: str) -> IngestResult:
+    async def ingest_async(
+        self, raw_items: list[Any] | bytes, prefix: str
+    ) -> IngestResult | EncodedResult:
         """:meth:`ingest` for async routes: awaits the commit without blocking the loop."""
         import asyncio
 
@@ -105,7 +110,7 @@ class Service:
             return await run_in_threadpool(self.ingest, raw_items, prefix)
         return await asyncio.wrap_future(self.committer.enqueue(raw_items, prefix))
 
-    def ingest(self, raw_items: list[Any], prefix: str) -> IngestResult:
+    def ingest(self, raw_items: list[Any] | bytes, prefix: str) -> IngestResult | EncodedResult:
         """Store events through the group committer (answers after the commit)."""
         if self.committer is None:
             from leadscore.service.events import ingest

@@ -17,6 +17,7 @@ class Settings:
     # Background work (turned off by tests that drive it by hand).
     run_workers: bool = True
     scorer_process: bool = False  # `leadscore serve` runs the scorer in its own process
+    ingest_process: bool = False  # ... and event ingestion (parse, validate, commit) too
     scoring_interval: float = 0.05  # how often an idle scorer looks for dirty contacts
     rescore_chunk: int = 500  # contacts per rescoring transaction
     webhook_interval: float = 0.2
