@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _error_handlers(app)
     for router in routes.routers():
         app.include_router(router)
-    _openapi(app, [routes.BatchIn, routes.ModelIn])
+    _openapi(app, [routes.BatchIn, routes.EventIn, routes.ModelIn])
     from leadscore import web  # the dashboard (server-rendered pages under /dashboard)
 
     web.install(app)
@@ -73,6 +73,7 @@ def _openapi(app: FastAPI, bodies: list[type[BaseModel]]) -> None:
     """Routes that read their body themselves (batch ingest, model upload) document it
     with a reference; this puts the referenced schemas into the OpenAPI components."""
     from fastapi.openapi.utils import get_openapi
+    from pydantic.json_schema import models_json_schema
 
     def build() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -83,11 +84,12 @@ def _openapi(app: FastAPI, bodies: list[type[BaseModel]]) -> None:
                 routes=app.routes,
             )
             found = schema.setdefault("components", {}).setdefault("schemas", {})
-            for model in bodies:
-                own = model.model_json_schema(ref_template="#/components/schemas/{model}")
-                for name, sub in own.pop("$defs", {}).items():
-                    found.setdefault(name, sub)
-                found.setdefault(model.__name__, own)
+            _, together = models_json_schema(
+                [(model, "validation") for model in bodies],
+                ref_template="#/components/schemas/{model}",
+            )
+            for name, sub in together.get("$defs", {}).items():
+                found.setdefault(name, sub)
             app.openapi_schema = schema
         return app.openapi_schema
 
