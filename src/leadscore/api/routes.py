@@ -317,17 +317,22 @@ def get_score(
         Query(description="Recompute as of this moment (with zone) instead of the stored score"),
     ] = None,
     _: KeyInfo = require("read"),
-) -> dict[str, Any]:
+) -> Any:
     service = svc(request)
     if as_of is None:
         detail = lead_service.current_score(service.store, contact_id)
         explanation = detail["explanation"] or {}
-        return {
-            **_score_view(detail),
-            "contributions": explanation.get("contributions", []),
-            "top_reasons": explanation.get("top_reasons", []),
-            "surge_points": explanation.get("surge_points"),
-        }
+        # The hot read of CRMs: everything here is plain JSON already (stored JSON
+        # columns, numbers, text), so it is encoded directly, without FastAPI's
+        # jsonable_encoder walk.
+        return JSONResponse(
+            {
+                **_score_view(detail),
+                "contributions": explanation.get("contributions", []),
+                "top_reasons": explanation.get("top_reasons", []),
+                "surge_points": explanation.get("surge_points"),
+            }
+        )
     contact_service.get_contact(service.store, contact_id)
     result = service.engine.score_at(contact_id, as_of)
     if result is None:

@@ -45,6 +45,12 @@ log = logging.getLogger("leadscore.service")
 
 HEADER = struct.Struct("!IQc")  # payload length, request id, kind
 
+# How long a thread may hold the interpreter lock while another waits (Python's
+# default is 5 ms). Each request crosses several threads (event loop, pipe
+# writer and reader, committer); at 5 ms per hand-over a busy thread adds tens of
+# milliseconds to a score read or a single event. 1 ms bounds that wait.
+SWITCH_INTERVAL = 0.001
+
 
 class EncodedResult:
     """An ingest result as the child encoded it: the summary stays bytes until asked."""
@@ -224,6 +230,7 @@ def child_main(db_url: str, parent_pid: int) -> None:
     from leadscore.store import Store
 
     _die_with_parent()
+    sys.setswitchinterval(SWITCH_INTERVAL)
     # The protocol owns the original stdin/stdout; anything printed goes to stderr.
     inp = os.fdopen(os.dup(0), "rb", buffering=0)
     out = os.fdopen(os.dup(1), "wb")

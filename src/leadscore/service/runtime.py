@@ -35,6 +35,8 @@ from leadscore.store.tables import contacts, events, models, webhook_deliveries
 
 log = logging.getLogger("leadscore.service")
 
+SCORER_NICE = 5  # the scorer process's CPU priority below the API and ingest processes
+
 
 class Service:
     def __init__(self, settings: Settings):
@@ -216,6 +218,9 @@ def scorer_process_main(db_url: str, chunk: int, interval: float, parent_pid: in
     """The scorer in its own process (``leadscore serve``): it gets its own interpreter
     lock, so rescoring never slows request handling, and uses the second core."""
     _die_with_parent()
+    # Rescoring is background work (scores follow events asynchronously): when the
+    # cores are saturated, acknowledging events and answering reads come first.
+    os.nice(SCORER_NICE)
     store = Store(db_url)
     engine = ScoringEngine(store)
     while os.getppid() == parent_pid:  # orphaned (parent SIGKILLed): stop
