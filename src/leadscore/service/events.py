@@ -381,17 +381,28 @@ class Committer:
     queue here; one thread takes everything queued (up to ``max_items`` events),
     writes it in one transaction and answers each request with its own results
     once that transaction has committed.
+
+    On PostgreSQL two such threads run: while one waits for the server (a round
+    trip, the commit's WAL flush), the other prepares and sends the next group.
+    Concurrent transactions are safe there (exact duplicates by ``RETURNING``, one
+    lock order). SQLite has one writer at a time, so one thread.
     """
 
-    def __init__(self, store: Store, max_items: int = 20_000):
+    def __init__(self, store: Store, max_items: int = 20_000, threads: int | None = None):
         import queue
         import threading
 
         self.store = store
         self.max_items = max_items
+        if threads is None:
+            threads = 2 if store.dialect == "postgresql" else 1
         self._queue: queue.Queue[tuple[list[Any] | bytes, str, Any] | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name="committer", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._run, name=f"committer-{n}", daemon=True)
+            for n in range(threads)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def enqueue(self, raw_items: list[Any] | bytes, prefix: str) -> Future[IngestResult]:
         """Queue a request; the future resolves once its events are committed.
@@ -461,8 +472,11 @@ class Committer:
             done.set_result(result)
 
     def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join(10)
+        """Commit what is queued, then stop (one stop mark per thread)."""
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join(10)
 
 
 def _transient(exc: BaseException) -> bool:
