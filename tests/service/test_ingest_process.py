@@ -207,7 +207,25 @@ def test_serve_forwards_ingest_and_its_children_die_with_it(tmp_path: Path) -> N
                 },
             )
             assert r.status_code == 201 and r.json()["status"] == "accepted"
-            assert client.get("/v1/status").json()["events"] == 3
+            r = client.post(
+                "/v1/events",
+                json={
+                    "event_id": "h4",
+                    "contact_id": "ghost",
+                    "type": "t",
+                    "timestamp": "2026-11-20T10:00Z",
+                },
+            )
+            assert r.status_code == 422 and r.json()["detail"][0]["field"] == "contact_id"
+            # wait=true: answered with the rescored contacts (the model of `serve --model`).
+            r = client.post(
+                "/v1/events/batch?wait=true",
+                content=_batch(["h5"]),
+                headers={"Content-Type": "application/json"},
+            )
+            assert r.status_code == 200, r.text
+            assert r.json()["scores"]["c0"]["pending_rescoring"] is False
+            assert client.get("/v1/status").json()["events"] == 4
         assert server.proc is not None
         children = _children(server.proc.pid)
         assert len(children) == 2  # the scorer and the ingest process
