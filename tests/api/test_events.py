@@ -198,3 +198,29 @@ def test_user_text_is_data_not_sql(ready: Api) -> None:
     assert detail["contact_id"] == nasty
     assert detail["events"][0]["event_id"] == nasty
     assert detail["fields"]["job_title"] == nasty
+
+
+def test_batch_fast_and_item_by_item_paths_answer_alike(ready: Api) -> None:
+    """A batch whose items are all good is validated in one JSON pass; one bad item
+    sends it through item-by-item validation. Good items get the same answer."""
+    good = [event(f"g{i}", url="/pricing", note=" spaced ") for i in range(3)]
+    fast = ready.post("/v1/events/batch", "ingest", json={"events": good}).json()
+    again = [{**e, "event_id": e["event_id"] + "-2"} for e in good]
+    slow = ready.post("/v1/events/batch", "ingest", json={"events": [*again, {"x": 1}]}).json()
+    assert fast["accepted"] == slow["accepted"] == 3
+    strip = [{k: v for k, v in r.items() if k != "event_id"} for r in fast["results"]]
+    assert strip == [{k: v for k, v in r.items() if k != "event_id"} for r in slow["results"][:3]]
+    stored = ready.get("/v1/contacts/c1", params={"events_limit": 10}).json()["events"]
+    props = {e["event_id"]: e["properties"] for e in stored}
+    assert props["g0"] == props["g0-2"] == {"url": "/pricing", "note": "spaced"}  # stripped
+
+
+def test_batch_body_that_is_not_utf8_is_malformed(ready: Api) -> None:
+    r = ready.client.post(
+        "/v1/events/batch",
+        content=b'{"events": [{"event_id": "\xff"}]}',
+        headers={**ready.h("ingest"), "Content-Type": "application/json"},
+    )
+    assert r.status_code == 422
+    detail = r.json()["detail"][0]
+    assert detail["field"] == "body" and "malformed JSON" in detail["message"]

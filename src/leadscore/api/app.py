@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from leadscore.service.errors import ServiceError
@@ -62,10 +63,38 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in routes.routers():
         app.include_router(router)
     app.include_router(reports.router)  # /v1/reports: funnel analytics over the store
+    _openapi(app, [routes.BatchIn, routes.EventIn, routes.ModelIn])
     from leadscore import web  # the dashboard (server-rendered pages under /dashboard)
 
     web.install(app)
     return app
+
+
+def _openapi(app: FastAPI, bodies: list[type[BaseModel]]) -> None:
+    """Routes that read their body themselves (batch ingest, model upload) document it
+    with a reference; this puts the referenced schemas into the OpenAPI components."""
+    from fastapi.openapi.utils import get_openapi
+    from pydantic.json_schema import models_json_schema
+
+    def build() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            found = schema.setdefault("components", {}).setdefault("schemas", {})
+            _, together = models_json_schema(
+                [(model, "validation") for model in bodies],
+                ref_template="#/components/schemas/{model}",
+            )
+            for name, sub in together.get("$defs", {}).items():
+                found.setdefault(name, sub)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = build  # type: ignore[method-assign]
 
 
 def _error_handlers(app: FastAPI) -> None:

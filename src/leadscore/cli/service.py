@@ -76,10 +76,22 @@ def serve(
         if watcher.broken:
             typer.echo(f"error: {watcher.problem}", err=True)
             raise typer.Exit(1)
+    import sys
+
+    from leadscore.service.ingest_process import SWITCH_INTERVAL
+
+    sys.setswitchinterval(SWITCH_INTERVAL)  # see ingest_process.SWITCH_INTERVAL
+    # Ingestion and rescoring run in child processes (their own interpreter locks);
+    # this process only answers HTTP (see docs/service.md, "Processes").
     app = create_app(
-        Settings.from_env(db_url=db, model_path=model, registry_path=registry, scorer_process=True)
+        Settings.from_env(
+            db_url=db,
+            model_path=model,
+            registry_path=registry,
+            scorer_process=True,
+            ingest_process=True,
+        )
     )
-    # One process: the scoring worker serialises rescoring per process (see docs/service.md).
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
 
 

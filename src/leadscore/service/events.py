@@ -10,6 +10,7 @@ reported as ``duplicate`` and never counted twice.
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -23,6 +24,7 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+from pydantic_core import to_json
 from sqlalchemy import Connection, Table, bindparam, select, update
 
 from leadscore.service.errors import Conflict, Invalid, NotFound
@@ -64,6 +66,66 @@ class EventIn(BaseModel):
 
 _EVENT = TypeAdapter(EventIn)
 
+MAX_BATCH = 10_000
+
+
+class BatchIn(BaseModel):
+    """The shape of a batch request; each item is validated alone afterwards."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[Any] = Field(
+        min_length=1,
+        max_length=MAX_BATCH,
+        description="Up to 10,000 events, each an EventIn; answered item by item",
+        json_schema_extra={"items": {"$ref": "#/components/schemas/EventIn"}},
+    )
+
+
+class _ValidBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[EventIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+_VALID_BATCH = TypeAdapter(_ValidBatch)
+_BATCH_BODY = TypeAdapter(BatchIn)
+
+
+class BodyInvalid(Exception):
+    """The request body as a whole is unusable (malformed JSON, not a batch, too many
+    items): answered 422 naming the field, nothing written. ``errors`` are pydantic-style
+    error dicts located in the body."""
+
+    def __init__(self, errors: list[dict[str, Any]]):
+        super().__init__(errors[0]["msg"] if errors else "invalid body")
+        self.errors = errors
+
+
+def parse_batch(body: bytes) -> list[Any]:
+    """A raw batch body -> its items: validated ``EventIn`` when the whole batch is good
+    (the common case, one pass of pydantic's Rust JSON parser and validator with no
+    intermediate Python objects), else the raw items, validated one by one later so
+    that the answer is per item."""
+    try:
+        return list(_VALID_BATCH.validate_json(body).events)
+    except ValidationError:
+        pass
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+        raise BodyInvalid(
+            [{"type": "json_invalid", "loc": (), "msg": reason, "ctx": {"error": reason}}]
+        ) from None
+    try:
+        return list(_BATCH_BODY.validate_python(payload).events)
+    except ValidationError as exc:
+        # Without the offending input: for a too-long batch that is the whole body.
+        raise BodyInvalid(
+            [dict(e) for e in exc.errors(include_url=False, include_input=False)]
+        ) from None
+
 
 @dataclass
 class ItemResult:
@@ -101,6 +163,9 @@ class IngestResult:
             "rejected": count["rejected"],
             "results": [i.as_dict() for i in self.items],
         }
+
+    def summary_json(self) -> bytes:
+        return json.dumps(self.summary()).encode()
 
 
 # Pydantic adds the member type of a failed union to the error location; the
@@ -177,9 +242,27 @@ def _lookup(conn: Connection, key: Any, value: Any, wanted: set[str]) -> dict[st
     return found
 
 
-def ingest(store: Store, raw_items: list[Any], prefix: str = "events") -> IngestResult:
-    """Validate and store events; see the module docstring for the guarantees."""
-    return ingest_groups(store, [(raw_items, prefix)])[0]
+def _pg_lookup(
+    conn: Connection, contact_ids: set[str], event_ids: set[str]
+) -> tuple[set[str], set[str]]:
+    """Which of these contacts exist and which of these events are stored already."""
+    rows = conn.exec_driver_sql(
+        "SELECT true, contact_id FROM contacts WHERE contact_id = ANY(%s::text[]) "
+        "UNION ALL SELECT false, event_id FROM events WHERE event_id = ANY(%s::text[])",
+        (sorted(contact_ids), sorted(event_ids)),
+    )
+    known: set[str] = set()
+    existing: set[str] = set()
+    for is_contact, value in rows:
+        (known if is_contact else existing).add(value)
+    return known, existing
+
+
+def ingest(store: Store, raw_items: list[Any] | bytes, prefix: str = "events") -> IngestResult:
+    """Validate and store events (a list, or a batch request's raw body); see the module
+    docstring for the guarantees."""
+    items = parse_batch(raw_items) if isinstance(raw_items, bytes) else raw_items
+    return ingest_groups(store, [(items, prefix)])[0]
 
 
 def ingest_groups(store: Store, groups: list[tuple[list[Any], str]]) -> list[IngestResult]:
@@ -192,15 +275,20 @@ def ingest_groups(store: Store, groups: list[tuple[list[Any], str]]) -> list[Ing
     outcome = [(results, set()) for _, results in validated]  # type: ignore[var-annotated]
     good = [(g, i, ev, groups[g][1]) for g, (items, _) in enumerate(validated) for i, ev in items]
     stamp = now_us()
-    event_rows: list[dict[str, Any]] = []
+    event_rows: list[tuple[Any, ...]] = []
     affected: set[str] = set()
     with store.write() as conn:
-        known = _lookup(
-            conn,
-            contacts.c.contact_id,
-            contacts.c.contact_id,
-            {e.contact_id for _, _, e, _ in good if e.contact_id},
-        )
+        wanted_contacts = {e.contact_id for _, _, e, _ in good if e.contact_id}
+        wanted_events = {e.event_id for _, _, e, _ in good}
+        if store.dialect == "postgresql":
+            # One round trip for both lookups: on a busy machine each round trip
+            # is a wake-up of the server process, and the commit waits for all.
+            known, existing = _pg_lookup(conn, wanted_contacts, wanted_events)
+        else:
+            known = set(
+                _lookup(conn, contacts.c.contact_id, contacts.c.contact_id, wanted_contacts)
+            )
+            existing = set(_lookup(conn, events.c.event_id, events.c.event_id, wanted_events))
         by_email = _lookup(
             conn,
             contacts.c.email,
@@ -212,9 +300,6 @@ def ingest_groups(store: Store, groups: list[tuple[list[Any], str]]) -> list[Ing
             conn, anonymous_visitors.c.anonymous_id, anonymous_visitors.c.contact_id, anon_ids
         )
         stored_anon = set(anon)
-        existing = set(
-            _lookup(conn, events.c.event_id, events.c.event_id, {e.event_id for _, _, e, _ in good})
-        )
         new_links: dict[str, str] = {}
         visitors: dict[str, dict[str, Any]] = {}
         in_batch: set[str] = set()
@@ -264,34 +349,41 @@ def ingest_groups(store: Store, groups: list[tuple[list[Any], str]]) -> list[Ing
                 v["first"], v["last"] = min(v["first"], ts_us), max(v["last"], ts_us)
                 v["ip"] = ev.ip or v["ip"]
             event_rows.append(
-                {
-                    "event_id": ev.event_id,
-                    "contact_id": who,
-                    "anonymous_id": ev.anonymous_id,
-                    "type": ev.type,
-                    "ts_us": ts_us,
-                    "properties": ev.properties,
-                    "received_us": stamp,
-                }
+                (
+                    ev.event_id,
+                    who,
+                    ev.anonymous_id,
+                    ev.type,
+                    ts_us,
+                    to_json(ev.properties).decode(),
+                    stamp,
+                )
             )
             if who is not None:
                 affected.add(who)
                 touched.add(who)
             results.append(ItemResult(i, ev.event_id, "accepted", who))
+        affected.update(new_links.values())
+        # Lock the contacts first, in contact-id order, before anything that checks a
+        # foreign key to them: PostgreSQL writers (the scorer, other workers) then
+        # always meet in the same order and cannot deadlock.
+        _mark_dirty(store, conn, affected)
         if visitors:
             _save_visitors(store, conn, visitors, stored_anon, new_links, stamp)
         if new_links:
-            linked_now = _attach_history(conn, new_links)
-            affected.update(linked_now)
+            _attach_history(conn, new_links)
             for g, _i, ev, _ in good:
                 if ev.anonymous_id in new_links:
                     outcome[g][1].add(new_links[ev.anonymous_id])
         if event_rows:
-            conn.execute(
-                dialect_insert(store, events).on_conflict_do_nothing(index_elements=["event_id"]),
-                event_rows,
-            )
-        _mark_dirty(conn, affected)
+            stored = _insert_events(store, conn, event_rows)
+            if stored is not None and len(stored) < len(event_rows):
+                # Another worker process committed some of these ids first (PostgreSQL
+                # runs several ingest transactions at once): they are duplicates here.
+                for results, _ in outcome:
+                    for r in results:
+                        if r.status == "accepted" and r.event_id not in stored:
+                            r.status = "duplicate"
     out = []
     for results, touched in outcome:
         results.sort(key=lambda r: r.index)
@@ -307,25 +399,41 @@ class Committer:
     queue here; one thread takes everything queued (up to ``max_items`` events),
     writes it in one transaction and answers each request with its own results
     once that transaction has committed.
+
+    On PostgreSQL two such threads run: while one waits for the server (a round
+    trip, the commit's WAL flush), the other prepares and sends the next group.
+    Concurrent transactions are safe there (exact duplicates by ``RETURNING``, one
+    lock order). SQLite has one writer at a time, so one thread.
     """
 
-    def __init__(self, store: Store, max_items: int = 20_000):
+    def __init__(self, store: Store, max_items: int = 20_000, threads: int | None = None):
         import queue
         import threading
 
         self.store = store
         self.max_items = max_items
-        self._queue: queue.Queue[tuple[list[Any], str, Any] | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name="committer", daemon=True)
-        self._thread.start()
+        if threads is None:
+            threads = 2 if store.dialect == "postgresql" else 1
+        self._queue: queue.Queue[tuple[list[Any] | bytes, str, Any] | None] = queue.Queue()
+        self._threads = [
+            threading.Thread(target=self._run, name=f"committer-{n}", daemon=True)
+            for n in range(threads)
+        ]
+        for thread in self._threads:
+            thread.start()
 
-    def enqueue(self, raw_items: list[Any], prefix: str) -> Future[IngestResult]:
-        """Queue a request; the future resolves once its events are committed."""
+    def enqueue(self, raw_items: list[Any] | bytes, prefix: str) -> Future[IngestResult]:
+        """Queue a request; the future resolves once its events are committed.
+
+        ``raw_items`` may be a batch request's raw body: it is then parsed here, in
+        the committer thread, not on the event loop that answers score reads. A body
+        that is not a batch fails its future with :class:`BodyInvalid`.
+        """
         done: Future[IngestResult] = Future()
         self._queue.put((raw_items, prefix, done))
         return done
 
-    def submit(self, raw_items: list[Any], prefix: str) -> IngestResult:
+    def submit(self, raw_items: list[Any] | bytes, prefix: str) -> IngestResult:
         return self.enqueue(raw_items, prefix).result()
 
     def _run(self) -> None:
@@ -336,7 +444,7 @@ class Committer:
             if first is None:
                 return
             taken = [first]
-            size = len(first[0])
+            size = _size(first[0])
             while size < self.max_items:
                 try:
                     more = self._queue.get_nowait()
@@ -346,15 +454,33 @@ class Committer:
                     self._queue.put(None)  # stop after this group
                     break
                 taken.append(more)
-                size += len(more[0])
-            self._commit(taken)
+                size += _size(more[0])
+            self._commit(self._parse(taken))
 
-    def _commit(self, taken: list[tuple[list[Any], str, Any]]) -> None:
+    @staticmethod
+    def _parse(taken: list[tuple[Any, str, Any]]) -> list[tuple[list[Any], str, Any]]:
+        parsed = []
+        for items, prefix, done in taken:
+            if isinstance(items, bytes):
+                try:
+                    items = parse_batch(items)
+                except Exception as exc:  # BodyInvalid, or anything unexpected
+                    done.set_exception(exc)
+                    continue
+            parsed.append((items, prefix, done))
+        return parsed
+
+    def _commit(self, taken: list[tuple[list[Any], str, Any]], attempt: int = 1) -> None:
+        if not taken:
+            return
         try:
             results = ingest_groups(self.store, [(items, prefix) for items, prefix, _ in taken])
         except Exception as exc:
             if len(taken) == 1:
-                taken[0][2].set_exception(exc)
+                if attempt < 3 and _transient(exc):
+                    self._commit(taken, attempt + 1)  # rolled back whole: safe to redo
+                else:
+                    taken[0][2].set_exception(exc)
                 return
             # Never let one request's failure fail its neighbours: retry alone.
             for one in taken:
@@ -364,8 +490,23 @@ class Committer:
             done.set_result(result)
 
     def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join(10)
+        """Commit what is queued, then stop (one stop mark per thread)."""
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join(10)
+
+
+def _transient(exc: BaseException) -> bool:
+    """A PostgreSQL deadlock or serialisation failure: the transaction was rolled back
+    and running it again is the documented remedy."""
+    code = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return code in ("40P01", "40001")
+
+
+def _size(items: list[Any] | bytes) -> int:
+    """Events in a queued request (for a raw body, counted without parsing it)."""
+    return max(1, items.count(b'"event_id"')) if isinstance(items, bytes) else len(items)
 
 
 def _save_visitors(
@@ -386,7 +527,7 @@ def _save_visitors(
             "fields": {},
             "identified_us": stamp if aid in links else None,
         }
-        for aid, v in visitors.items()
+        for aid, v in sorted(visitors.items())  # one lock order for every writer
     ]
     conn.execute(
         dialect_insert(store, anonymous_visitors).on_conflict_do_nothing(
@@ -415,27 +556,71 @@ def _save_visitors(
         )
 
 
-def _attach_history(conn: Connection, links: dict[str, str]) -> set[str]:
+def _attach_history(conn: Connection, links: dict[str, str]) -> None:
     """Give a newly identified visitor's earlier anonymous events to the contact."""
     conn.execute(
         update(events)
         .where(events.c.anonymous_id == bindparam("aid"), events.c.contact_id.is_(None))
         .values(contact_id=bindparam("cid")),
-        [{"aid": aid, "cid": cid} for aid, cid in links.items()],
+        [{"aid": aid, "cid": cid} for aid, cid in sorted(links.items())],
     )
-    return set(links.values())
 
 
-def _mark_dirty(conn: Connection, contact_ids: set[str]) -> None:
+_EVENT_COLUMNS = "event_id, contact_id, anonymous_id, type, ts_us, properties, received_us"
+
+
+def _insert_events(store: Store, conn: Connection, rows: list[tuple[Any, ...]]) -> set[str] | None:
+    """Insert event rows (ignoring ids already stored). On PostgreSQL, returns the ids
+    this transaction actually inserted; on SQLite (one writer at a time, so the earlier
+    lookup is exact) returns None.
+
+    The statements are written by hand because SQLAlchemy's per-row parameter
+    processing was the largest cost of a 1,000-event batch; values still go only as
+    bound parameters. Rows go in event-id order so that concurrent transactions take
+    the unique-index locks in the same order (no deadlock).
+    """
+    rows.sort(key=lambda r: r[0])
+    if store.dialect == "postgresql":
+        columns = list(zip(*rows, strict=True))
+        found = conn.exec_driver_sql(
+            f"INSERT INTO events ({_EVENT_COLUMNS}) "
+            "SELECT e, c, a, t, ts, p::json, r FROM unnest("
+            "%s::text[], %s::text[], %s::text[], %s::text[], %s::bigint[], %s::text[], "
+            "%s::bigint[]) AS u(e, c, a, t, ts, p, r) "
+            "ORDER BY e ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
+            tuple(list(c) for c in columns),
+        )
+        return {r[0] for r in found}
+    conn.exec_driver_sql(
+        f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (event_id) DO NOTHING",
+        rows,
+    )
+    return None
+
+
+def _mark_dirty(store: Store, conn: Connection, contact_ids: set[str]) -> None:
+    """Bump the contacts' ``dirty`` counters: one statement per 5,000 contacts, rows
+    locked in contact-id order (the order every writer uses)."""
     if not contact_ids:
         return
-    # executemany of one small statement: cheaper to build than a 1,000-item IN list.
-    conn.execute(
-        update(contacts)
-        .where(contacts.c.contact_id == bindparam("cid"))
-        .values(dirty=contacts.c.dirty + 1),
-        [{"cid": cid} for cid in sorted(contact_ids)],
-    )
+    ids = sorted(contact_ids)
+    for start in range(0, len(ids), 5_000):
+        part = ids[start : start + 5_000]
+        if store.dialect == "postgresql":
+            conn.exec_driver_sql(
+                "UPDATE contacts SET dirty = contacts.dirty + 1 FROM ("
+                "SELECT contact_id FROM contacts WHERE contact_id = ANY(%s::text[]) "
+                "ORDER BY contact_id FOR UPDATE) AS locked "
+                "WHERE contacts.contact_id = locked.contact_id",
+                (part,),
+            )
+        else:
+            marks = ", ".join("?" * len(part))
+            conn.exec_driver_sql(
+                f"UPDATE contacts SET dirty = dirty + 1 WHERE contact_id IN ({marks})",
+                tuple(part),
+            )
 
 
 def identify(
@@ -490,5 +675,5 @@ def identify(
             .values(contact_id=who)
         ).rowcount
         if moved:
-            _mark_dirty(conn, {who})
+            _mark_dirty(store, conn, {who})
     return {"anonymous_id": anonymous_id, "contact_id": who, "events_linked": moved}

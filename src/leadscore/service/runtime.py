@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 
 from leadscore.service import models as model_service
 from leadscore.service.events import Committer, IngestResult
+from leadscore.service.ingest_process import EncodedResult, IngestProcess
 from leadscore.service.keys import KeyChecker
 from leadscore.service.predictive import ChampionWatcher
 from leadscore.service.scoring import ScoringEngine
@@ -36,6 +37,8 @@ from leadscore.store import Store
 from leadscore.store.tables import contacts, events, models, webhook_deliveries
 
 log = logging.getLogger("leadscore.service")
+
+SCORER_NICE = 5  # the scorer process's CPU priority below the API and ingest processes
 
 
 class Service:
@@ -55,7 +58,7 @@ class Service:
         self.predictive = (
             ChampionWatcher(settings.registry_path) if settings.registry_path else None
         )
-        self.committer: Committer | None = None
+        self.committer: Committer | IngestProcess | None = None
         self._scorer_process: Any = None
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -69,7 +72,9 @@ class Service:
             self.load_initial_model(Path(self.settings.model_path))
         if self.predictive is not None:
             self.predictive.load()
-        self.committer = Committer(self.store)
+        self.committer = (
+            IngestProcess(self.store.url) if self.settings.ingest_process else Committer(self.store)
+        )
         if self.settings.run_workers:
             self.rescorer.resume()
             loops = [("webhooks", self._webhook_loop)]
@@ -103,7 +108,9 @@ class Service:
             env=env,
         )
 
-    async def ingest_async(self, raw_items: list[Any], prefix: str) -> IngestResult:
+    async def ingest_async(
+        self, raw_items: list[Any] | bytes, prefix: str
+    ) -> IngestResult | EncodedResult:
         """:meth:`ingest` for async routes: awaits the commit without blocking the loop."""
         import asyncio
 
@@ -113,7 +120,7 @@ class Service:
             return await run_in_threadpool(self.ingest, raw_items, prefix)
         return await asyncio.wrap_future(self.committer.enqueue(raw_items, prefix))
 
-    def ingest(self, raw_items: list[Any], prefix: str) -> IngestResult:
+    def ingest(self, raw_items: list[Any] | bytes, prefix: str) -> IngestResult | EncodedResult:
         """Store events through the group committer (answers after the commit)."""
         if self.committer is None:
             from leadscore.service.events import ingest
@@ -219,6 +226,9 @@ def scorer_process_main(db_url: str, chunk: int, interval: float, parent_pid: in
     """The scorer in its own process (``leadscore serve``): it gets its own interpreter
     lock, so rescoring never slows request handling, and uses the second core."""
     _die_with_parent()
+    # Rescoring is background work (scores follow events asynchronously): when the
+    # cores are saturated, acknowledging events and answering reads come first.
+    os.nice(SCORER_NICE)
     store = Store(db_url)
     engine = ScoringEngine(store)
     while os.getppid() == parent_pid:  # orphaned (parent SIGKILLed): stop

@@ -208,7 +208,7 @@ class ScoringEngine:
         # Re-read the lifecycle state inside the write transaction: a sales action
         # may have moved the lead since the events were read.
         state: dict[str, Any] = {}
-        for part in chunks(ids):
+        for part in chunks(sorted(ids)):  # one lock order for every writer (no deadlock)
             for row in conn.execute(
                 select(
                     contacts.c.contact_id,
@@ -220,6 +220,7 @@ class ScoringEngine:
                     contacts.c.account_id,
                 )
                 .where(contacts.c.contact_id.in_(part))
+                .order_by(contacts.c.contact_id)
                 # PostgreSQL: lock the rows so two rescorings of one contact (the
                 # scorer process and a wait=true request) cannot both see the
                 # old stage and record the same crossing twice. SQLite's
