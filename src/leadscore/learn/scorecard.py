@@ -49,13 +49,14 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         points_to_double_odds: float = 20.0,
         C: float | Literal["auto"] = "auto",
         C_grid: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3, 1.0),
-        max_bins: int = 5,
+        max_bins: int = 10,
         min_support: int = 30,
         validation: Literal["temporal", "random"] = "temporal",
         validation_fraction: float = 0.2,
         decimals: int = 0,
         grades: tuple[tuple[str, float], ...] = (("A", 0.1), ("B", 0.2), ("C", 0.3), ("D", 0.4)),
         score_name: str = "scorecard",
+        numeric_bins: Literal["interval", "threshold"] = "interval",
         random_state: int = 0,
     ) -> None:
         self.points_to_double_odds = points_to_double_odds
@@ -68,6 +69,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         self.decimals = decimals
         self.grades = grades
         self.score_name = score_name
+        self.numeric_bins = numeric_bins
         self.random_state = random_state
 
     def fit(
@@ -96,7 +98,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
                 str(col),
                 X[col],
                 infos[col],
-                encoding="threshold",
+                encoding=self.numeric_bins if infos[col].kind == "field" else "threshold",
                 min_support=self.min_support,
                 max_bins=self.max_bins,
             )
