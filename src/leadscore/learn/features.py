@@ -524,6 +524,7 @@ def check_leakage(
     max_auc: float = 0.97,
     suspect_auc: float = 0.9,
     max_late_share: float = 0.01,
+    max_rows: int = 200_000,
 ) -> list[LeakageFinding]:
     """Columns that look filled in after the outcome.
 
