@@ -122,14 +122,14 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         scale = np.where(scale > 0, scale, 1.0)
         Z = design @ sparse.diags(1.0 / scale)
 
-        C, start = self.C, None
+        C, warm = self.C, None
         if C == "auto":
-            C, start = self._choose_C(Z.tocsr(), y_arr)
+            C, warm = self._choose_C(Z.tocsr(), y_arr)
         self.C_ = float(C)
-        lr = LogisticRegression(C=self.C_, max_iter=2000, warm_start=start is not None)
-        if start is not None:
+        lr = LogisticRegression(C=self.C_, max_iter=2000, warm_start=warm is not None)
+        if warm is not None:
             # start from the solution found while choosing C: far fewer iterations
-            lr.coef_, lr.intercept_ = start
+            lr.coef_, lr.intercept_ = warm
         lr.fit(Z, y_arr)
         coef = lr.coef_.ravel() / scale
         self.factor_ = self.points_to_double_odds / np.log(2)
