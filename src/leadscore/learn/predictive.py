@@ -45,6 +45,9 @@ class PredictiveModel(ClassifierMixin, BaseEstimator):
     validation : ``"temporal"`` holds out the last ``validation_fraction`` of rows (pass
         rows in time order), ``"random"`` uses ``validation_folds`` stratified inner
         folds (out-of-fold scores; ``validation_folds=1``: one random slice).
+    max_validation_rows : the models fitted to choose the blend and the number of trees
+        use at most this many training rows (the latest when temporal); the final
+        model is refit on all rows.
     calibration : ``"sigmoid"`` (Platt; stable on few conversions) or ``"isotonic"``.
     max_categories : most frequent levels kept per categorical column.
     n_jobs : LightGBM threads; ``None`` uses 1 below 100,000 rows and 2 above (on a
@@ -65,6 +68,7 @@ class PredictiveModel(ClassifierMixin, BaseEstimator):
         validation: Literal["temporal", "random"] = "temporal",
         validation_fraction: float = 0.2,
         validation_folds: int = 3,
+        max_validation_rows: int = 250_000,
         early_stopping_rounds: int = 50,
         calibration: Literal["sigmoid", "isotonic"] = "sigmoid",
         max_categories: int = 200,
@@ -83,6 +87,7 @@ class PredictiveModel(ClassifierMixin, BaseEstimator):
         self.validation = validation
         self.validation_fraction = validation_fraction
         self.validation_folds = validation_folds
+        self.max_validation_rows = max_validation_rows
         self.early_stopping_rounds = early_stopping_rounds
         self.calibration = calibration
         self.max_categories = max_categories
@@ -239,7 +244,20 @@ class PredictiveModel(ClassifierMixin, BaseEstimator):
                     f"label: the {self.validation} validation slice ({len(val)} rows) or the "
                     "rest has only one class; need more conversions or validation='random'"
                 )
-        return [(np.sort(tr), np.sort(va)) for tr, va in splits]
+        out = []
+        rng = np.random.default_rng(self.random_state)
+        for tr, va in splits:
+            tr = np.sort(tr)
+            if len(tr) > self.max_validation_rows:
+                # the choices made here (blend, number of trees) need no more rows than
+                # this; the final model is refit on every row. Temporal: the latest rows.
+                tr = (
+                    tr[-self.max_validation_rows :]
+                    if self.validation == "temporal"
+                    else np.sort(rng.choice(tr, self.max_validation_rows, replace=False))
+                )
+            out.append((tr, np.sort(va)))
+        return out
 
     def _lgb_params(self) -> dict[str, Any]:
         return {
@@ -284,8 +302,9 @@ class PredictiveModel(ClassifierMixin, BaseEstimator):
                 plan = ColumnPlan(numeric=plan.numeric, categorical=[], categories={})
             design = LinearDesign().fit(frame, plan)
             linear = LogisticRegression(C=self.linear_C, max_iter=1000, solver="lbfgs")
-            linear.fit(design.transform(frame), y)
-            init = linear.decision_function(design.transform(frame))
+            matrix = design.transform(frame)
+            linear.fit(matrix, y)
+            init = linear.decision_function(matrix)
             if val_frame is not None:
                 val_init = linear.decision_function(design.transform(val_frame))
         else:
