@@ -4,7 +4,7 @@
                                         [--out benchmarks/results/learning_scale.json]
 
 The leads come from :func:`leadscore.learn.synthetic.make_leads` (known generating
-process, about 6 events per lead). Timed, for each method, as ``leadscore train``
+process, about 4 events per lead). Timed, for each method, as ``leadscore train``
 does it: the leakage-free training set (features as of each lead's snapshot, the
 leakage guard), the fit with its own validation, and the reference scores saved with
 the model (``make_bundle``). Generating the data is not timed. The figures are read
