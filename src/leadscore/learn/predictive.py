@@ -6,13 +6,15 @@ trees predict a constant outside the range they were trained on, and lead data
 drifts (interest rates, campaigns, seasons); on the bank data a time split drops
 plain boosting to 0.65-0.68 AUC while the linear model keeps 0.75. Boosting from
 the linear model keeps its extrapolation and adds the interactions trees find.
-Whether the linear start helps is decided on an internal validation slice of the
-training data (the latest leads when ``validation="temporal"``), never on the test
-set.
+Where the linear start does not help, plain boosting can rank better (bank 5-fold CV,
+Olist by date), and on a few noisy columns the regression alone may. So by default the
+score is a blend of the three (regression alone, boosting from it, plain boosting),
+weights chosen on held-out training rows: out-of-fold scores of an inner k-fold, or
+the latest leads when ``validation="temporal"``; never on a test set.
 
 Each lead's factors are the per-feature log-odds contributions: LightGBM's
-``pred_contrib`` (exact tree SHAP values) plus the linear model's
-``coef * (x - mean)``, summed per original column.
+``pred_contrib`` (exact tree SHAP values) of each booster plus the linear model's
+``coef * (x - mean)``, weighted by the blend and summed per original column.
 """
 
 from __future__ import annotations
