@@ -70,7 +70,7 @@ class PredictiveModel(ClassifierMixin, BaseEstimator):
         validation: Literal["temporal", "random"] = "temporal",
         validation_fraction: float = 0.2,
         validation_folds: int = 3,
-        max_validation_rows: int = 250_000,
+        max_validation_rows: int = 100_000,
         early_stopping_rounds: int = 50,
         calibration: Literal["sigmoid", "isotonic"] = "sigmoid",
         max_categories: int = 200,
@@ -131,9 +131,9 @@ class PredictiveModel(ClassifierMixin, BaseEstimator):
             for opt in options:
                 fit = self._fit_once(tr, y_arr[train_idx], opt, va, y_arr[val_idx])
                 rounds[opt].append(fit["n_trees"])
-                scores = {("boost", opt): fit["raw"](va)}
+                scores = {("boost", opt): fit["val_raw"]}
                 if opt:
-                    scores[("linear", True)] = fit["linear_raw"](va)
+                    scores[("linear", True)] = fit["val_base"]
                 for key, value in scores.items():
                     pieces.setdefault(key, []).append(value)
         parts = {k: np.concatenate(v) for k, v in pieces.items()}
@@ -156,6 +156,7 @@ class PredictiveModel(ClassifierMixin, BaseEstimator):
         self.design_: Any = None
         self.booster_: Any = None
         self.booster_plain_: Any = None
+        linear_final: dict[str, Any] = {}
         if w_lin > 0:
             n_linear = self.best_iteration_["linear"] if w_trees > 0 else 0
             final = self._fit_once(frame, y_arr, True, None, None, n_trees=n_linear)
@@ -164,6 +165,7 @@ class PredictiveModel(ClassifierMixin, BaseEstimator):
                 final["design"],
                 final["booster"],
             )
+            linear_final = final
         if w_plain > 0:
             final = self._fit_once(
                 frame, y_arr, False, None, None, n_trees=self.best_iteration_["plain"]
@@ -173,13 +175,9 @@ class PredictiveModel(ClassifierMixin, BaseEstimator):
         self.plain_offset_ = float(np.log(prior / (1 - prior)))
         self.w_linear_, self.w_trees_, self.w_plain_ = w_lin, w_trees, w_plain
         self.base_rate_ = float(y_arr.mean())
-        self.design_means_ = (
-            np.asarray(self.design_.transform(frame).mean(axis=0)).ravel()
-            if self.design_ is not None
-            else np.zeros(0)
-        )
+        self.design_means_ = linear_final.get("design_mean", np.zeros(0))
         # reference distribution of raw scores for drift checks (population stability)
-        self.train_raw_scores_ = self._raw(frame)
+        self.train_raw_scores_ = self._raw(frame, linear_raw=linear_final.get("train_base"))
         sample = X.iloc[:: max(len(X) // 2000, 1)]
         self.importance_ = (
             self.contributions(sample)
@@ -298,6 +296,7 @@ class PredictiveModel(ClassifierMixin, BaseEstimator):
         design = linear = None
         init = np.zeros(len(frame))
         val_init = None if val_frame is None else np.zeros(len(val_frame))
+        matrix: Any = None
         if use_linear:
             plan = self.plan_
             if self.linear_columns == "numeric":
@@ -338,6 +337,12 @@ class PredictiveModel(ClassifierMixin, BaseEstimator):
         )
         used = int(booster.best_iteration or rounds) if booster is not None else 0
         offset = float(init[0]) if not use_linear else 0.0
+        # held-out scores from what is already computed (no second design transform)
+        val_raw = None
+        if val_frame is not None and val_init is not None:
+            val_raw = np.asarray(val_init, dtype=float)
+            if booster is not None:
+                val_raw = val_raw + booster.predict(val_frame, raw_score=True, num_iteration=used)
 
         def raw(f: pd.DataFrame) -> np.ndarray:
             base = (
@@ -361,6 +366,10 @@ class PredictiveModel(ClassifierMixin, BaseEstimator):
             "offset": offset,
             "raw": raw,
             "linear_raw": linear_raw,
+            "val_base": None if val_init is None else np.asarray(val_init, dtype=float),
+            "val_raw": val_raw,
+            "train_base": np.asarray(init, dtype=float),
+            "design_mean": (np.asarray(matrix.mean(axis=0)).ravel() if use_linear else np.zeros(0)),
         }
 
     # --------------------------------------------------------------- predicting
@@ -371,10 +380,10 @@ class PredictiveModel(ClassifierMixin, BaseEstimator):
     def _linear_raw(self, frame: pd.DataFrame) -> np.ndarray:
         return np.asarray(self.linear_.decision_function(self.design_.transform(frame)))
 
-    def _raw(self, frame: pd.DataFrame) -> np.ndarray:
+    def _raw(self, frame: pd.DataFrame, linear_raw: np.ndarray | None = None) -> np.ndarray:
         raw = np.full(len(frame), self.w_plain_ * self.plain_offset_)
         if self.linear_ is not None:
-            raw += self.w_linear_ * self._linear_raw(frame)
+            raw += self.w_linear_ * (self._linear_raw(frame) if linear_raw is None else linear_raw)
         if self.booster_ is not None:
             raw += self.w_trees_ * self.booster_.predict(frame, raw_score=True)
         if self.booster_plain_ is not None:
