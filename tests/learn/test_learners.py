@@ -239,3 +239,36 @@ def test_bad_input_is_named(profile_only) -> None:
         model.predict_proba(X.drop(columns="industry"))
     with pytest.raises(FeatureTableError, match="DataFrame"):
         LiftPoints().fit(X.to_numpy(), y)
+
+
+def test_predictive_blend_weights_are_chosen_on_held_out_rows() -> None:
+    rng = np.random.default_rng(3)
+    y = (rng.random(4000) < 0.2).astype(int)
+    noise = rng.normal(size=4000)
+    model = PredictiveModel()
+    # the plain boosting ranks much better: it wins, alone or in a mix, on the 0.25 grid
+    parts = {
+        ("boost", True): noise + 0.2 * y,
+        ("boost", False): noise * 0.3 + 2.0 * y,
+        ("linear", True): rng.normal(size=4000),
+    }
+    weights = model._choose_weights(parts, y)
+    assert sum(weights.values()) == pytest.approx(1.0)
+    assert weights.get(("boost", False), 0) >= 0.5
+    assert all(w * 4 == round(w * 4) for w in weights.values())
+    # equal candidates: the default (boosting from the linear base) stays
+    same = {k: noise + y for k in parts}
+    assert model._choose_weights(same, y) == {("boost", True): 1.0}
+    # a fixed choice is not blended at all
+    assert PredictiveModel(linear_base=False)._choose_weights(parts, y) == {("boost", False): 1.0}
+
+
+def test_predictive_plain_and_blended_factors_add_up(training_set) -> None:
+    train, test = training_set.temporal_split(0.25)
+    sample = test.X.iloc[:40]
+    for options in ({"linear_base": False}, {"linear_base": "blend", "validation": "random"}):
+        model = PredictiveModel(n_estimators=60, **options).fit(train.X, train.y)
+        assert sum(model.weights_.values()) == pytest.approx(1.0)
+        contrib = model.contributions(sample)
+        np.testing.assert_allclose(contrib.sum(axis=1), model.decision_function(sample), atol=1e-6)
+        assert roc_auc_score(test.y, model.predict_proba(test.X)[:, 1]) > 0.7

@@ -132,6 +132,14 @@ def score(
     engine: EngineOpt = None,
     db: DbOpt = None,
     master: MasterOpt = None,
+    predictive: Annotated[
+        Path | None,
+        typer.Option(
+            "--predictive",
+            help="Also apply a trained predictive model (registry dir, version dir or model.pkl): "
+            "adds conversion_probability and the top positive/negative factors.",
+        ),
+    ] = None,
 ) -> None:
     """Score every contact: each score and grade, combined grade, stage, surge and top reasons.
 
@@ -146,6 +154,7 @@ def score(
         explain_fmt = output_format(explain) if explain is not None else None
     except ValueError as exc:
         raise fail(str(exc)) from None
+    predictor = _load_predictive(predictive) if predictive is not None else None
 
     # 1. build the rows (one per contact) and, with --explain, the contributions
     chosen = choose_engine(engine, db)
@@ -172,6 +181,10 @@ def score(
     for name in spec.scores:
         columns += [name, f"{name}_grade"]
     columns += ["grade", "stage", "surging", "top_reasons"]
+    if predictor is not None:
+        columns += _add_predictive(
+            rows, predictor, Path(contacts), Path(events) if events else None, moment
+        )
     with atomic_path(out_path) as tmp:
         if explain is not None and explain_fmt is not None:
             with atomic_path(explain) as tmp_explain:
@@ -213,6 +226,26 @@ def python_rows(
             if i % 1_000 == 0:
                 progress.update(task, completed=i)
     return rows, long_rows
+
+
+def _load_predictive(path: Path) -> Any:
+    from leadscore.learn.apply import PredictiveScoreError, load_for_scoring
+
+    try:
+        return load_for_scoring(path)
+    except PredictiveScoreError as exc:
+        raise fail(str(exc)) from None
+
+
+def _add_predictive(
+    rows: list[dict[str, Any]], predictor: Any, contacts: Path, events: Path | None, moment: Any
+) -> list[str]:
+    from leadscore.learn.apply import PredictiveScoreError, add_predictive_columns
+
+    try:
+        return add_predictive_columns(rows, predictor, contacts, events, moment)
+    except PredictiveScoreError as exc:
+        raise fail(str(exc)) from None
 
 
 CONTRIBUTION_COLUMNS = ["contact_id", "score", "rule_id", "description", "points", "evidence"]

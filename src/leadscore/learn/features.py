@@ -238,7 +238,10 @@ def auto_event_groups(
             if text.isna().all():
                 continue
             if prop == "url":
-                key = text.map(_first_segment)
+                # per distinct url, not per event: millions of events, a few thousand urls
+                codes, uniques = pd.factorize(text)
+                firsts = np.array([_first_segment(u) for u in uniques] + [None], dtype=object)
+                key = pd.Series(firsts[codes], index=text.index)  # code -1 (missing): None
                 op = "starts_with"
             else:
                 key = text
@@ -529,6 +532,7 @@ def check_leakage(
     max_auc: float = 0.97,
     suspect_auc: float = 0.9,
     max_late_share: float = 0.01,
+    max_rows: int = 200_000,
 ) -> list[LeakageFinding]:
     """Columns that look filled in after the outcome.
 
@@ -635,7 +639,7 @@ def _single_column_score(series: pd.Series, y: np.ndarray) -> np.ndarray | None:
             return None
         ranks = values.rank(method="average")
         bins = np.ceil(ranks / max(len(values) / 50, 1)).fillna(-1).to_numpy()
-        keys = pd.Series(bins.astype(int).astype(str))
+        keys = pd.Series(bins.astype(np.int64))
     else:
         keys = as_text_series(series).fillna("__missing__").reset_index(drop=True)
         if keys.nunique() <= 1:
@@ -646,16 +650,16 @@ def _single_column_score(series: pd.Series, y: np.ndarray) -> np.ndarray | None:
     rng.shuffle(fold)
     prior = y.mean()
     out = np.empty(n)
+    # integer codes and bincounts: the same smoothed rates as a groupby, fast on 1M rows
+    codes, uniques = pd.factorize(keys.to_numpy())
+    k = len(uniques)
     for f in (0, 1):
         train = fold != f
-        stats = (
-            pd.DataFrame({"k": keys[train].to_numpy(), "y": y[train]})
-            .groupby("k")["y"]
-            .agg(["sum", "count"])
-        )
+        sums = np.bincount(codes[train], weights=y[train], minlength=k)
+        counts = np.bincount(codes[train], minlength=k)
         # smoothed rate: an unseen or rare value falls back to the overall rate
-        rate = (stats["sum"] + prior * 10) / (stats["count"] + 10)
-        out[~train] = keys[~train].map(rate).fillna(prior).to_numpy()
+        rate = (sums + prior * 10) / (counts + 10)
+        out[~train] = rate[codes[~train]]
     if math.isclose(float(np.std(out)), 0.0):
         return None
     return out

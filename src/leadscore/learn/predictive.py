@@ -6,17 +6,20 @@ trees predict a constant outside the range they were trained on, and lead data
 drifts (interest rates, campaigns, seasons); on the bank data a time split drops
 plain boosting to 0.65-0.68 AUC while the linear model keeps 0.75. Boosting from
 the linear model keeps its extrapolation and adds the interactions trees find.
-Whether the linear start helps is decided on an internal validation slice of the
-training data (the latest leads when ``validation="temporal"``), never on the test
-set.
+Where the linear start does not help, plain boosting can rank better (bank 5-fold CV,
+Olist by date), and on a few noisy columns the regression alone may. So by default the
+score is a blend of the three (regression alone, boosting from it, plain boosting),
+weights chosen on held-out training rows: out-of-fold scores of an inner k-fold, or
+the latest leads when ``validation="temporal"``; never on a test set.
 
 Each lead's factors are the per-feature log-odds contributions: LightGBM's
-``pred_contrib`` (exact tree SHAP values) plus the linear model's
-``coef * (x - mean)``, summed per original column.
+``pred_contrib`` (exact tree SHAP values) of each booster plus the linear model's
+``coef * (x - mean)``, weighted by the blend and summed per original column.
 """
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, Literal
 
 import numpy as np
@@ -35,12 +38,18 @@ class PredictiveModel(ClassifierMixin, BaseEstimator):
         stopping on the validation slice, then the model is refit on all rows.
     learning_rate, num_leaves, min_child_samples, reg_lambda, colsample_bytree :
         LightGBM parameters.
-    linear_base : ``"auto"`` (try with and without, keep the better on validation),
-        ``True`` or ``False``.
+    linear_base : ``"blend"`` (default; also ``"auto"``): fit the boosting with and
+        without the linear start and mix them, and the linear model alone, with weights
+        chosen on the validation slice (see ``_choose_weights``); ``True`` or ``False``:
+        one boosted model with or without the linear start.
     linear_C : inverse L2 strength of the logistic regression base.
     linear_columns : ``"all"`` or ``"numeric"`` (trees alone handle the categories).
     validation : ``"temporal"`` holds out the last ``validation_fraction`` of rows (pass
-        rows in time order), ``"random"`` a stratified random slice.
+        rows in time order), ``"random"`` uses ``validation_folds`` stratified inner
+        folds (out-of-fold scores; ``validation_folds=1``: one random slice).
+    max_validation_rows : the models fitted to choose the blend and the number of trees
+        use at most this many training rows (the latest when temporal); the final
+        model is refit on all rows.
     calibration : ``"sigmoid"`` (Platt; stable on few conversions) or ``"isotonic"``.
     max_categories : most frequent levels kept per categorical column.
     n_jobs : LightGBM threads; ``None`` uses 1 below 100,000 rows and 2 above (on a
@@ -55,11 +64,13 @@ class PredictiveModel(ClassifierMixin, BaseEstimator):
         min_child_samples: int = 40,
         reg_lambda: float = 1.0,
         colsample_bytree: float = 0.8,
-        linear_base: bool | Literal["auto"] = True,
+        linear_base: bool | Literal["auto", "blend"] = "blend",
         linear_C: float = 1.0,
         linear_columns: Literal["all", "numeric"] = "all",
         validation: Literal["temporal", "random"] = "temporal",
         validation_fraction: float = 0.2,
+        validation_folds: int = 3,
+        max_validation_rows: int = 100_000,
         early_stopping_rounds: int = 50,
         calibration: Literal["sigmoid", "isotonic"] = "sigmoid",
         max_categories: int = 200,
@@ -77,6 +88,8 @@ class PredictiveModel(ClassifierMixin, BaseEstimator):
         self.linear_columns = linear_columns
         self.validation = validation
         self.validation_fraction = validation_fraction
+        self.validation_folds = validation_folds
+        self.max_validation_rows = max_validation_rows
         self.early_stopping_rounds = early_stopping_rounds
         self.calibration = calibration
         self.max_categories = max_categories
@@ -100,39 +113,71 @@ class PredictiveModel(ClassifierMixin, BaseEstimator):
         self.plan_ = ColumnPlan.fit(X, max_categories=self.max_categories)
         frame = self.plan_.frame(X)
 
-        train_idx, val_idx = self._split(y_arr)
-        options = [True, False] if self.linear_base == "auto" else [bool(self.linear_base)]
-        trials = []
-        for use_linear in options:
-            fitted = self._fit_once(
-                frame.iloc[train_idx],
-                y_arr[train_idx],
-                use_linear,
-                frame.iloc[val_idx],
-                y_arr[val_idx],
-            )
-            raw_val = fitted["raw"](frame.iloc[val_idx])
-            trials.append((_auc(y_arr[val_idx], raw_val), use_linear, fitted, raw_val))
-        trials.sort(key=lambda t: t[0], reverse=True)
-        best_auc, use_linear, best, raw_val = trials[0]
-        self.linear_base_used_ = use_linear
-        self.validation_auc_ = float(best_auc)
-        self.best_iteration_ = best["n_trees"]
-        self.calibrator_ = _fit_calibrator(raw_val, y_arr[val_idx], self.calibration)
+        options = (
+            [True, False] if self.linear_base in ("auto", "blend") else [bool(self.linear_base)]
+        )
+        # candidate scores on held-out rows: the boosted models and, when there is one,
+        # the linear base alone (it wins when the trees only learn the past). Random
+        # validation uses out-of-fold scores of an inner k-fold (one 20 % slice is too
+        # noisy for choosing a blend on a few hundred conversions); temporal validation
+        # the latest slice, as the model will be used on later leads.
+        splits = self._splits(y_arr)
+        held = np.concatenate([va for _, va in splits])
+        y_va = y_arr[held]
+        pieces: dict[tuple[str, bool], list[np.ndarray]] = {}
+        rounds: dict[bool, list[int]] = {opt: [] for opt in options}
+        for train_idx, val_idx in splits:
+            tr, va = frame.iloc[train_idx], frame.iloc[val_idx]
+            for opt in options:
+                fit = self._fit_once(tr, y_arr[train_idx], opt, va, y_arr[val_idx])
+                rounds[opt].append(fit["n_trees"])
+                scores = {("boost", opt): fit["val_raw"]}
+                if opt:
+                    scores[("linear", True)] = fit["val_base"]
+                for key, value in scores.items():
+                    pieces.setdefault(key, []).append(value)
+        parts = {k: np.concatenate(v) for k, v in pieces.items()}
+        weights = self._choose_weights(parts, y_va)
+        raw_val = _mix(parts, weights)
+        self.weights_ = {
+            f"{kind}:{'linear' if opt else 'plain'}": w for (kind, opt), w in weights.items()
+        }
+        self.linear_base_used_ = any(opt for (_, opt), w in weights.items() if w > 0)
+        self.validation_auc_ = _auc(y_va, np.asarray(raw_val))
+        self.calibrator_ = _fit_calibrator(np.asarray(raw_val), y_va, self.calibration)
+        n_trees = {opt: int(np.mean(r)) for opt, r in rounds.items()}
 
         # refit on every row with the chosen settings: the newest leads matter most
-        final = self._fit_once(frame, y_arr, use_linear, None, None, n_trees=best["n_trees"])
-        self.linear_ = final["linear"]
-        self.design_ = final["design"]
-        self.booster_ = final["booster"]
+        w_lin = weights.get(("boost", True), 0.0) + weights.get(("linear", True), 0.0)
+        w_trees = weights.get(("boost", True), 0.0)
+        w_plain = weights.get(("boost", False), 0.0)
+        self.best_iteration_ = {"linear": n_trees.get(True, 0), "plain": n_trees.get(False, 0)}
+        self.linear_: Any = None
+        self.design_: Any = None
+        self.booster_: Any = None
+        self.booster_plain_: Any = None
+        linear_final: dict[str, Any] = {}
+        if w_lin > 0:
+            n_linear = self.best_iteration_["linear"] if w_trees > 0 else 0
+            final = self._fit_once(frame, y_arr, True, None, None, n_trees=n_linear)
+            self.linear_, self.design_, self.booster_ = (
+                final["linear"],
+                final["design"],
+                final["booster"],
+            )
+            linear_final = final
+        if w_plain > 0:
+            final = self._fit_once(
+                frame, y_arr, False, None, None, n_trees=self.best_iteration_["plain"]
+            )
+            self.booster_plain_ = final["booster"]
+        prior = float(np.clip(y_arr.mean(), 1e-6, 1 - 1e-6))
+        self.plain_offset_ = float(np.log(prior / (1 - prior)))
+        self.w_linear_, self.w_trees_, self.w_plain_ = w_lin, w_trees, w_plain
         self.base_rate_ = float(y_arr.mean())
-        self.design_means_ = (
-            np.asarray(self.design_.transform(frame).mean(axis=0)).ravel()
-            if self.design_ is not None
-            else np.zeros(0)
-        )
+        self.design_means_ = linear_final.get("design_mean", np.zeros(0))
         # reference distribution of raw scores for drift checks (population stability)
-        self.train_raw_scores_ = self._raw(frame)
+        self.train_raw_scores_ = self._raw(frame, linear_raw=linear_final.get("train_base"))
         sample = X.iloc[:: max(len(X) // 2000, 1)]
         self.importance_ = (
             self.contributions(sample)
@@ -143,24 +188,76 @@ class PredictiveModel(ClassifierMixin, BaseEstimator):
         )
         return self
 
-    def _split(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _choose_weights(
+        self, parts: dict[tuple[str, bool], np.ndarray], y: np.ndarray
+    ) -> dict[tuple[str, bool], float]:
+        """Blend weights of the candidate scores, by AUC on the validation slice.
+
+        With ``linear_base`` True or False there is one boosted model and nothing to
+        choose. With ``"blend"`` (or ``"auto"``) every convex mix on a 0.25 grid of the
+        linear model alone, the boosting on the linear base and the plain boosting is
+        tried; the boosting on the linear base alone is the default, replaced by the best
+        mix when that is better by more than 0.001 AUC.
+        """
+        if not isinstance(self.linear_base, str):
+            return {("boost", bool(self.linear_base)): 1.0}
+        keys = list(parts)
+        default = {("boost", True) if ("boost", True) in parts else keys[0]: 1.0}
+        # the default stays unless a mix beats it by 0.001 (ties are noise)
+        best, best_auc = default, _auc(y, _mix(parts, default)) + 1e-3
+        steps = 4
+        for combo in itertools.product(range(steps + 1), repeat=len(keys)):
+            if sum(combo) != steps:
+                continue
+            mix = {k: c / steps for k, c in zip(keys, combo, strict=True) if c}
+            auc = _auc(y, _mix(parts, mix))
+            if auc > best_auc + 1e-9:
+                best, best_auc = mix, auc
+        return best
+
+    def _splits(self, y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         n = y.shape[0]
         n_val = max(round(n * self.validation_fraction), 1)
         if self.validation == "temporal":
             idx = np.arange(n)
-            train, val = idx[: n - n_val], idx[n - n_val :]
+            splits = [(idx[: n - n_val], idx[n - n_val :])]
+        elif (
+            self.validation_folds > 1 and np.bincount(y, minlength=2).min() >= self.validation_folds
+        ):
+            from sklearn.model_selection import StratifiedKFold
+
+            folds = StratifiedKFold(
+                self.validation_folds, shuffle=True, random_state=self.random_state
+            )
+            splits = list(folds.split(np.zeros(n), y))
         else:
             from sklearn.model_selection import train_test_split
 
-            train, val = train_test_split(
-                np.arange(n), test_size=n_val, stratify=y, random_state=self.random_state
-            )
-        if np.unique(y[val]).size < 2 or np.unique(y[train]).size < 2:
-            raise FeatureTableError(
-                f"label: the {self.validation} validation slice ({n_val} rows) or the rest has "
-                "only one class; need more conversions or validation='random'"
-            )
-        return np.sort(train), np.sort(val)
+            splits = [
+                train_test_split(
+                    np.arange(n), test_size=n_val, stratify=y, random_state=self.random_state
+                )
+            ]
+        for train, val in splits:
+            if np.unique(y[val]).size < 2 or np.unique(y[train]).size < 2:
+                raise FeatureTableError(
+                    f"label: the {self.validation} validation slice ({len(val)} rows) or the "
+                    "rest has only one class; need more conversions or validation='random'"
+                )
+        out = []
+        rng = np.random.default_rng(self.random_state)
+        for tr, va in splits:
+            tr = np.sort(tr)
+            if len(tr) > self.max_validation_rows:
+                # the choices made here (blend, number of trees) need no more rows than
+                # this; the final model is refit on every row. Temporal: the latest rows.
+                tr = (
+                    tr[-self.max_validation_rows :]
+                    if self.validation == "temporal"
+                    else np.sort(rng.choice(tr, self.max_validation_rows, replace=False))
+                )
+            out.append((tr, np.sort(va)))
+        return out
 
     def _lgb_params(self) -> dict[str, Any]:
         return {
@@ -199,14 +296,16 @@ class PredictiveModel(ClassifierMixin, BaseEstimator):
         design = linear = None
         init = np.zeros(len(frame))
         val_init = None if val_frame is None else np.zeros(len(val_frame))
+        matrix: Any = None
         if use_linear:
             plan = self.plan_
             if self.linear_columns == "numeric":
                 plan = ColumnPlan(numeric=plan.numeric, categorical=[], categories={})
             design = LinearDesign().fit(frame, plan)
             linear = LogisticRegression(C=self.linear_C, max_iter=1000, solver="lbfgs")
-            linear.fit(design.transform(frame), y)
-            init = linear.decision_function(design.transform(frame))
+            matrix = design.transform(frame)
+            linear.fit(matrix, y)
+            init = linear.decision_function(matrix)
             if val_frame is not None:
                 val_init = linear.decision_function(design.transform(val_frame))
         else:
@@ -238,6 +337,12 @@ class PredictiveModel(ClassifierMixin, BaseEstimator):
         )
         used = int(booster.best_iteration or rounds) if booster is not None else 0
         offset = float(init[0]) if not use_linear else 0.0
+        # held-out scores from what is already computed (no second design transform)
+        val_raw = None
+        if val_frame is not None and val_init is not None:
+            val_raw = np.asarray(val_init, dtype=float)
+            if booster is not None:
+                val_raw = val_raw + booster.predict(val_frame, raw_score=True, num_iteration=used)
 
         def raw(f: pd.DataFrame) -> np.ndarray:
             base = (
@@ -249,6 +354,10 @@ class PredictiveModel(ClassifierMixin, BaseEstimator):
                 return base
             return base + booster.predict(f, raw_score=True, num_iteration=used)
 
+        def linear_raw(f: pd.DataFrame) -> np.ndarray:
+            assert linear is not None and design is not None
+            return np.asarray(linear.decision_function(design.transform(f)))
+
         return {
             "linear": linear,
             "design": design,
@@ -256,6 +365,11 @@ class PredictiveModel(ClassifierMixin, BaseEstimator):
             "n_trees": used,
             "offset": offset,
             "raw": raw,
+            "linear_raw": linear_raw,
+            "val_base": None if val_init is None else np.asarray(val_init, dtype=float),
+            "val_raw": val_raw,
+            "train_base": np.asarray(init, dtype=float),
+            "design_mean": (np.asarray(matrix.mean(axis=0)).ravel() if use_linear else np.zeros(0)),
         }
 
     # --------------------------------------------------------------- predicting
@@ -263,19 +377,18 @@ class PredictiveModel(ClassifierMixin, BaseEstimator):
         check_table(X)
         return self.plan_.frame(X)
 
-    def _base(self, frame: pd.DataFrame) -> np.ndarray:
-        if self.linear_ is not None:
-            return np.asarray(self.linear_.decision_function(self.design_.transform(frame)))
-        prior = (
-            float(np.clip(self.base_rate_, 1e-6, 1 - 1e-6)) if hasattr(self, "base_rate_") else 0.5
-        )
-        return np.full(len(frame), np.log(prior / (1 - prior)))
+    def _linear_raw(self, frame: pd.DataFrame) -> np.ndarray:
+        return np.asarray(self.linear_.decision_function(self.design_.transform(frame)))
 
-    def _raw(self, frame: pd.DataFrame) -> np.ndarray:
-        raw = self._base(frame)
+    def _raw(self, frame: pd.DataFrame, linear_raw: np.ndarray | None = None) -> np.ndarray:
+        raw = np.full(len(frame), self.w_plain_ * self.plain_offset_)
+        if self.linear_ is not None:
+            raw += self.w_linear_ * (self._linear_raw(frame) if linear_raw is None else linear_raw)
         if self.booster_ is not None:
-            raw = raw + self.booster_.predict(frame, raw_score=True)
-        return np.asarray(raw)
+            raw += self.w_trees_ * self.booster_.predict(frame, raw_score=True)
+        if self.booster_plain_ is not None:
+            raw += self.w_plain_ * self.booster_plain_.predict(frame, raw_score=True)
+        return raw
 
     def decision_function(self, X: pd.DataFrame) -> np.ndarray:
         """Uncalibrated log-odds (what the factors add up to)."""
@@ -299,7 +412,9 @@ class PredictiveModel(ClassifierMixin, BaseEstimator):
         frame = self._frame(X)
         cols = self.plan_.numeric + self.plan_.categorical
         values = np.zeros((len(frame), len(cols) + 1))  # the last column is _base
+        values[:, -1] = self.w_plain_ * self.plain_offset_
         if self.linear_ is not None:
+            w = self.w_linear_
             design = self.design_.transform(frame)
             coef = self.linear_.coef_.ravel()
             means = self.design_means_
@@ -312,12 +427,11 @@ class PredictiveModel(ClassifierMixin, BaseEstimator):
                 shape=(owner.size, len(cols)),
             )
             centred = sparse.csr_matrix(design.multiply(coef)) @ to_owner
-            values[:, :-1] = centred.toarray() - to_owner.T @ (coef * means)
-            values[:, -1] = float(self.linear_.intercept_[0]) + float(coef @ means)
-        else:
-            values[:, -1] = self._base(frame)[0] if len(frame) else 0.0
-        if self.booster_ is not None:
-            values += self.booster_.predict(frame, pred_contrib=True)
+            values[:, :-1] += w * (centred.toarray() - to_owner.T @ (coef * means))
+            values[:, -1] += w * (float(self.linear_.intercept_[0]) + float(coef @ means))
+        for booster, w in ((self.booster_, self.w_trees_), (self.booster_plain_, self.w_plain_)):
+            if booster is not None and w > 0:
+                values += w * booster.predict(frame, pred_contrib=True)
         return pd.DataFrame(values, index=X.index, columns=[*cols, "_base"])
 
     def top_factors(self, X: pd.DataFrame, n: int = 3) -> list[dict[str, list[dict[str, Any]]]]:
@@ -369,6 +483,10 @@ def _factor(name: str, value: Any, contribution: float) -> dict[str, Any]:
     if isinstance(value, float) and np.isnan(value):
         value = None
     return {"feature": name, "value": value, "contribution": round(float(contribution), 4)}
+
+
+def _mix(parts: dict[tuple[str, bool], np.ndarray], weights: dict[Any, float]) -> np.ndarray:
+    return np.asarray(sum(w * parts[k] for k, w in weights.items()))
 
 
 def _auc(y: np.ndarray, score: np.ndarray) -> float:
