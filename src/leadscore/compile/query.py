@@ -831,31 +831,27 @@ class _Compiler:
             if win is not None:
                 cond = _and(cond, exp.LTE(this=age.copy(), expression=dbl(win)))
             n_i, t_i, s_i = col(f"n{i}", "w"), col(f"t{i}", "w"), col(f"s{i}", "w")
-            aggs.append(_as(exp.Count(this=_case([(cond.copy(), lit(1))])), f"n{i}"))
+            if not isinstance(rule, EventRule):
+                counted = p.copy() if win is None else _case([(cond.copy(), lit(1))])
+                aggs.append(_as(exp.Count(this=counted), f"n{i}"))
             if isinstance(rule, EventRule):
                 decay = self.decay_of(rule, age.copy())
                 value = p.copy() if decay is None else exp.Mul(this=p.copy(), expression=decay)
-                aggs.append(_as(exp.Sum(this=_case([(cond.copy(), value.copy())])), f"t{i}"))
+                # NULL p (rule not matched) leaves a product NULL, which SUM skips; the CASE
+                # is kept where it saves work (decay) or is needed (window).
+                plain_sum = decay is None and win is None
+                summed = value.copy() if plain_sum else _case([(cond.copy(), value.copy())])
+                aggs.append(_as(exp.Sum(this=summed), f"t{i}"))
+                # The sum is NULL exactly when no event was kept (every kept value is a number).
+                kept_any = exp.Not(this=exp.Is(this=t_i.copy(), expression=exp.null()))
                 capped = self.cap(rule, _coalesce0(t_i))
-                listed = _and(
-                    exp.GT(this=n_i.copy(), expression=lit(0)),
-                    exp.NEQ(this=capped, expression=dbl(0)),
-                )
+                listed = _and(kept_any, exp.NEQ(this=capped, expression=dbl(0)))
                 out[i] = _case([(listed, capped.copy())])
                 if surge is not None and c.score == surge.score:
                     recent = _and(cond.copy(), exp.LTE(this=age.copy(), expression=dbl(surge.days)))
                     aggs.append(_as(exp.Sum(this=_case([(recent, value.copy())])), f"s{i}"))
                     surge_parts.append(
-                        _coalesce0(
-                            _case(
-                                [
-                                    (
-                                        exp.GT(this=n_i.copy(), expression=lit(0)),
-                                        self.cap(rule, _coalesce0(s_i)),
-                                    )
-                                ]
-                            )
-                        )
+                        _coalesce0(_case([(kept_any.copy(), self.cap(rule, _coalesce0(s_i)))]))
                     )
             elif isinstance(rule, VolumeRule):
                 count: exp.Expr = n_i.copy()

@@ -133,7 +133,7 @@ class DuckDBEngine:
             row_column=ROW if numbered else None,
         )
         quality = run_quality(
-            model, compiled, lambda sql: [r[0] for r in self.con.execute(sql).fetchall()]
+            model, compiled, lambda sql: self.con.sql(sql).to_arrow_table().column(0)
         )
         if quality is not None:
             self.con.register(TABLES.quality, quality)
