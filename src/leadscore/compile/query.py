@@ -2,13 +2,26 @@
 
 The query is "tuned" as DESIGN.md's batch notes ask: string predicates are
 evaluated once per *distinct* combination of event type and the properties the
-rules read (a few thousand rows, not tens of millions), giving a small rule map
-``(type, props...) -> (rule slot, points x place weight, window, decay)``. The
-events are joined to that map once, so the work follows the number of matching
-(event, rule) pairs, not the number of rules; per-rule constants ride along as
-columns of the map, so the per-event SQL is the same whatever the model.
+rules read (a few thousand rows, not tens of millions), giving a small rule map.
+Two plans read that map:
 
-Shape (CTEs):
+Scores (``query``), the wide plan: the map has one row per key and one column
+``p<i>`` per rule (points x place weight, NULL when the rule does not match).
+Events join it 1:1 (DuckDB on one 64-bit hash of the key, other engines on the
+key columns), and ONE GROUP BY contact sums every rule's decayed points with
+CASE filters: no (event, rule) fan-out, no second aggregation over millions of
+(contact, rule) groups. Rules that need row numbers (first_time_only,
+max_count) take the long plan below over a second scan limited to their keys.
+
+    keys      DISTINCT (type, props...) over the events
+    keymap    per key: p<i> for every event-driven rule (+ h, the key hash)
+    ev        events JOIN keymap: (contact, ts, age, p<i>...)
+    wide      per contact: sums / counts per rule  (GROUP BY contact)
+    rev, r_*  the long plan for the ranked rules only
+    pc        per contact: one column per event-driven rule (caps, tiers)
+
+Explanations (``explain_query``), the long plan, which also yields each rule's
+evidence (event ids):
 
     keys      DISTINCT (type, props...) over the events
     rulemap   per rule: the keys it matches, with its constants (UNION ALL)
@@ -18,6 +31,9 @@ Shape (CTEs):
     agg       per (contact, slot): sum, surge sum, counts  (GROUP BY)
     rv        per (contact, slot): the rule's contribution (caps, tiers)
     pc        per contact: one column per event-driven rule  (GROUP BY)
+
+Both end in the same contact side:
+
     base      contacts LEFT JOIN pc LEFT JOIN quality: every rule's points
     scored    raw sums, bounds, grades
     result    combined grade, surge, lifecycle stage
@@ -783,7 +799,9 @@ class _Compiler:
                 )
             )
 
-        def scan(slots: list[RuleColumn], with_eid: bool) -> exp.Select:
+        def scan(
+            slots: list[RuleColumn], with_eid: bool, recent_days: float | None = None
+        ) -> exp.Select:
             cols: list[exp.Expr] = [
                 _as(self.cid_key("e", self.ek), "cid"),
                 _as(self.ts_us("e"), "ts_us"),
@@ -811,15 +829,26 @@ class _Compiler:
                 .from_(_as(exp.to_table(self.tables.events), "e"))
                 .join(_as(exp.to_table(source), "m"), on=on)
             )
+            when: exp.Expr = exp.LTE(this=col("ts_us", "e2"), expression=self.asof_us.copy())
+            if recent_days is not None:
+                # A superset by a second; the exact age test is in the aggregate.
+                since = exp.Sub(
+                    this=self.asof_us.copy(),
+                    expression=exp.cast(lit(int(recent_days * DAY_US) + 1_000_000), "BIGINT"),
+                )
+                when = _and(when, exp.GTE(this=col("ts_us", "e2"), expression=since))
             return (
                 exp.select(exp.Star(), _as(asof_age.copy(), "age"))
                 .from_(_as(exp.Subquery(this=inner), "e2"))
-                .where(exp.LTE(this=col("ts_us", "e2"), expression=self.asof_us.copy()))
+                .where(when)
             )
 
         surge = self.model.surge
         age = col("age")
         aggs: list[exp.Expr] = [col("cid")]
+        # Surge sums read only the last few days: a separate, time-filtered aggregate
+        # instead of one more CASE per rule over every event.
+        surge_aggs: list[exp.Expr] = [col("cid")]
         out: dict[int, exp.Expr] = {}
         surge_parts: list[exp.Expr] = []
         for c in plain:
@@ -830,7 +859,7 @@ class _Compiler:
             win = self.window_of(rule)
             if win is not None:
                 cond = _and(cond, exp.LTE(this=age.copy(), expression=dbl(win)))
-            n_i, t_i, s_i = col(f"n{i}", "w"), col(f"t{i}", "w"), col(f"s{i}", "w")
+            n_i, t_i, s_i = col(f"n{i}", "w"), col(f"t{i}", "w"), col(f"s{i}", "sg")
             if not isinstance(rule, EventRule):
                 counted = p.copy() if win is None else _case([(cond.copy(), lit(1))])
                 aggs.append(_as(exp.Count(this=counted), f"n{i}"))
@@ -849,7 +878,7 @@ class _Compiler:
                 out[i] = _case([(listed, capped.copy())])
                 if surge is not None and c.score == surge.score:
                     recent = _and(cond.copy(), exp.LTE(this=age.copy(), expression=dbl(surge.days)))
-                    aggs.append(_as(exp.Sum(this=_case([(recent, value.copy())])), f"s{i}"))
+                    surge_aggs.append(_as(exp.Sum(this=_case([(recent, value.copy())])), f"s{i}"))
                     surge_parts.append(
                         _coalesce0(_case([(kept_any.copy(), self.cap(rule, _coalesce0(s_i)))]))
                     )
@@ -887,6 +916,9 @@ class _Compiler:
             ("ev", scan(plain, with_eid=False)),
             ("wide", exp.select(*aggs).from_("ev").group_by(col("cid"))),
         ]
+        if surge is not None and len(surge_aggs) > 1:
+            ctes.append(("evs", scan(plain, with_eid=False, recent_days=surge.days)))
+            ctes.append(("surge", exp.select(*surge_aggs).from_("evs").group_by(col("cid"))))
         if ranked:
             branches: list[exp.Select] = []
             for c in ranked:
@@ -939,6 +971,12 @@ class _Compiler:
             surge_parts.append(_coalesce0(col("surge_points", "r")))
         pc_cols.append(_as(_sum(surge_parts), "surge_points"))
         pc = exp.select(*pc_cols).from_(_as(exp.to_table("wide"), "w"))
+        if surge is not None and len(surge_aggs) > 1:
+            pc = pc.join(
+                _as(exp.to_table("surge"), "sg"),
+                on=exp.EQ(this=col("cid", "sg"), expression=col("cid", "w")),
+                join_type="left",
+            )
         if ranked:
             pc = pc.join(
                 _as(exp.to_table("r_pc"), "r"),
