@@ -548,23 +548,29 @@ class _Compiler:
                     ]
                 ),
             )
-            ranked = (
-                exp.select(
-                    *[col(c) for c in base_cols],
-                    _as(rn_first, "rn_first"),
-                    _as(rn_last, "rn_last"),
-                )
-                .from_(n("hits"))
-                .where(exp.In(this=col("slot"), expressions=[lit(i) for i in ranked_ids]))
-            )
+            # Each rule needs one of the two orders: a window (a sort) per kind, over the
+            # rows of the rules of that kind only.
+            first_ids = [c.index for c in ranked_slots if self.rule(c).first_time_only]
+            last_ids = [c.index for c in ranked_slots if not self.rule(c).first_time_only]
+            parts: list[exp.Select] = []
+            for ids, window in ((first_ids, rn_first), (last_ids, rn_last)):
+                if ids:
+                    parts.append(
+                        exp.select(*[col(c) for c in base_cols], _as(window, "rn"))
+                        .from_(n("hits"))
+                        .where(exp.In(this=col("slot"), expressions=[lit(i) for i in ids]))
+                    )
+            ranked: exp.Expr = parts[0]
+            if len(parts) > 1:
+                ranked = exp.union(parts[0], parts[1], distinct=False, copy=False)
             kept_whens = []
             for c in ranked_slots:
                 rule = self.rule(c)
                 if rule.first_time_only:
-                    cond = _and(exp.EQ(this=col("rn_first"), expression=lit(1)), col("in_win"))
+                    cond = _and(exp.EQ(this=col("rn"), expression=lit(1)), col("in_win"))
                 else:
                     cond = _and(
-                        col("in_win"), exp.LTE(this=col("rn_last"), expression=lit(rule.max_count))
+                        col("in_win"), exp.LTE(this=col("rn"), expression=lit(rule.max_count))
                     )
                 kept_whens.append((exp.EQ(this=col("slot"), expression=lit(c.index)), cond))
             kept_ranked = exp.select(
