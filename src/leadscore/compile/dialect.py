@@ -128,6 +128,18 @@ class Dialect:
             return exp.ArrayAgg(this=exp.Order(this=inner, expressions=order.expressions))
         return exp.Filter(this=agg, expression=exp.Where(this=keep))
 
+    def key_hash(self, parts: list[exp.Expr]) -> exp.Expr | None:
+        """A 64-bit hash of the key columns, when hashing beats joining on strings."""
+        if self.name == "duckdb":
+            return exp.Anonymous(this="HASH", expressions=parts)
+        return None
+
+    def raise_error(self, message: str) -> exp.Expr:
+        """An expression that fails the query with ``message`` when evaluated."""
+        if self.name == "duckdb":
+            return exp.Anonymous(this="ERROR", expressions=[exp.Literal.string(message)])
+        raise CompileError(f"no error() in {self.name}")
+
     def null_text_array(self) -> exp.Expr:
         return exp.cast(exp.null(), exp.DataType.build("ARRAY<TEXT>", dialect="spark"))
 

@@ -2,13 +2,26 @@
 
 The query is "tuned" as DESIGN.md's batch notes ask: string predicates are
 evaluated once per *distinct* combination of event type and the properties the
-rules read (a few thousand rows, not tens of millions), giving a small rule map
-``(type, props...) -> (rule slot, points x place weight, window, decay)``. The
-events are joined to that map once, so the work follows the number of matching
-(event, rule) pairs, not the number of rules; per-rule constants ride along as
-columns of the map, so the per-event SQL is the same whatever the model.
+rules read (a few thousand rows, not tens of millions), giving a small rule map.
+Two plans read that map:
 
-Shape (CTEs):
+Scores (``query``), the wide plan: the map has one row per key and one column
+``p<i>`` per rule (points x place weight, NULL when the rule does not match).
+Events join it 1:1 (DuckDB on one 64-bit hash of the key, other engines on the
+key columns), and ONE GROUP BY contact sums every rule's decayed points with
+CASE filters: no (event, rule) fan-out, no second aggregation over millions of
+(contact, rule) groups. Rules that need row numbers (first_time_only,
+max_count) take the long plan below over a second scan limited to their keys.
+
+    keys      DISTINCT (type, props...) over the events
+    keymap    per key: p<i> for every event-driven rule (+ h, the key hash)
+    ev        events JOIN keymap: (contact, ts, age, p<i>...)
+    wide      per contact: sums / counts per rule  (GROUP BY contact)
+    rev, r_*  the long plan for the ranked rules only
+    pc        per contact: one column per event-driven rule (caps, tiers)
+
+Explanations (``explain_query``), the long plan, which also yields each rule's
+evidence (event ids):
 
     keys      DISTINCT (type, props...) over the events
     rulemap   per rule: the keys it matches, with its constants (UNION ALL)
@@ -18,6 +31,9 @@ Shape (CTEs):
     agg       per (contact, slot): sum, surge sum, counts  (GROUP BY)
     rv        per (contact, slot): the rule's contribution (caps, tiers)
     pc        per contact: one column per event-driven rule  (GROUP BY)
+
+Both end in the same contact side:
+
     base      contacts LEFT JOIN pc LEFT JOIN quality: every rule's points
     scored    raw sums, bounds, grades
     result    combined grade, surge, lifecycle stage
@@ -300,7 +316,7 @@ class _Compiler:
         d = self.d
         ctes: list[tuple[str, exp.Expr]] = []
         if self.event_slots:
-            ctes += self.event_ctes(explain=False)
+            ctes += self.wide_ctes()
         base, base_explain = self.base_selects()
         q = self.final_query([*ctes, ("base", base)], explain=False)
         eq = self.explain(self.event_ctes(explain=True) if self.event_slots else [], base_explain)
@@ -346,8 +362,46 @@ class _Compiler:
                     out.append(n)
         return out
 
-    def event_ctes(self, explain: bool) -> list[tuple[str, exp.Expr]]:
+    def match_and_weight(self, rule: Any, reader: FieldReader) -> tuple[list[exp.Expr], exp.Expr]:
+        """A rule's event predicates (type and ``where``) and its points x place weight."""
+        reader.rule_id = rule.id
+        conds: list[exp.Expr] = []
+        if rule.on is not None:
+            type_text = reader.text("type")
+            conds.append(true_(exp.In(this=type_text, expressions=[lit(t) for t in rule.on])))
+        if rule.where:
+            conds.append(true_(where_predicate(rule.where, reader, rule.id)))
+        pw: exp.Expr = dbl(0)
+        if isinstance(rule, EventRule):
+            pw = dbl(rule.points)
+            if rule.place is not None:
+                pw = exp.Mul(
+                    this=pw,
+                    expression=_paren(place_weight(self.model.places[rule.place], reader)),
+                )
+        return conds, pw
+
+    def event_ctes(
+        self,
+        explain: bool,
+        slots: list[RuleColumn] | None = None,
+        hits_cte: exp.Expr | None = None,
+        prefix: str = "",
+    ) -> list[tuple[str, exp.Expr]]:
+        """The long (contact, rule) shape: every matching (event, rule) pair is a row.
+
+        ``slots`` limits it to some rules and ``hits_cte`` replaces the rule-map join
+        (the wide plan uses both for the rules that need row numbers); CTE names get
+        ``prefix``.
+        """
         d = self.d
+        slots = self.event_slots if slots is None else slots
+        ranked_slots = [c for c in self.ranked_slots if c in slots]
+        days_slots = [c for c in self.days_slots if c in slots]
+
+        def n(name: str) -> str:
+            return prefix + name
+
         props = self.props()
         key_cols = ["type", *props]
         keys = (
@@ -357,26 +411,13 @@ class _Compiler:
         )
         reader = FieldReader("k", self.ek, d, "events")
         branches: list[exp.Select] = []
-        for c in self.event_slots:
+        for c in slots:
             rule = self.rule(c)
-            reader.rule_id = rule.id
-            conds: list[exp.Expr] = []
-            if rule.on is not None:
-                type_text = reader.text("type")
-                conds.append(true_(exp.In(this=type_text, expressions=[lit(t) for t in rule.on])))
-            if rule.where:
-                conds.append(true_(where_predicate(rule.where, reader, rule.id)))
-            pw: exp.Expr = dbl(0)
+            conds, pw = self.match_and_weight(rule, reader)
             hl: exp.Expr = exp.cast(exp.null(), "DOUBLE")
             dd: exp.Expr = exp.cast(exp.null(), "DOUBLE")
             win: exp.Expr = exp.cast(exp.null(), "DOUBLE")
             if isinstance(rule, EventRule):
-                pw = dbl(rule.points)
-                if rule.place is not None:
-                    pw = exp.Mul(
-                        this=pw,
-                        expression=_paren(place_weight(self.model.places[rule.place], reader)),
-                    )
                 if rule.half_life_days is not None:
                     hl = dbl(rule.half_life_days)
                 if rule.decay_days is not None:
@@ -413,7 +454,7 @@ class _Compiler:
             exp.EQ(this=self.join_key("e", k), expression=col(f"k_{i}", "m"))
             for i, k in enumerate(key_cols)
         ]
-        need_eid = explain or bool(self.ranked_slots)
+        need_eid = explain or bool(ranked_slots)
         # The timestamp conversion is computed once per event in a subquery.
         e2_cols: list[exp.Expr] = [
             _as(self.cid("e", self.ek), "cid"),
@@ -477,10 +518,14 @@ class _Compiler:
             ("rulemap", rulemap),
             ("hits", hits),
         ]
+        if hits_cte is not None:
+            ctes = [(n("hits"), hits_cte)]
 
         base_cols = ["cid", "ts_us", "slot", "age", "pts", "in_win"] + (["eid"] if need_eid else [])
-        ranked_ids = [c.index for c in self.ranked_slots]
-        plain = exp.select(*[col(c) for c in base_cols], _as(col("in_win"), "kept")).from_("hits")
+        ranked_ids = [c.index for c in ranked_slots]
+        plain = exp.select(*[col(c) for c in base_cols], _as(col("in_win"), "kept")).from_(
+            n("hits")
+        )
         if ranked_ids:
             plain = plain.where(
                 exp.Not(this=exp.In(this=col("slot"), expressions=[lit(i) for i in ranked_ids]))
@@ -503,33 +548,39 @@ class _Compiler:
                     ]
                 ),
             )
-            ranked = (
-                exp.select(
-                    *[col(c) for c in base_cols],
-                    _as(rn_first, "rn_first"),
-                    _as(rn_last, "rn_last"),
-                )
-                .from_("hits")
-                .where(exp.In(this=col("slot"), expressions=[lit(i) for i in ranked_ids]))
-            )
+            # Each rule needs one of the two orders: a window (a sort) per kind, over the
+            # rows of the rules of that kind only.
+            first_ids = [c.index for c in ranked_slots if self.rule(c).first_time_only]
+            last_ids = [c.index for c in ranked_slots if not self.rule(c).first_time_only]
+            parts: list[exp.Select] = []
+            for ids, window in ((first_ids, rn_first), (last_ids, rn_last)):
+                if ids:
+                    parts.append(
+                        exp.select(*[col(c) for c in base_cols], _as(window, "rn"))
+                        .from_(n("hits"))
+                        .where(exp.In(this=col("slot"), expressions=[lit(i) for i in ids]))
+                    )
+            ranked: exp.Expr = parts[0]
+            if len(parts) > 1:
+                ranked = exp.union(parts[0], parts[1], distinct=False, copy=False)
             kept_whens = []
-            for c in self.ranked_slots:
+            for c in ranked_slots:
                 rule = self.rule(c)
                 if rule.first_time_only:
-                    cond = _and(exp.EQ(this=col("rn_first"), expression=lit(1)), col("in_win"))
+                    cond = _and(exp.EQ(this=col("rn"), expression=lit(1)), col("in_win"))
                 else:
                     cond = _and(
-                        col("in_win"), exp.LTE(this=col("rn_last"), expression=lit(rule.max_count))
+                        col("in_win"), exp.LTE(this=col("rn"), expression=lit(rule.max_count))
                     )
                 kept_whens.append((exp.EQ(this=col("slot"), expression=lit(c.index)), cond))
             kept_ranked = exp.select(
                 *[col(c) for c in base_cols], _as(_case(kept_whens, exp.false()), "kept")
-            ).from_("ranked")
-            ctes.append(("ranked", ranked))
+            ).from_(n("ranked"))
+            ctes.append((n("ranked"), ranked))
             kept: exp.Expr = exp.union(plain, kept_ranked, distinct=False, copy=False)
         else:
             kept = plain
-        ctes.append(("kept", kept))
+        ctes.append((n("kept"), kept))
 
         kept_col = col("kept")
         aggs: list[exp.Expr] = [
@@ -543,7 +594,7 @@ class _Compiler:
         if surge is not None:
             recent = _and(kept_col.copy(), exp.LTE(this=col("age"), expression=dbl(surge.days)))
             aggs.append(_as(exp.Sum(this=_case([(recent, col("pts"))])), "surge_total"))
-        if self.days_slots:
+        if days_slots:
             day = exp.Floor(
                 this=exp.Div(
                     this=exp.Div(this=exp.cast(col("ts_us"), "DOUBLE"), expression=dbl(1e6)),
@@ -552,7 +603,7 @@ class _Compiler:
             )
             cond = _and(
                 col("in_win"),
-                exp.In(this=col("slot"), expressions=[lit(c.index) for c in self.days_slots]),
+                exp.In(this=col("slot"), expressions=[lit(c.index) for c in days_slots]),
             )
             aggs.append(
                 _as(exp.Count(this=exp.Distinct(expressions=[_case([(cond, day)])])), "n_days")
@@ -564,9 +615,7 @@ class _Compiler:
                     (
                         exp.In(
                             this=col("slot"),
-                            expressions=[
-                                lit(c.index) for c in self.event_slots if c.kind == "volume"
-                            ]
+                            expressions=[lit(c.index) for c in slots if c.kind == "volume"]
                             or [lit(-1)],
                         ),
                         col("in_win"),
@@ -575,13 +624,13 @@ class _Compiler:
                 kept_col.copy(),
             )
             aggs.append(_as(d.ordered_ids(col("eid"), col("ts_us"), evidence_flag), "ids"))
-        agg = exp.select(*aggs).from_("kept").group_by(col("cid"), col("slot"))
-        ctes.append(("agg", agg))
+        agg = exp.select(*aggs).from_(n("kept")).group_by(col("cid"), col("slot"))
+        ctes.append((n("agg"), agg))
 
         # rv: each event-driven rule's contribution (NULL when not listed).
         value_whens = []
         surge_whens = []
-        for c in self.event_slots:
+        for c in slots:
             rule = self.rule(c)
             is_slot = exp.EQ(this=col("slot"), expression=lit(c.index))
             if isinstance(rule, EventRule):
@@ -619,13 +668,13 @@ class _Compiler:
         ]
         if explain:
             count_expr: exp.Expr = col("n_win")
-            if self.days_slots:
+            if days_slots:
                 count_expr = _case(
                     [
                         (
                             exp.In(
                                 this=col("slot"),
-                                expressions=[lit(c.index) for c in self.days_slots],
+                                expressions=[lit(c.index) for c in days_slots],
                             ),
                             col("n_days"),
                         )
@@ -633,10 +682,10 @@ class _Compiler:
                     col("n_win"),
                 )
             rv_cols += [col("min_age"), col("ids"), _as(count_expr, "n_count")]
-        ctes.append(("rv", exp.select(*rv_cols).from_("agg")))
+        ctes.append((n("rv"), exp.select(*rv_cols).from_(n("agg"))))
 
         pc_cols: list[exp.Expr] = [col("cid")]
-        for c in self.event_slots:
+        for c in slots:
             is_slot = exp.EQ(this=col("slot"), expression=lit(c.index))
             if c.kind == "inactivity":
                 pc_cols.append(_as(exp.Max(this=_case([(is_slot, col("n_win"))])), f"w{c.index}"))
@@ -647,7 +696,300 @@ class _Compiler:
             else:
                 pc_cols.append(_as(exp.Max(this=_case([(is_slot, col("value"))])), c.column))
         pc_cols.append(_as(exp.Sum(this=col("surge_value")), "surge_points"))
-        ctes.append(("pc", exp.select(*pc_cols).from_("rv").group_by(col("cid"))))
+        ctes.append((n("pc"), exp.select(*pc_cols).from_(n("rv")).group_by(col("cid"))))
+        return ctes
+
+    def window_of(self, rule: Any) -> float | None:
+        if isinstance(rule, EventRule):
+            return rule.within_days
+        if isinstance(rule, VolumeRule):
+            return rule.within_days
+        return float(rule.inactive_days)
+
+    def decay_of(self, rule: Any, age: exp.Expr) -> exp.Expr | None:
+        if not isinstance(rule, EventRule):
+            return None
+        if rule.half_life_days is not None:
+            return exp.Pow(
+                this=dbl(0.5), expression=exp.Div(this=age, expression=dbl(rule.half_life_days))
+            )
+        if rule.decay_days is not None:
+            return exp.Greatest(
+                this=dbl(0),
+                expressions=[
+                    exp.Sub(
+                        this=dbl(1), expression=exp.Div(this=age, expression=dbl(rule.decay_days))
+                    )
+                ],
+            )
+        return None
+
+    def cid_key(self, alias: str, kinds: Mapping[str, str]) -> exp.Expr:
+        """The contact id to group and join on: integer ids as they are (no text per event)."""
+        if self.ck["contact_id"] == "int" and self.ek["contact_id"] == "int":
+            return exp.column("contact_id", table=alias, quoted=True)
+        return self.cid(alias, kinds)
+
+    def wide_ctes(self) -> list[tuple[str, exp.Expr]]:
+        """The plan for scores without explanations: one pass, one GROUP BY contact.
+
+        Each event row gets one column per rule, ``p<i>`` = points x place weight when
+        the rule matches, else NULL; the predicates read the event's own columns, which
+        DuckDB evaluates once per dictionary entry of a Parquet column rather than per
+        row. One GROUP BY contact then sums each rule's decayed points (and counts)
+        with CASE filters, so there is no (event, rule) fan-out and no join to a rule
+        map. Only the rules that need row numbers (first_time_only, max_count) take
+        the long path, over a second, filtered scan of just their events.
+        """
+        ranked = list(self.ranked_slots)
+        plain = [c for c in self.event_slots if c not in ranked]
+        asof_age = exp.Div(
+            this=_paren(
+                exp.Sub(
+                    this=self.asof_s.copy(),
+                    expression=exp.Div(
+                        this=exp.cast(col("ts_us", "e2"), "DOUBLE"), expression=dbl(1e6)
+                    ),
+                )
+            ),
+            expression=dbl(86_400),
+        )
+
+        # The rule map, wide: one row per distinct (type, props...) with p<i> for every rule.
+        props = self.props()
+        key_cols = ["type", *props]
+        keys = (
+            exp.select(*[exp.column(k, quoted=True) for k in key_cols])
+            .distinct()
+            .from_(exp.to_table(self.tables.events))
+        )
+        kreader = FieldReader("k", self.ek, self.d, "events")
+        km_cols: list[exp.Expr] = [
+            _as(self.join_key("k", k), f"k_{i}") for i, k in enumerate(key_cols)
+        ]
+        for c in self.event_slots:
+            conds, pw = self.match_and_weight(self.rule(c), kreader)
+            m = _and(*conds) if len(conds) > 1 else (conds[0] if conds else None)
+            km_cols.append(_as(_case([(m, pw)]) if m is not None else pw, f"p{c.index}"))
+        keymap: exp.Expr = exp.select(*km_cols).distinct().from_(_as(exp.to_table("keys"), "k"))
+        hashed = self.d.key_hash([col(f"k_{i}") for i in range(len(key_cols))])
+        if hashed is not None:
+            # Join on one 64-bit hash of the key instead of several strings per event; two
+            # keys of one data set with the same hash stop the query instead of mixing up.
+            keymap = exp.select(exp.Star(), _as(hashed, "h")).from_(
+                _as(exp.Subquery(this=keymap), "km")
+            )
+            dup = exp.Window(this=exp.Count(this=exp.Star()), partition_by=[col("h")])
+            keymap = (
+                exp.select(exp.Star())
+                .from_(
+                    _as(
+                        exp.Subquery(
+                            this=exp.select(exp.Star(), _as(dup, "n_same")).from_(
+                                _as(exp.Subquery(this=keymap), "kh")
+                            )
+                        ),
+                        "kd",
+                    )
+                )
+                .where(
+                    _case(
+                        [
+                            (
+                                exp.GT(this=col("n_same"), expression=lit(1)),
+                                self.d.raise_error("leadscore: event key hash collision"),
+                            )
+                        ],
+                        exp.true(),
+                    )
+                )
+            )
+
+        def scan(
+            slots: list[RuleColumn], with_eid: bool, recent_days: float | None = None
+        ) -> exp.Select:
+            cols: list[exp.Expr] = [
+                _as(self.cid_key("e", self.ek), "cid"),
+                _as(self.ts_us("e"), "ts_us"),
+            ]
+            if with_eid:
+                cols.append(_as(self.eid("e"), "eid"))
+            cols += [_as(col(f"p{c.index}", "m"), f"p{c.index}") for c in slots]
+            event_keys = [self.join_key("e", k) for k in key_cols]
+            source = "keymap"
+            if with_eid:
+                source = "keymap_r"
+            if hashed is not None:
+                on: exp.Expr = exp.EQ(
+                    this=col("h", "m"), expression=self.d.key_hash(event_keys) or exp.null()
+                )
+            else:
+                on = _and(
+                    *[
+                        exp.EQ(this=k, expression=col(f"k_{i}", "m"))
+                        for i, k in enumerate(event_keys)
+                    ]
+                )
+            inner = (
+                exp.select(*cols)
+                .from_(_as(exp.to_table(self.tables.events), "e"))
+                .join(_as(exp.to_table(source), "m"), on=on)
+            )
+            when: exp.Expr = exp.LTE(this=col("ts_us", "e2"), expression=self.asof_us.copy())
+            if recent_days is not None:
+                # A superset by a second; the exact age test is in the aggregate.
+                since = exp.Sub(
+                    this=self.asof_us.copy(),
+                    expression=exp.cast(lit(int(recent_days * DAY_US) + 1_000_000), "BIGINT"),
+                )
+                when = _and(when, exp.GTE(this=col("ts_us", "e2"), expression=since))
+            return (
+                exp.select(exp.Star(), _as(asof_age.copy(), "age"))
+                .from_(_as(exp.Subquery(this=inner), "e2"))
+                .where(when)
+            )
+
+        surge = self.model.surge
+        age = col("age")
+        aggs: list[exp.Expr] = [col("cid")]
+        # Surge sums read only the last few days: a separate, time-filtered aggregate
+        # instead of one more CASE per rule over every event.
+        surge_aggs: list[exp.Expr] = [col("cid")]
+        out: dict[int, exp.Expr] = {}
+        surge_parts: list[exp.Expr] = []
+        for c in plain:
+            rule = self.rule(c)
+            i = c.index
+            p = col(f"p{i}")
+            cond: exp.Expr = exp.Not(this=exp.Is(this=p.copy(), expression=exp.null()))
+            win = self.window_of(rule)
+            if win is not None:
+                cond = _and(cond, exp.LTE(this=age.copy(), expression=dbl(win)))
+            n_i, t_i, s_i = col(f"n{i}", "w"), col(f"t{i}", "w"), col(f"s{i}", "sg")
+            if not isinstance(rule, EventRule):
+                counted = p.copy() if win is None else _case([(cond.copy(), lit(1))])
+                aggs.append(_as(exp.Count(this=counted), f"n{i}"))
+            if isinstance(rule, EventRule):
+                decay = self.decay_of(rule, age.copy())
+                value = p.copy() if decay is None else exp.Mul(this=p.copy(), expression=decay)
+                # NULL p (rule not matched) leaves a product NULL, which SUM skips; the CASE
+                # is kept where it saves work (decay) or is needed (window).
+                plain_sum = decay is None and win is None
+                summed = value.copy() if plain_sum else _case([(cond.copy(), value.copy())])
+                aggs.append(_as(exp.Sum(this=summed), f"t{i}"))
+                # The sum is NULL exactly when no event was kept (every kept value is a number).
+                kept_any = exp.Not(this=exp.Is(this=t_i.copy(), expression=exp.null()))
+                capped = self.cap(rule, _coalesce0(t_i))
+                listed = _and(kept_any, exp.NEQ(this=capped, expression=dbl(0)))
+                out[i] = _case([(listed, capped.copy())])
+                if surge is not None and c.score == surge.score:
+                    recent = _and(cond.copy(), exp.LTE(this=age.copy(), expression=dbl(surge.days)))
+                    surge_aggs.append(_as(exp.Sum(this=_case([(recent, value.copy())])), f"s{i}"))
+                    surge_parts.append(
+                        _coalesce0(_case([(kept_any.copy(), self.cap(rule, _coalesce0(s_i)))]))
+                    )
+            elif isinstance(rule, VolumeRule):
+                count: exp.Expr = n_i.copy()
+                if rule.count == "days":
+                    day = exp.Floor(
+                        this=exp.Div(
+                            this=exp.Div(
+                                this=exp.cast(col("ts_us"), "DOUBLE"), expression=dbl(1e6)
+                            ),
+                            expression=dbl(86_400),
+                        )
+                    )
+                    aggs.append(
+                        _as(
+                            exp.Count(this=exp.Distinct(expressions=[_case([(cond.copy(), day)])])),
+                            f"d{i}",
+                        )
+                    )
+                    count = col(f"d{i}", "w")
+                tiers = [
+                    (
+                        exp.GTE(this=count.copy(), expression=lit(t.at_least)),
+                        dbl(t.points) if t.points != 0 else exp.cast(exp.null(), "DOUBLE"),
+                    )
+                    for t in reversed(rule.tiers)
+                ]
+                out[i] = _case(tiers)
+            else:
+                out[i] = n_i.copy()
+        ctes: list[tuple[str, exp.Expr]] = [
+            ("keys", keys),
+            ("keymap", keymap),
+            ("ev", scan(plain, with_eid=False)),
+            ("wide", exp.select(*aggs).from_("ev").group_by(col("cid"))),
+        ]
+        if surge is not None and len(surge_aggs) > 1:
+            ctes.append(("evs", scan(plain, with_eid=False, recent_days=surge.days)))
+            ctes.append(("surge", exp.select(*surge_aggs).from_("evs").group_by(col("cid"))))
+        if ranked:
+            branches: list[exp.Select] = []
+            for c in ranked:
+                rule = self.rule(c)
+                p = col(f"p{c.index}")
+                decay = self.decay_of(rule, age.copy())
+                win = self.window_of(rule)
+                in_win: exp.Expr = (
+                    exp.true() if win is None else exp.LTE(this=age.copy(), expression=dbl(win))
+                )
+                branches.append(
+                    exp.select(
+                        col("cid"),
+                        col("ts_us"),
+                        _as(lit(c.index), "slot"),
+                        age.copy(),
+                        _as(
+                            p.copy() if decay is None else exp.Mul(this=p.copy(), expression=decay),
+                            "pts",
+                        ),
+                        _as(in_win, "in_win"),
+                        col("eid"),
+                    )
+                    .from_("rev")
+                    .where(exp.Not(this=exp.Is(this=p.copy(), expression=exp.null())))
+                )
+            union: exp.Expr = branches[0]
+            for b in branches[1:]:
+                union = exp.union(union, b, distinct=False, copy=False)
+            any_ranked = [
+                exp.Not(this=exp.Is(this=col(f"p{c.index}"), expression=exp.null())) for c in ranked
+            ]
+            keymap_r = (
+                exp.select(exp.Star())
+                .from_("keymap")
+                .where(_or(*any_ranked) if len(any_ranked) > 1 else any_ranked[0])
+            )
+            ctes.append(("keymap_r", keymap_r))
+            ctes.append(("rev", scan(ranked, with_eid=True)))
+            ctes += self.event_ctes(explain=False, slots=ranked, hits_cte=union, prefix="r_")
+        pc_cols: list[exp.Expr] = [col("cid", "w")]
+        for c in self.event_slots:
+            if c in ranked:
+                pc_cols.append(_as(col(c.column, "r"), c.column))
+            elif c.kind == "inactivity":
+                pc_cols.append(_as(out[c.index], f"w{c.index}"))
+            else:
+                pc_cols.append(_as(out[c.index], c.column))
+        if ranked:
+            surge_parts.append(_coalesce0(col("surge_points", "r")))
+        pc_cols.append(_as(_sum(surge_parts), "surge_points"))
+        pc = exp.select(*pc_cols).from_(_as(exp.to_table("wide"), "w"))
+        if surge is not None and len(surge_aggs) > 1:
+            pc = pc.join(
+                _as(exp.to_table("surge"), "sg"),
+                on=exp.EQ(this=col("cid", "sg"), expression=col("cid", "w")),
+                join_type="left",
+            )
+        if ranked:
+            pc = pc.join(
+                _as(exp.to_table("r_pc"), "r"),
+                on=exp.EQ(this=col("cid", "r"), expression=col("cid", "w")),
+                join_type="left",
+            )
+        ctes.append(("pc", pc))
         return ctes
 
     def cap(self, rule: EventRule, total: exp.Expr) -> exp.Expr:
@@ -695,14 +1037,14 @@ class _Compiler:
         else:
             cols.append(_as(dbl(0), "surge_points"))
 
-        def make(extra: list[exp.Expr]) -> exp.Select:
+        def make(extra: list[exp.Expr], explain: bool) -> exp.Select:
             select = exp.select(*cols, *extra).from_(_as(exp.to_table(self.tables.contacts), "c"))
             if self.event_slots:
+                # The explain plan keys pc by the contact id's text; the wide plan by cid_key.
+                key = self.cid("c", self.ck) if explain else self.cid_key("c", self.ck)
                 select = select.join(
                     _as(exp.to_table("pc"), "pc"),
-                    on=exp.EQ(
-                        this=exp.column("cid", table="pc"), expression=self.cid("c", self.ck)
-                    ),
+                    on=exp.EQ(this=exp.column("cid", table="pc"), expression=key),
                     join_type="left",
                 )
             for f in sorted(self.quality_fields):
@@ -720,8 +1062,8 @@ class _Compiler:
             return select
 
         # Build once to register quality fields, then again so both carry every join.
-        make([])
-        return make([]), make(explain_extra)
+        make([], False)
+        return make([], False), make(explain_extra, True)
 
     def scored_select(self, source: str) -> exp.Select:
         cols: list[exp.Expr] = [exp.Star()]

@@ -58,17 +58,35 @@ def _case(*whens: tuple[exp.Expr, exp.Expr], default: exp.Expr | None = None) ->
     return case
 
 
-def trim_text(x: exp.Expr) -> exp.Expr:
-    return exp.Nullif(
+def trim_text(x: exp.Expr, d: Dialect | None = None) -> exp.Expr:
+    """Python's ``str.strip()``, NULL when nothing is left.
+
+    DuckDB's TRIM with Python's 27 whitespace characters costs about 1 microsecond a
+    string (a million e-mails: over a second, per use); text whose first and last
+    characters are printable ASCII ('!'..'~') has nothing to strip, so DuckDB checks
+    those two characters first and trims only the rest.
+    """
+    trimmed = exp.Nullif(
         this=exp.Trim(this=x, expression=exp.Literal.string(WHITESPACE), position="BOTH"),
         expression=exp.Literal.string(""),
     )
+    if d is None or d.name != "duckdb":
+        return trimmed
+    edges = [
+        exp.Between(
+            this=exp.Anonymous(this="ARRAY_EXTRACT", expressions=[x.copy(), lit(i)]),
+            low=lit("!"),
+            high=lit("~"),
+        )
+        for i in (1, -1)
+    ]
+    return _case((_and(*edges), x.copy()), default=trimmed)
 
 
 def as_text(x: exp.Expr, kind: str, d: Dialect, what: str) -> exp.Expr:
     """The trimmed text of a column (NULL when missing), as ``leadscore.rules.values.as_text``."""
     if kind == "text":
-        return trim_text(x)
+        return trim_text(x, d)
     if kind in ("int", "decimal"):
         return exp.cast(x, "TEXT")
     if kind == "bool":

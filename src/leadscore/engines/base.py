@@ -126,12 +126,17 @@ def run_quality(
     compiled: CompiledModel,
     distinct: Callable[[str], Iterable[Any]],
 ) -> pa.Table | None:
-    """The quality pre-pass: DISTINCT texts from the engine, checks in Python."""
+    """The quality pre-pass: DISTINCT texts from the engine, checks in Python.
+
+    ``distinct`` may return a Python iterable or an Arrow array (no Python objects
+    for a million e-mails).
+    """
     if not compiled.quality_fields:
         return None
-    values: dict[str, list[Any]] = {}
+    values: dict[str, Any] = {}
     for field, query in compiled.quality_inputs.items():
-        values[field] = list(distinct(query.sql(dialect=compiled.dialect)))
+        got = distinct(query.sql(dialect=compiled.dialect))
+        values[field] = got if isinstance(got, pa.Array | pa.ChunkedArray) else list(got)
     return quality_table(model, compiled.quality_fields, values)
 
 

@@ -160,7 +160,7 @@ class DuckDBEngine:
         )
         step("quality checks")
         quality = run_quality(
-            model, compiled, lambda sql: [r[0] for r in self.con.execute(sql).fetchall()]
+            model, compiled, lambda sql: self.con.sql(sql).to_arrow_table().column(0)
         )
         if quality is not None:
             self.con.register(TABLES.quality, quality)

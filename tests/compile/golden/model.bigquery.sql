@@ -5,23 +5,14 @@ WITH keys AS (
     `form`,
     `email_id`
   FROM events
-), rulemap AS (
+), keymap AS (
   SELECT DISTINCT
-    *
-  FROM (
-    SELECT
-      COALESCE(`k`.`type`, '') AS k_0,
-      COALESCE(`k`.`url`, '') AS k_1,
-      COALESCE(`k`.`form`, '') AS k_2,
-      COALESCE(`k`.`email_id`, '') AS k_3,
-      12 AS slot,
-      CAST(10.0 AS FLOAT64) AS pw,
-      CAST(30.0 AS FLOAT64) AS hl,
-      CAST(NULL AS FLOAT64) AS dd,
-      CAST(NULL AS FLOAT64) AS win
-    FROM keys AS k
-    WHERE
-      COALESCE(
+    COALESCE(`k`.`type`, '') AS k_0,
+    COALESCE(`k`.`url`, '') AS k_1,
+    COALESCE(`k`.`form`, '') AS k_2,
+    COALESCE(`k`.`email_id`, '') AS k_3,
+    CASE
+      WHEN COALESCE(
         (
           NULLIF(TRIM(`k`.`type`, '\t\n\v\f\r\x1c\x1d\x1e\x1f                  　'), '') IN ('page_view')
         ),
@@ -42,14 +33,16 @@ WITH keys AS (
         ),
         FALSE
       )
-    UNION ALL
-    SELECT
-      COALESCE(`k`.`type`, '') AS k_0,
-      COALESCE(`k`.`url`, '') AS k_1,
-      COALESCE(`k`.`form`, '') AS k_2,
-      COALESCE(`k`.`email_id`, '') AS k_3,
-      13 AS slot,
-      CAST(1.0 AS FLOAT64) * (
+      THEN CAST(10.0 AS FLOAT64)
+    END AS p12,
+    CASE
+      WHEN COALESCE(
+        (
+          NULLIF(TRIM(`k`.`type`, '\t\n\v\f\r\x1c\x1d\x1e\x1f                  　'), '') IN ('page_view')
+        ),
+        FALSE
+      )
+      THEN CAST(1.0 AS FLOAT64) * (
         CASE
           WHEN NULLIF(TRIM(`k`.`url`, '\t\n\v\f\r\x1c\x1d\x1e\x1f                  　'), '') IS NULL
           THEN CAST(1.0 AS FLOAT64)
@@ -61,32 +54,10 @@ WITH keys AS (
           THEN CAST(0.2 AS FLOAT64)
           ELSE CAST(1.0 AS FLOAT64)
         END
-      ) AS pw,
-      CAST(14.0 AS FLOAT64) AS hl,
-      CAST(NULL AS FLOAT64) AS dd,
-      CAST(NULL AS FLOAT64) AS win
-    FROM keys AS k
-    WHERE
-      COALESCE(
-        (
-          NULLIF(TRIM(`k`.`type`, '\t\n\v\f\r\x1c\x1d\x1e\x1f                  　'), '') IN ('page_view')
-        ),
-        FALSE
       )
-    UNION ALL
-    SELECT
-      COALESCE(`k`.`type`, '') AS k_0,
-      COALESCE(`k`.`url`, '') AS k_1,
-      COALESCE(`k`.`form`, '') AS k_2,
-      COALESCE(`k`.`email_id`, '') AS k_3,
-      14 AS slot,
-      CAST(40.0 AS FLOAT64) AS pw,
-      CAST(NULL AS FLOAT64) AS hl,
-      CAST(NULL AS FLOAT64) AS dd,
-      CAST(NULL AS FLOAT64) AS win
-    FROM keys AS k
-    WHERE
-      COALESCE(
+    END AS p13,
+    CASE
+      WHEN COALESCE(
         (
           NULLIF(TRIM(`k`.`type`, '\t\n\v\f\r\x1c\x1d\x1e\x1f                  　'), '') IN ('form_submit')
         ),
@@ -109,96 +80,46 @@ WITH keys AS (
         ),
         FALSE
       )
-    UNION ALL
-    SELECT
-      COALESCE(`k`.`type`, '') AS k_0,
-      COALESCE(`k`.`url`, '') AS k_1,
-      COALESCE(`k`.`form`, '') AS k_2,
-      COALESCE(`k`.`email_id`, '') AS k_3,
-      15 AS slot,
-      CAST(50.0 AS FLOAT64) AS pw,
-      CAST(NULL AS FLOAT64) AS hl,
-      CAST(180.0 AS FLOAT64) AS dd,
-      CAST(NULL AS FLOAT64) AS win
-    FROM keys AS k
-    WHERE
-      COALESCE(
+      THEN CAST(40.0 AS FLOAT64)
+    END AS p14,
+    CASE
+      WHEN COALESCE(
         (
           NULLIF(TRIM(`k`.`type`, '\t\n\v\f\r\x1c\x1d\x1e\x1f                  　'), '') IN ('event_attended')
         ),
         FALSE
       )
-    UNION ALL
-    SELECT
-      COALESCE(`k`.`type`, '') AS k_0,
-      COALESCE(`k`.`url`, '') AS k_1,
-      COALESCE(`k`.`form`, '') AS k_2,
-      COALESCE(`k`.`email_id`, '') AS k_3,
-      16 AS slot,
-      CAST(30.0 AS FLOAT64) AS pw,
-      CAST(60.0 AS FLOAT64) AS hl,
-      CAST(NULL AS FLOAT64) AS dd,
-      CAST(NULL AS FLOAT64) AS win
-    FROM keys AS k
-    WHERE
-      COALESCE(
+      THEN CAST(50.0 AS FLOAT64)
+    END AS p15,
+    CASE
+      WHEN COALESCE(
         (
           NULLIF(TRIM(`k`.`type`, '\t\n\v\f\r\x1c\x1d\x1e\x1f                  　'), '') IN ('webinar_attended')
         ),
         FALSE
       )
-    UNION ALL
-    SELECT
-      COALESCE(`k`.`type`, '') AS k_0,
-      COALESCE(`k`.`url`, '') AS k_1,
-      COALESCE(`k`.`form`, '') AS k_2,
-      COALESCE(`k`.`email_id`, '') AS k_3,
-      17 AS slot,
-      CAST(10.0 AS FLOAT64) AS pw,
-      CAST(60.0 AS FLOAT64) AS hl,
-      CAST(NULL AS FLOAT64) AS dd,
-      CAST(NULL AS FLOAT64) AS win
-    FROM keys AS k
-    WHERE
-      COALESCE(
+      THEN CAST(30.0 AS FLOAT64)
+    END AS p16,
+    CASE
+      WHEN COALESCE(
         (
           NULLIF(TRIM(`k`.`type`, '\t\n\v\f\r\x1c\x1d\x1e\x1f                  　'), '') IN ('content_download')
         ),
         FALSE
       )
-    UNION ALL
-    SELECT
-      COALESCE(`k`.`type`, '') AS k_0,
-      COALESCE(`k`.`url`, '') AS k_1,
-      COALESCE(`k`.`form`, '') AS k_2,
-      COALESCE(`k`.`email_id`, '') AS k_3,
-      18 AS slot,
-      CAST(3.0 AS FLOAT64) AS pw,
-      CAST(NULL AS FLOAT64) AS hl,
-      CAST(NULL AS FLOAT64) AS dd,
-      CAST(90.0 AS FLOAT64) AS win
-    FROM keys AS k
-    WHERE
-      COALESCE(
+      THEN CAST(10.0 AS FLOAT64)
+    END AS p17,
+    CASE
+      WHEN COALESCE(
         (
           NULLIF(TRIM(`k`.`type`, '\t\n\v\f\r\x1c\x1d\x1e\x1f                  　'), '') IN ('email_click')
         ),
         FALSE
       )
-    UNION ALL
-    SELECT
-      COALESCE(`k`.`type`, '') AS k_0,
-      COALESCE(`k`.`url`, '') AS k_1,
-      COALESCE(`k`.`form`, '') AS k_2,
-      COALESCE(`k`.`email_id`, '') AS k_3,
-      19 AS slot,
-      CAST(10.0 AS FLOAT64) AS pw,
-      CAST(NULL AS FLOAT64) AS hl,
-      CAST(NULL AS FLOAT64) AS dd,
-      CAST(NULL AS FLOAT64) AS win
-    FROM keys AS k
-    WHERE
-      COALESCE(
+      THEN CAST(3.0 AS FLOAT64)
+    END AS p18,
+    CASE
+      WHEN COALESCE(
         (
           NULLIF(TRIM(`k`.`type`, '\t\n\v\f\r\x1c\x1d\x1e\x1f                  　'), '') IN ('email_click')
         ),
@@ -221,108 +142,214 @@ WITH keys AS (
         ),
         FALSE
       )
-    UNION ALL
-    SELECT
-      COALESCE(`k`.`type`, '') AS k_0,
-      COALESCE(`k`.`url`, '') AS k_1,
-      COALESCE(`k`.`form`, '') AS k_2,
-      COALESCE(`k`.`email_id`, '') AS k_3,
-      20 AS slot,
-      CAST(5.0 AS FLOAT64) AS pw,
-      CAST(NULL AS FLOAT64) AS hl,
-      CAST(NULL AS FLOAT64) AS dd,
-      CAST(NULL AS FLOAT64) AS win
-    FROM keys AS k
-    WHERE
-      COALESCE(
+      THEN CAST(10.0 AS FLOAT64)
+    END AS p19,
+    CASE
+      WHEN COALESCE(
         (
           NULLIF(TRIM(`k`.`type`, '\t\n\v\f\r\x1c\x1d\x1e\x1f                  　'), '') IN ('social_share', 'social_follow')
         ),
         FALSE
       )
-    UNION ALL
-    SELECT
-      COALESCE(`k`.`type`, '') AS k_0,
-      COALESCE(`k`.`url`, '') AS k_1,
-      COALESCE(`k`.`form`, '') AS k_2,
-      COALESCE(`k`.`email_id`, '') AS k_3,
-      21 AS slot,
-      CAST(0.0 AS FLOAT64) AS pw,
-      CAST(NULL AS FLOAT64) AS hl,
-      CAST(NULL AS FLOAT64) AS dd,
-      CAST(30.0 AS FLOAT64) AS win
-    FROM keys AS k
-    WHERE
-      COALESCE(
+      THEN CAST(5.0 AS FLOAT64)
+    END AS p20,
+    CASE
+      WHEN COALESCE(
         (
           NULLIF(TRIM(`k`.`type`, '\t\n\v\f\r\x1c\x1d\x1e\x1f                  　'), '') IN ('page_view')
         ),
         FALSE
       )
-    UNION ALL
-    SELECT
-      COALESCE(`k`.`type`, '') AS k_0,
-      COALESCE(`k`.`url`, '') AS k_1,
-      COALESCE(`k`.`form`, '') AS k_2,
-      COALESCE(`k`.`email_id`, '') AS k_3,
-      22 AS slot,
-      CAST(0.0 AS FLOAT64) AS pw,
-      CAST(NULL AS FLOAT64) AS hl,
-      CAST(NULL AS FLOAT64) AS dd,
-      CAST(30.0 AS FLOAT64) AS win
-    FROM keys AS k
-  ) AS u
-), hits AS (
+      THEN CAST(0.0 AS FLOAT64)
+    END AS p21,
+    CAST(0.0 AS FLOAT64) AS p22
+  FROM keys AS k
+), ev AS (
   SELECT
-    e2.cid,
-    e2.ts_us,
-    m.slot AS slot,
+    *,
     (
       CAST(UNIX_MICROS(CURRENT_TIMESTAMP()) AS FLOAT64) / CAST(1000000.0 AS FLOAT64) - CAST(e2.ts_us AS FLOAT64) / CAST(1000000.0 AS FLOAT64)
-    ) / CAST(86400.0 AS FLOAT64) AS age,
-    m.pw * (
-      CASE
-        WHEN NOT m.hl IS NULL
-        THEN POWER(
-          CAST(0.5 AS FLOAT64),
-          (
-            CAST(UNIX_MICROS(CURRENT_TIMESTAMP()) AS FLOAT64) / CAST(1000000.0 AS FLOAT64) - CAST(e2.ts_us AS FLOAT64) / CAST(1000000.0 AS FLOAT64)
-          ) / CAST(86400.0 AS FLOAT64) / m.hl
-        )
-        WHEN NOT m.dd IS NULL
-        THEN GREATEST(
-          CAST(0.0 AS FLOAT64),
-          CAST(1.0 AS FLOAT64) - (
-            CAST(UNIX_MICROS(CURRENT_TIMESTAMP()) AS FLOAT64) / CAST(1000000.0 AS FLOAT64) - CAST(e2.ts_us AS FLOAT64) / CAST(1000000.0 AS FLOAT64)
-          ) / CAST(86400.0 AS FLOAT64) / m.dd
-        )
-        ELSE CAST(1.0 AS FLOAT64)
-      END
-    ) AS pts,
-    m.win IS NULL
-    OR (
-      CAST(UNIX_MICROS(CURRENT_TIMESTAMP()) AS FLOAT64) / CAST(1000000.0 AS FLOAT64) - CAST(e2.ts_us AS FLOAT64) / CAST(1000000.0 AS FLOAT64)
-    ) / CAST(86400.0 AS FLOAT64) <= m.win AS in_win,
-    e2.eid
+    ) / CAST(86400.0 AS FLOAT64) AS age
   FROM (
     SELECT
       NULLIF(TRIM(`e`.`contact_id`, '\t\n\v\f\r\x1c\x1d\x1e\x1f                  　'), '') AS cid,
       UNIX_MICROS(`e`.`timestamp`) AS ts_us,
-      `e`.`type` AS type,
-      `e`.`url` AS url,
-      `e`.`form` AS form,
-      `e`.`email_id` AS email_id,
-      NULLIF(TRIM(`e`.`event_id`, '\t\n\v\f\r\x1c\x1d\x1e\x1f                  　'), '') AS eid
+      m.p12 AS p12,
+      m.p13 AS p13,
+      m.p15 AS p15,
+      m.p16 AS p16,
+      m.p18 AS p18,
+      m.p19 AS p19,
+      m.p20 AS p20,
+      m.p21 AS p21,
+      m.p22 AS p22
     FROM events AS e
+    JOIN keymap AS m
+      ON COALESCE(`e`.`type`, '') = m.k_0
+      AND COALESCE(`e`.`url`, '') = m.k_1
+      AND COALESCE(`e`.`form`, '') = m.k_2
+      AND COALESCE(`e`.`email_id`, '') = m.k_3
   ) AS e2
-  JOIN rulemap AS m
-    ON COALESCE(`e2`.`type`, '') = m.k_0
-    AND COALESCE(`e2`.`url`, '') = m.k_1
-    AND COALESCE(`e2`.`form`, '') = m.k_2
-    AND COALESCE(`e2`.`email_id`, '') = m.k_3
   WHERE
     e2.ts_us <= UNIX_MICROS(CURRENT_TIMESTAMP())
-), ranked AS (
+), wide AS (
+  SELECT
+    cid,
+    SUM(
+      CASE
+        WHEN NOT p12 IS NULL
+        THEN p12 * POWER(CAST(0.5 AS FLOAT64), age / CAST(30.0 AS FLOAT64))
+      END
+    ) AS t12,
+    SUM(
+      CASE
+        WHEN NOT p13 IS NULL
+        THEN p13 * POWER(CAST(0.5 AS FLOAT64), age / CAST(14.0 AS FLOAT64))
+      END
+    ) AS t13,
+    SUM(
+      CASE
+        WHEN NOT p15 IS NULL
+        THEN p15 * GREATEST(CAST(0.0 AS FLOAT64), CAST(1.0 AS FLOAT64) - age / CAST(180.0 AS FLOAT64))
+      END
+    ) AS t15,
+    SUM(
+      CASE
+        WHEN NOT p16 IS NULL
+        THEN p16 * POWER(CAST(0.5 AS FLOAT64), age / CAST(60.0 AS FLOAT64))
+      END
+    ) AS t16,
+    SUM(CASE WHEN NOT p18 IS NULL AND age <= CAST(90.0 AS FLOAT64) THEN p18 END) AS t18,
+    SUM(p19) AS t19,
+    SUM(p20) AS t20,
+    COUNT(CASE WHEN NOT p21 IS NULL AND age <= CAST(30.0 AS FLOAT64) THEN 1 END) AS n21,
+    COUNT(CASE WHEN NOT p22 IS NULL AND age <= CAST(30.0 AS FLOAT64) THEN 1 END) AS n22
+  FROM ev
+  GROUP BY
+    cid
+), evs AS (
+  SELECT
+    *,
+    (
+      CAST(UNIX_MICROS(CURRENT_TIMESTAMP()) AS FLOAT64) / CAST(1000000.0 AS FLOAT64) - CAST(e2.ts_us AS FLOAT64) / CAST(1000000.0 AS FLOAT64)
+    ) / CAST(86400.0 AS FLOAT64) AS age
+  FROM (
+    SELECT
+      NULLIF(TRIM(`e`.`contact_id`, '\t\n\v\f\r\x1c\x1d\x1e\x1f                  　'), '') AS cid,
+      UNIX_MICROS(`e`.`timestamp`) AS ts_us,
+      m.p12 AS p12,
+      m.p13 AS p13,
+      m.p15 AS p15,
+      m.p16 AS p16,
+      m.p18 AS p18,
+      m.p19 AS p19,
+      m.p20 AS p20,
+      m.p21 AS p21,
+      m.p22 AS p22
+    FROM events AS e
+    JOIN keymap AS m
+      ON COALESCE(`e`.`type`, '') = m.k_0
+      AND COALESCE(`e`.`url`, '') = m.k_1
+      AND COALESCE(`e`.`form`, '') = m.k_2
+      AND COALESCE(`e`.`email_id`, '') = m.k_3
+  ) AS e2
+  WHERE
+    e2.ts_us <= UNIX_MICROS(CURRENT_TIMESTAMP())
+    AND e2.ts_us >= UNIX_MICROS(CURRENT_TIMESTAMP()) - CAST(604801000000 AS INT64)
+), surge AS (
+  SELECT
+    cid,
+    SUM(
+      CASE
+        WHEN NOT p12 IS NULL AND age <= CAST(7.0 AS FLOAT64)
+        THEN p12 * POWER(CAST(0.5 AS FLOAT64), age / CAST(30.0 AS FLOAT64))
+      END
+    ) AS s12,
+    SUM(
+      CASE
+        WHEN NOT p13 IS NULL AND age <= CAST(7.0 AS FLOAT64)
+        THEN p13 * POWER(CAST(0.5 AS FLOAT64), age / CAST(14.0 AS FLOAT64))
+      END
+    ) AS s13,
+    SUM(
+      CASE
+        WHEN NOT p15 IS NULL AND age <= CAST(7.0 AS FLOAT64)
+        THEN p15 * GREATEST(CAST(0.0 AS FLOAT64), CAST(1.0 AS FLOAT64) - age / CAST(180.0 AS FLOAT64))
+      END
+    ) AS s15,
+    SUM(
+      CASE
+        WHEN NOT p16 IS NULL AND age <= CAST(7.0 AS FLOAT64)
+        THEN p16 * POWER(CAST(0.5 AS FLOAT64), age / CAST(60.0 AS FLOAT64))
+      END
+    ) AS s16,
+    SUM(
+      CASE
+        WHEN (
+          NOT p18 IS NULL AND age <= CAST(90.0 AS FLOAT64)
+        )
+        AND age <= CAST(7.0 AS FLOAT64)
+        THEN p18
+      END
+    ) AS s18,
+    SUM(CASE WHEN NOT p19 IS NULL AND age <= CAST(7.0 AS FLOAT64) THEN p19 END) AS s19,
+    SUM(CASE WHEN NOT p20 IS NULL AND age <= CAST(7.0 AS FLOAT64) THEN p20 END) AS s20
+  FROM evs
+  GROUP BY
+    cid
+), keymap_r AS (
+  SELECT
+    *
+  FROM keymap
+  WHERE
+    NOT p14 IS NULL OR NOT p17 IS NULL
+), rev AS (
+  SELECT
+    *,
+    (
+      CAST(UNIX_MICROS(CURRENT_TIMESTAMP()) AS FLOAT64) / CAST(1000000.0 AS FLOAT64) - CAST(e2.ts_us AS FLOAT64) / CAST(1000000.0 AS FLOAT64)
+    ) / CAST(86400.0 AS FLOAT64) AS age
+  FROM (
+    SELECT
+      NULLIF(TRIM(`e`.`contact_id`, '\t\n\v\f\r\x1c\x1d\x1e\x1f                  　'), '') AS cid,
+      UNIX_MICROS(`e`.`timestamp`) AS ts_us,
+      NULLIF(TRIM(`e`.`event_id`, '\t\n\v\f\r\x1c\x1d\x1e\x1f                  　'), '') AS eid,
+      m.p14 AS p14,
+      m.p17 AS p17
+    FROM events AS e
+    JOIN keymap_r AS m
+      ON COALESCE(`e`.`type`, '') = m.k_0
+      AND COALESCE(`e`.`url`, '') = m.k_1
+      AND COALESCE(`e`.`form`, '') = m.k_2
+      AND COALESCE(`e`.`email_id`, '') = m.k_3
+  ) AS e2
+  WHERE
+    e2.ts_us <= UNIX_MICROS(CURRENT_TIMESTAMP())
+), r_hits AS (
+  SELECT
+    cid,
+    ts_us,
+    14 AS slot,
+    age,
+    p14 AS pts,
+    TRUE AS in_win,
+    eid
+  FROM rev
+  WHERE
+    NOT p14 IS NULL
+  UNION ALL
+  SELECT
+    cid,
+    ts_us,
+    17 AS slot,
+    age,
+    p17 * POWER(CAST(0.5 AS FLOAT64), age / CAST(60.0 AS FLOAT64)) AS pts,
+    TRUE AS in_win,
+    eid
+  FROM rev
+  WHERE
+    NOT p17 IS NULL
+), r_ranked AS (
   SELECT
     cid,
     ts_us,
@@ -331,12 +358,24 @@ WITH keys AS (
     pts,
     in_win,
     eid,
-    ROW_NUMBER() OVER (PARTITION BY cid, slot ORDER BY ts_us NULLS LAST, eid NULLS LAST) AS rn_first,
-    ROW_NUMBER() OVER (PARTITION BY cid, slot, in_win ORDER BY ts_us DESC, eid DESC) AS rn_last
-  FROM hits
+    ROW_NUMBER() OVER (PARTITION BY cid, slot ORDER BY ts_us NULLS LAST, eid NULLS LAST) AS rn
+  FROM r_hits
   WHERE
-    slot IN (14, 17)
-), kept AS (
+    slot IN (14)
+  UNION ALL
+  SELECT
+    cid,
+    ts_us,
+    slot,
+    age,
+    pts,
+    in_win,
+    eid,
+    ROW_NUMBER() OVER (PARTITION BY cid, slot, in_win ORDER BY ts_us DESC, eid DESC) AS rn
+  FROM r_hits
+  WHERE
+    slot IN (17)
+), r_kept AS (
   SELECT
     cid,
     ts_us,
@@ -346,7 +385,7 @@ WITH keys AS (
     in_win,
     eid,
     in_win AS kept
-  FROM hits
+  FROM r_hits
   WHERE
     NOT slot IN (14, 17)
   UNION ALL
@@ -360,13 +399,13 @@ WITH keys AS (
     eid,
     CASE
       WHEN slot = 14
-      THEN rn_first = 1 AND in_win
+      THEN rn = 1 AND in_win
       WHEN slot = 17
-      THEN in_win AND rn_last <= 3
+      THEN in_win AND rn <= 3
       ELSE FALSE
     END AS kept
-  FROM ranked
-), agg AS (
+  FROM r_ranked
+), r_agg AS (
   SELECT
     cid,
     slot,
@@ -374,118 +413,173 @@ WITH keys AS (
     SUM(CASE WHEN kept THEN 1 ELSE 0 END) AS n_kept,
     SUM(CASE WHEN in_win THEN 1 ELSE 0 END) AS n_win,
     SUM(CASE WHEN kept AND age <= CAST(7.0 AS FLOAT64) THEN pts END) AS surge_total
-  FROM kept
+  FROM r_kept
   GROUP BY
     cid,
     slot
-), rv AS (
+), r_rv AS (
   SELECT
     cid,
     slot,
     n_win,
     CASE
-      WHEN slot = 12
-      THEN CASE
-        WHEN n_kept > 0
-        AND GREATEST(CAST(-30.0 AS FLOAT64), LEAST(CAST(30.0 AS FLOAT64), total)) <> CAST(0.0 AS FLOAT64)
-        THEN GREATEST(CAST(-30.0 AS FLOAT64), LEAST(CAST(30.0 AS FLOAT64), total))
-      END
-      WHEN slot = 13
-      THEN CASE
-        WHEN n_kept > 0
-        AND GREATEST(CAST(-20.0 AS FLOAT64), LEAST(CAST(20.0 AS FLOAT64), total)) <> CAST(0.0 AS FLOAT64)
-        THEN GREATEST(CAST(-20.0 AS FLOAT64), LEAST(CAST(20.0 AS FLOAT64), total))
-      END
       WHEN slot = 14
-      THEN CASE WHEN n_kept > 0 AND total <> CAST(0.0 AS FLOAT64) THEN total END
-      WHEN slot = 15
-      THEN CASE WHEN n_kept > 0 AND total <> CAST(0.0 AS FLOAT64) THEN total END
-      WHEN slot = 16
       THEN CASE WHEN n_kept > 0 AND total <> CAST(0.0 AS FLOAT64) THEN total END
       WHEN slot = 17
       THEN CASE WHEN n_kept > 0 AND total <> CAST(0.0 AS FLOAT64) THEN total END
-      WHEN slot = 18
-      THEN CASE
-        WHEN n_kept > 0
-        AND GREATEST(CAST(-15.0 AS FLOAT64), LEAST(CAST(15.0 AS FLOAT64), total)) <> CAST(0.0 AS FLOAT64)
-        THEN GREATEST(CAST(-15.0 AS FLOAT64), LEAST(CAST(15.0 AS FLOAT64), total))
-      END
-      WHEN slot = 19
-      THEN CASE
-        WHEN n_kept > 0
-        AND GREATEST(CAST(-20.0 AS FLOAT64), LEAST(CAST(20.0 AS FLOAT64), total)) <> CAST(0.0 AS FLOAT64)
-        THEN GREATEST(CAST(-20.0 AS FLOAT64), LEAST(CAST(20.0 AS FLOAT64), total))
-      END
-      WHEN slot = 20
-      THEN CASE
-        WHEN n_kept > 0
-        AND GREATEST(CAST(-15.0 AS FLOAT64), LEAST(CAST(15.0 AS FLOAT64), total)) <> CAST(0.0 AS FLOAT64)
-        THEN GREATEST(CAST(-15.0 AS FLOAT64), LEAST(CAST(15.0 AS FLOAT64), total))
-      END
-      WHEN slot = 21
-      THEN CASE
-        WHEN n_win >= 30
-        THEN CAST(25.0 AS FLOAT64)
-        WHEN n_win >= 10
-        THEN CAST(15.0 AS FLOAT64)
-        WHEN n_win >= 3
-        THEN CAST(5.0 AS FLOAT64)
-      END
     END AS value,
     CASE
-      WHEN slot = 12 AND n_kept > 0
-      THEN GREATEST(
-        CAST(-30.0 AS FLOAT64),
-        LEAST(CAST(30.0 AS FLOAT64), COALESCE(surge_total, CAST(0.0 AS FLOAT64)))
-      )
-      WHEN slot = 13 AND n_kept > 0
-      THEN GREATEST(
-        CAST(-20.0 AS FLOAT64),
-        LEAST(CAST(20.0 AS FLOAT64), COALESCE(surge_total, CAST(0.0 AS FLOAT64)))
-      )
       WHEN slot = 14 AND n_kept > 0
-      THEN COALESCE(surge_total, CAST(0.0 AS FLOAT64))
-      WHEN slot = 15 AND n_kept > 0
-      THEN COALESCE(surge_total, CAST(0.0 AS FLOAT64))
-      WHEN slot = 16 AND n_kept > 0
       THEN COALESCE(surge_total, CAST(0.0 AS FLOAT64))
       WHEN slot = 17 AND n_kept > 0
       THEN COALESCE(surge_total, CAST(0.0 AS FLOAT64))
-      WHEN slot = 18 AND n_kept > 0
-      THEN GREATEST(
-        CAST(-15.0 AS FLOAT64),
-        LEAST(CAST(15.0 AS FLOAT64), COALESCE(surge_total, CAST(0.0 AS FLOAT64)))
-      )
-      WHEN slot = 19 AND n_kept > 0
-      THEN GREATEST(
-        CAST(-20.0 AS FLOAT64),
-        LEAST(CAST(20.0 AS FLOAT64), COALESCE(surge_total, CAST(0.0 AS FLOAT64)))
-      )
-      WHEN slot = 20 AND n_kept > 0
-      THEN GREATEST(
-        CAST(-15.0 AS FLOAT64),
-        LEAST(CAST(15.0 AS FLOAT64), COALESCE(surge_total, CAST(0.0 AS FLOAT64)))
-      )
     END AS surge_value
-  FROM agg
-), pc AS (
+  FROM r_agg
+), r_pc AS (
   SELECT
     cid,
-    MAX(CASE WHEN slot = 12 THEN value END) AS r12,
-    MAX(CASE WHEN slot = 13 THEN value END) AS r13,
     MAX(CASE WHEN slot = 14 THEN value END) AS r14,
-    MAX(CASE WHEN slot = 15 THEN value END) AS r15,
-    MAX(CASE WHEN slot = 16 THEN value END) AS r16,
     MAX(CASE WHEN slot = 17 THEN value END) AS r17,
-    MAX(CASE WHEN slot = 18 THEN value END) AS r18,
-    MAX(CASE WHEN slot = 19 THEN value END) AS r19,
-    MAX(CASE WHEN slot = 20 THEN value END) AS r20,
-    MAX(CASE WHEN slot = 21 THEN value END) AS r21,
-    MAX(CASE WHEN slot = 22 THEN n_win END) AS w22,
     SUM(surge_value) AS surge_points
-  FROM rv
+  FROM r_rv
   GROUP BY
     cid
+), pc AS (
+  SELECT
+    w.cid,
+    CASE
+      WHEN NOT w.t12 IS NULL
+      AND GREATEST(
+        CAST(-30.0 AS FLOAT64),
+        LEAST(CAST(30.0 AS FLOAT64), COALESCE(w.t12, CAST(0.0 AS FLOAT64)))
+      ) <> CAST(0.0 AS FLOAT64)
+      THEN GREATEST(
+        CAST(-30.0 AS FLOAT64),
+        LEAST(CAST(30.0 AS FLOAT64), COALESCE(w.t12, CAST(0.0 AS FLOAT64)))
+      )
+    END AS r12,
+    CASE
+      WHEN NOT w.t13 IS NULL
+      AND GREATEST(
+        CAST(-20.0 AS FLOAT64),
+        LEAST(CAST(20.0 AS FLOAT64), COALESCE(w.t13, CAST(0.0 AS FLOAT64)))
+      ) <> CAST(0.0 AS FLOAT64)
+      THEN GREATEST(
+        CAST(-20.0 AS FLOAT64),
+        LEAST(CAST(20.0 AS FLOAT64), COALESCE(w.t13, CAST(0.0 AS FLOAT64)))
+      )
+    END AS r13,
+    r.r14 AS r14,
+    CASE
+      WHEN NOT w.t15 IS NULL
+      AND COALESCE(w.t15, CAST(0.0 AS FLOAT64)) <> CAST(0.0 AS FLOAT64)
+      THEN COALESCE(w.t15, CAST(0.0 AS FLOAT64))
+    END AS r15,
+    CASE
+      WHEN NOT w.t16 IS NULL
+      AND COALESCE(w.t16, CAST(0.0 AS FLOAT64)) <> CAST(0.0 AS FLOAT64)
+      THEN COALESCE(w.t16, CAST(0.0 AS FLOAT64))
+    END AS r16,
+    r.r17 AS r17,
+    CASE
+      WHEN NOT w.t18 IS NULL
+      AND GREATEST(
+        CAST(-15.0 AS FLOAT64),
+        LEAST(CAST(15.0 AS FLOAT64), COALESCE(w.t18, CAST(0.0 AS FLOAT64)))
+      ) <> CAST(0.0 AS FLOAT64)
+      THEN GREATEST(
+        CAST(-15.0 AS FLOAT64),
+        LEAST(CAST(15.0 AS FLOAT64), COALESCE(w.t18, CAST(0.0 AS FLOAT64)))
+      )
+    END AS r18,
+    CASE
+      WHEN NOT w.t19 IS NULL
+      AND GREATEST(
+        CAST(-20.0 AS FLOAT64),
+        LEAST(CAST(20.0 AS FLOAT64), COALESCE(w.t19, CAST(0.0 AS FLOAT64)))
+      ) <> CAST(0.0 AS FLOAT64)
+      THEN GREATEST(
+        CAST(-20.0 AS FLOAT64),
+        LEAST(CAST(20.0 AS FLOAT64), COALESCE(w.t19, CAST(0.0 AS FLOAT64)))
+      )
+    END AS r19,
+    CASE
+      WHEN NOT w.t20 IS NULL
+      AND GREATEST(
+        CAST(-15.0 AS FLOAT64),
+        LEAST(CAST(15.0 AS FLOAT64), COALESCE(w.t20, CAST(0.0 AS FLOAT64)))
+      ) <> CAST(0.0 AS FLOAT64)
+      THEN GREATEST(
+        CAST(-15.0 AS FLOAT64),
+        LEAST(CAST(15.0 AS FLOAT64), COALESCE(w.t20, CAST(0.0 AS FLOAT64)))
+      )
+    END AS r20,
+    CASE
+      WHEN w.n21 >= 30
+      THEN CAST(25.0 AS FLOAT64)
+      WHEN w.n21 >= 10
+      THEN CAST(15.0 AS FLOAT64)
+      WHEN w.n21 >= 3
+      THEN CAST(5.0 AS FLOAT64)
+    END AS r21,
+    w.n22 AS w22,
+    COALESCE(
+      CASE
+        WHEN NOT w.t12 IS NULL
+        THEN GREATEST(
+          CAST(-30.0 AS FLOAT64),
+          LEAST(CAST(30.0 AS FLOAT64), COALESCE(sg.s12, CAST(0.0 AS FLOAT64)))
+        )
+      END,
+      CAST(0.0 AS FLOAT64)
+    ) + COALESCE(
+      CASE
+        WHEN NOT w.t13 IS NULL
+        THEN GREATEST(
+          CAST(-20.0 AS FLOAT64),
+          LEAST(CAST(20.0 AS FLOAT64), COALESCE(sg.s13, CAST(0.0 AS FLOAT64)))
+        )
+      END,
+      CAST(0.0 AS FLOAT64)
+    ) + COALESCE(
+      CASE WHEN NOT w.t15 IS NULL THEN COALESCE(sg.s15, CAST(0.0 AS FLOAT64)) END,
+      CAST(0.0 AS FLOAT64)
+    ) + COALESCE(
+      CASE WHEN NOT w.t16 IS NULL THEN COALESCE(sg.s16, CAST(0.0 AS FLOAT64)) END,
+      CAST(0.0 AS FLOAT64)
+    ) + COALESCE(
+      CASE
+        WHEN NOT w.t18 IS NULL
+        THEN GREATEST(
+          CAST(-15.0 AS FLOAT64),
+          LEAST(CAST(15.0 AS FLOAT64), COALESCE(sg.s18, CAST(0.0 AS FLOAT64)))
+        )
+      END,
+      CAST(0.0 AS FLOAT64)
+    ) + COALESCE(
+      CASE
+        WHEN NOT w.t19 IS NULL
+        THEN GREATEST(
+          CAST(-20.0 AS FLOAT64),
+          LEAST(CAST(20.0 AS FLOAT64), COALESCE(sg.s19, CAST(0.0 AS FLOAT64)))
+        )
+      END,
+      CAST(0.0 AS FLOAT64)
+    ) + COALESCE(
+      CASE
+        WHEN NOT w.t20 IS NULL
+        THEN GREATEST(
+          CAST(-15.0 AS FLOAT64),
+          LEAST(CAST(15.0 AS FLOAT64), COALESCE(sg.s20, CAST(0.0 AS FLOAT64)))
+        )
+      END,
+      CAST(0.0 AS FLOAT64)
+    ) + COALESCE(r.surge_points, CAST(0.0 AS FLOAT64)) AS surge_points
+  FROM wide AS w
+  LEFT JOIN surge AS sg
+    ON sg.cid = w.cid
+  LEFT JOIN r_pc AS r
+    ON r.cid = w.cid
 ), base AS (
   SELECT
     NULLIF(TRIM(`c`.`contact_id`, '\t\n\v\f\r\x1c\x1d\x1e\x1f                  　'), '') AS contact_id,

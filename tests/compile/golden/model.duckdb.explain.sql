@@ -23,20 +23,37 @@ WITH keys AS (
     WHERE
       COALESCE(
         (
-          NULLIF(TRIM("k"."type", '	
-                  　'), '') IN ('page_view')
+          CASE
+            WHEN ARRAY_EXTRACT("k"."type", 1) BETWEEN '!' AND '~'
+            AND ARRAY_EXTRACT("k"."type", -1) BETWEEN '!' AND '~'
+            THEN "k"."type"
+            ELSE NULLIF(TRIM("k"."type", '	
+                  　'), '')
+          END IN ('page_view')
         ),
         FALSE
       )
       AND COALESCE(
         (
-          NOT NULLIF(TRIM("k"."url", '	
-                  　'), '') IS NULL
+          NOT CASE
+            WHEN ARRAY_EXTRACT("k"."url", 1) BETWEEN '!' AND '~'
+            AND ARRAY_EXTRACT("k"."url", -1) BETWEEN '!' AND '~'
+            THEN "k"."url"
+            ELSE NULLIF(TRIM("k"."url", '	
+                  　'), '')
+          END IS NULL
           AND COALESCE(
             (
               LEFT(
-                LOWER(NULLIF(TRIM("k"."url", '	
-                  　'), '')),
+                LOWER(
+                  CASE
+                    WHEN ARRAY_EXTRACT("k"."url", 1) BETWEEN '!' AND '~'
+                    AND ARRAY_EXTRACT("k"."url", -1) BETWEEN '!' AND '~'
+                    THEN "k"."url"
+                    ELSE NULLIF(TRIM("k"."url", '	
+                  　'), '')
+                  END
+                ),
                 8
               ) = '/pricing'
             ),
@@ -54,17 +71,43 @@ WITH keys AS (
       13 AS slot,
       CAST(1.0 AS DOUBLE) * (
         CASE
-          WHEN NULLIF(TRIM("k"."url", '	
-                  　'), '') IS NULL
+          WHEN CASE
+            WHEN ARRAY_EXTRACT("k"."url", 1) BETWEEN '!' AND '~'
+            AND ARRAY_EXTRACT("k"."url", -1) BETWEEN '!' AND '~'
+            THEN "k"."url"
+            ELSE NULLIF(TRIM("k"."url", '	
+                  　'), '')
+          END IS NULL
           THEN CAST(1.0 AS DOUBLE)
-          WHEN LOWER(NULLIF(TRIM("k"."url", '	
-                  　'), '')) LIKE '/pricing%'
+          WHEN LOWER(
+            CASE
+              WHEN ARRAY_EXTRACT("k"."url", 1) BETWEEN '!' AND '~'
+              AND ARRAY_EXTRACT("k"."url", -1) BETWEEN '!' AND '~'
+              THEN "k"."url"
+              ELSE NULLIF(TRIM("k"."url", '	
+                  　'), '')
+            END
+          ) LIKE '/pricing%'
           THEN CAST(2.0 AS DOUBLE)
-          WHEN LOWER(NULLIF(TRIM("k"."url", '	
-                  　'), '')) LIKE '/demo%'
+          WHEN LOWER(
+            CASE
+              WHEN ARRAY_EXTRACT("k"."url", 1) BETWEEN '!' AND '~'
+              AND ARRAY_EXTRACT("k"."url", -1) BETWEEN '!' AND '~'
+              THEN "k"."url"
+              ELSE NULLIF(TRIM("k"."url", '	
+                  　'), '')
+            END
+          ) LIKE '/demo%'
           THEN CAST(2.0 AS DOUBLE)
-          WHEN LOWER(NULLIF(TRIM("k"."url", '	
-                  　'), '')) LIKE '/careers%'
+          WHEN LOWER(
+            CASE
+              WHEN ARRAY_EXTRACT("k"."url", 1) BETWEEN '!' AND '~'
+              AND ARRAY_EXTRACT("k"."url", -1) BETWEEN '!' AND '~'
+              THEN "k"."url"
+              ELSE NULLIF(TRIM("k"."url", '	
+                  　'), '')
+            END
+          ) LIKE '/careers%'
           THEN CAST(0.2 AS DOUBLE)
           ELSE CAST(1.0 AS DOUBLE)
         END
@@ -76,8 +119,13 @@ WITH keys AS (
     WHERE
       COALESCE(
         (
-          NULLIF(TRIM("k"."type", '	
-                  　'), '') IN ('page_view')
+          CASE
+            WHEN ARRAY_EXTRACT("k"."type", 1) BETWEEN '!' AND '~'
+            AND ARRAY_EXTRACT("k"."type", -1) BETWEEN '!' AND '~'
+            THEN "k"."type"
+            ELSE NULLIF(TRIM("k"."type", '	
+                  　'), '')
+          END IN ('page_view')
         ),
         FALSE
       )
@@ -96,21 +144,38 @@ WITH keys AS (
     WHERE
       COALESCE(
         (
-          NULLIF(TRIM("k"."type", '	
-                  　'), '') IN ('form_submit')
+          CASE
+            WHEN ARRAY_EXTRACT("k"."type", 1) BETWEEN '!' AND '~'
+            AND ARRAY_EXTRACT("k"."type", -1) BETWEEN '!' AND '~'
+            THEN "k"."type"
+            ELSE NULLIF(TRIM("k"."type", '	
+                  　'), '')
+          END IN ('form_submit')
         ),
         FALSE
       )
       AND COALESCE(
         (
-          NOT NULLIF(TRIM("k"."form", '	
-                  　'), '') IS NULL
+          NOT CASE
+            WHEN ARRAY_EXTRACT("k"."form", 1) BETWEEN '!' AND '~'
+            AND ARRAY_EXTRACT("k"."form", -1) BETWEEN '!' AND '~'
+            THEN "k"."form"
+            ELSE NULLIF(TRIM("k"."form", '	
+                  　'), '')
+          END IS NULL
           AND COALESCE(
             (
               COALESCE(
                 (
-                  LOWER(NULLIF(TRIM("k"."form", '	
-                  　'), '')) IN ('demo')
+                  LOWER(
+                    CASE
+                      WHEN ARRAY_EXTRACT("k"."form", 1) BETWEEN '!' AND '~'
+                      AND ARRAY_EXTRACT("k"."form", -1) BETWEEN '!' AND '~'
+                      THEN "k"."form"
+                      ELSE NULLIF(TRIM("k"."form", '	
+                  　'), '')
+                    END
+                  ) IN ('demo')
                 ),
                 FALSE
               )
@@ -135,8 +200,13 @@ WITH keys AS (
     WHERE
       COALESCE(
         (
-          NULLIF(TRIM("k"."type", '	
-                  　'), '') IN ('event_attended')
+          CASE
+            WHEN ARRAY_EXTRACT("k"."type", 1) BETWEEN '!' AND '~'
+            AND ARRAY_EXTRACT("k"."type", -1) BETWEEN '!' AND '~'
+            THEN "k"."type"
+            ELSE NULLIF(TRIM("k"."type", '	
+                  　'), '')
+          END IN ('event_attended')
         ),
         FALSE
       )
@@ -155,8 +225,13 @@ WITH keys AS (
     WHERE
       COALESCE(
         (
-          NULLIF(TRIM("k"."type", '	
-                  　'), '') IN ('webinar_attended')
+          CASE
+            WHEN ARRAY_EXTRACT("k"."type", 1) BETWEEN '!' AND '~'
+            AND ARRAY_EXTRACT("k"."type", -1) BETWEEN '!' AND '~'
+            THEN "k"."type"
+            ELSE NULLIF(TRIM("k"."type", '	
+                  　'), '')
+          END IN ('webinar_attended')
         ),
         FALSE
       )
@@ -175,8 +250,13 @@ WITH keys AS (
     WHERE
       COALESCE(
         (
-          NULLIF(TRIM("k"."type", '	
-                  　'), '') IN ('content_download')
+          CASE
+            WHEN ARRAY_EXTRACT("k"."type", 1) BETWEEN '!' AND '~'
+            AND ARRAY_EXTRACT("k"."type", -1) BETWEEN '!' AND '~'
+            THEN "k"."type"
+            ELSE NULLIF(TRIM("k"."type", '	
+                  　'), '')
+          END IN ('content_download')
         ),
         FALSE
       )
@@ -195,8 +275,13 @@ WITH keys AS (
     WHERE
       COALESCE(
         (
-          NULLIF(TRIM("k"."type", '	
-                  　'), '') IN ('email_click')
+          CASE
+            WHEN ARRAY_EXTRACT("k"."type", 1) BETWEEN '!' AND '~'
+            AND ARRAY_EXTRACT("k"."type", -1) BETWEEN '!' AND '~'
+            THEN "k"."type"
+            ELSE NULLIF(TRIM("k"."type", '	
+                  　'), '')
+          END IN ('email_click')
         ),
         FALSE
       )
@@ -215,20 +300,37 @@ WITH keys AS (
     WHERE
       COALESCE(
         (
-          NULLIF(TRIM("k"."type", '	
-                  　'), '') IN ('email_click')
+          CASE
+            WHEN ARRAY_EXTRACT("k"."type", 1) BETWEEN '!' AND '~'
+            AND ARRAY_EXTRACT("k"."type", -1) BETWEEN '!' AND '~'
+            THEN "k"."type"
+            ELSE NULLIF(TRIM("k"."type", '	
+                  　'), '')
+          END IN ('email_click')
         ),
         FALSE
       )
       AND COALESCE(
         (
-          NOT NULLIF(TRIM("k"."email_id", '	
-                  　'), '') IS NULL
+          NOT CASE
+            WHEN ARRAY_EXTRACT("k"."email_id", 1) BETWEEN '!' AND '~'
+            AND ARRAY_EXTRACT("k"."email_id", -1) BETWEEN '!' AND '~'
+            THEN "k"."email_id"
+            ELSE NULLIF(TRIM("k"."email_id", '	
+                  　'), '')
+          END IS NULL
           AND COALESCE(
             (
               LEFT(
-                LOWER(NULLIF(TRIM("k"."email_id", '	
-                  　'), '')),
+                LOWER(
+                  CASE
+                    WHEN ARRAY_EXTRACT("k"."email_id", 1) BETWEEN '!' AND '~'
+                    AND ARRAY_EXTRACT("k"."email_id", -1) BETWEEN '!' AND '~'
+                    THEN "k"."email_id"
+                    ELSE NULLIF(TRIM("k"."email_id", '	
+                  　'), '')
+                  END
+                ),
                 5
               ) = 'demo-'
             ),
@@ -252,8 +354,13 @@ WITH keys AS (
     WHERE
       COALESCE(
         (
-          NULLIF(TRIM("k"."type", '	
-                  　'), '') IN ('social_share', 'social_follow')
+          CASE
+            WHEN ARRAY_EXTRACT("k"."type", 1) BETWEEN '!' AND '~'
+            AND ARRAY_EXTRACT("k"."type", -1) BETWEEN '!' AND '~'
+            THEN "k"."type"
+            ELSE NULLIF(TRIM("k"."type", '	
+                  　'), '')
+          END IN ('social_share', 'social_follow')
         ),
         FALSE
       )
@@ -272,8 +379,13 @@ WITH keys AS (
     WHERE
       COALESCE(
         (
-          NULLIF(TRIM("k"."type", '	
-                  　'), '') IN ('page_view')
+          CASE
+            WHEN ARRAY_EXTRACT("k"."type", 1) BETWEEN '!' AND '~'
+            AND ARRAY_EXTRACT("k"."type", -1) BETWEEN '!' AND '~'
+            THEN "k"."type"
+            ELSE NULLIF(TRIM("k"."type", '	
+                  　'), '')
+          END IN ('page_view')
         ),
         FALSE
       )
@@ -333,15 +445,25 @@ WITH keys AS (
     e2.eid
   FROM (
     SELECT
-      NULLIF(TRIM("e"."contact_id", '	
-                  　'), '') AS cid,
+      CASE
+        WHEN ARRAY_EXTRACT("e"."contact_id", 1) BETWEEN '!' AND '~'
+        AND ARRAY_EXTRACT("e"."contact_id", -1) BETWEEN '!' AND '~'
+        THEN "e"."contact_id"
+        ELSE NULLIF(TRIM("e"."contact_id", '	
+                  　'), '')
+      END AS cid,
       EPOCH_US("e"."timestamp") AS ts_us,
       "e"."type" AS type,
       "e"."url" AS url,
       "e"."form" AS form,
       "e"."email_id" AS email_id,
-      NULLIF(TRIM("e"."event_id", '	
-                  　'), '') AS eid
+      CASE
+        WHEN ARRAY_EXTRACT("e"."event_id", 1) BETWEEN '!' AND '~'
+        AND ARRAY_EXTRACT("e"."event_id", -1) BETWEEN '!' AND '~'
+        THEN "e"."event_id"
+        ELSE NULLIF(TRIM("e"."event_id", '	
+                  　'), '')
+      END AS eid
     FROM events AS e
   ) AS e2
   JOIN rulemap AS m
@@ -360,11 +482,23 @@ WITH keys AS (
     pts,
     in_win,
     eid,
-    ROW_NUMBER() OVER (PARTITION BY cid, slot ORDER BY ts_us, eid) AS rn_first,
-    ROW_NUMBER() OVER (PARTITION BY cid, slot, in_win ORDER BY ts_us DESC, eid DESC) AS rn_last
+    ROW_NUMBER() OVER (PARTITION BY cid, slot ORDER BY ts_us, eid) AS rn
   FROM hits
   WHERE
-    slot IN (14, 17)
+    slot IN (14)
+  UNION ALL
+  SELECT
+    cid,
+    ts_us,
+    slot,
+    age,
+    pts,
+    in_win,
+    eid,
+    ROW_NUMBER() OVER (PARTITION BY cid, slot, in_win ORDER BY ts_us DESC, eid DESC) AS rn
+  FROM hits
+  WHERE
+    slot IN (17)
 ), kept AS (
   SELECT
     cid,
@@ -389,9 +523,9 @@ WITH keys AS (
     eid,
     CASE
       WHEN slot = 14
-      THEN rn_first = 1 AND in_win
+      THEN rn = 1 AND in_win
       WHEN slot = 17
-      THEN in_win AND rn_last <= 3
+      THEN in_win AND rn <= 3
       ELSE FALSE
     END AS kept
   FROM ranked
@@ -759,19 +893,34 @@ WITH keys AS (
     cid
 ), base AS (
   SELECT
-    NULLIF(TRIM("c"."contact_id", '	
-                  　'), '') AS contact_id,
+    CASE
+      WHEN ARRAY_EXTRACT("c"."contact_id", 1) BETWEEN '!' AND '~'
+      AND ARRAY_EXTRACT("c"."contact_id", -1) BETWEEN '!' AND '~'
+      THEN "c"."contact_id"
+      ELSE NULLIF(TRIM("c"."contact_id", '	
+                  　'), '')
+    END AS contact_id,
     0 AS row_no,
     CASE
       WHEN COALESCE(
         (
-          NOT NULLIF(TRIM("c"."job_title", '	
-                  　'), '') IS NULL
+          NOT CASE
+            WHEN ARRAY_EXTRACT("c"."job_title", 1) BETWEEN '!' AND '~'
+            AND ARRAY_EXTRACT("c"."job_title", -1) BETWEEN '!' AND '~'
+            THEN "c"."job_title"
+            ELSE NULLIF(TRIM("c"."job_title", '	
+                  　'), '')
+          END IS NULL
           AND COALESCE(
             (
               REGEXP_MATCHES(
-                NULLIF(TRIM("c"."job_title", '	
-                  　'), ''),
+                CASE
+                  WHEN ARRAY_EXTRACT("c"."job_title", 1) BETWEEN '!' AND '~'
+                  AND ARRAY_EXTRACT("c"."job_title", -1) BETWEEN '!' AND '~'
+                  THEN "c"."job_title"
+                  ELSE NULLIF(TRIM("c"."job_title", '	
+                  　'), '')
+                END,
                 '(?i)\b(vp|director|head|chief)\b'
               )
             ),
@@ -785,14 +934,26 @@ WITH keys AS (
     CASE
       WHEN COALESCE(
         (
-          NOT NULLIF(TRIM("c"."industry", '	
-                  　'), '') IS NULL
+          NOT CASE
+            WHEN ARRAY_EXTRACT("c"."industry", 1) BETWEEN '!' AND '~'
+            AND ARRAY_EXTRACT("c"."industry", -1) BETWEEN '!' AND '~'
+            THEN "c"."industry"
+            ELSE NULLIF(TRIM("c"."industry", '	
+                  　'), '')
+          END IS NULL
           AND COALESCE(
             (
               COALESCE(
                 (
-                  LOWER(NULLIF(TRIM("c"."industry", '	
-                  　'), '')) IN ('fintech', 'saas', 'software')
+                  LOWER(
+                    CASE
+                      WHEN ARRAY_EXTRACT("c"."industry", 1) BETWEEN '!' AND '~'
+                      AND ARRAY_EXTRACT("c"."industry", -1) BETWEEN '!' AND '~'
+                      THEN "c"."industry"
+                      ELSE NULLIF(TRIM("c"."industry", '	
+                  　'), '')
+                    END
+                  ) IN ('fintech', 'saas', 'software')
                 ),
                 FALSE
               )
@@ -811,22 +972,42 @@ WITH keys AS (
             (
               CASE
                 WHEN REGEXP_MATCHES(
-                  NULLIF(TRIM("c"."employees", '	
-                  　'), ''),
+                  CASE
+                    WHEN ARRAY_EXTRACT("c"."employees", 1) BETWEEN '!' AND '~'
+                    AND ARRAY_EXTRACT("c"."employees", -1) BETWEEN '!' AND '~'
+                    THEN "c"."employees"
+                    ELSE NULLIF(TRIM("c"."employees", '	
+                  　'), '')
+                  END,
                   '^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$'
                 )
-                THEN CAST(NULLIF(TRIM("c"."employees", '	
-                  　'), '') AS DOUBLE)
+                THEN CAST(CASE
+                  WHEN ARRAY_EXTRACT("c"."employees", 1) BETWEEN '!' AND '~'
+                  AND ARRAY_EXTRACT("c"."employees", -1) BETWEEN '!' AND '~'
+                  THEN "c"."employees"
+                  ELSE NULLIF(TRIM("c"."employees", '	
+                  　'), '')
+                END AS DOUBLE)
                 ELSE CAST(NULL AS DOUBLE)
               END >= CAST(50.0 AS DOUBLE)
               AND CASE
                 WHEN REGEXP_MATCHES(
-                  NULLIF(TRIM("c"."employees", '	
-                  　'), ''),
+                  CASE
+                    WHEN ARRAY_EXTRACT("c"."employees", 1) BETWEEN '!' AND '~'
+                    AND ARRAY_EXTRACT("c"."employees", -1) BETWEEN '!' AND '~'
+                    THEN "c"."employees"
+                    ELSE NULLIF(TRIM("c"."employees", '	
+                  　'), '')
+                  END,
                   '^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$'
                 )
-                THEN CAST(NULLIF(TRIM("c"."employees", '	
-                  　'), '') AS DOUBLE)
+                THEN CAST(CASE
+                  WHEN ARRAY_EXTRACT("c"."employees", 1) BETWEEN '!' AND '~'
+                  AND ARRAY_EXTRACT("c"."employees", -1) BETWEEN '!' AND '~'
+                  THEN "c"."employees"
+                  ELSE NULLIF(TRIM("c"."employees", '	
+                  　'), '')
+                END AS DOUBLE)
                 ELSE CAST(NULL AS DOUBLE)
               END <= CAST(5000.0 AS DOUBLE)
             ),
@@ -844,13 +1025,23 @@ WITH keys AS (
             (
               CASE
                 WHEN LOWER(
-                  NULLIF(TRIM("c"."budget_confirmed", '	
+                  CASE
+                    WHEN ARRAY_EXTRACT("c"."budget_confirmed", 1) BETWEEN '!' AND '~'
+                    AND ARRAY_EXTRACT("c"."budget_confirmed", -1) BETWEEN '!' AND '~'
+                    THEN "c"."budget_confirmed"
+                    ELSE NULLIF(TRIM("c"."budget_confirmed", '	
                   　'), '')
+                  END
                 ) IN ('1', '1.0', 't', 'true', 'y', 'yes')
                 THEN TRUE
                 WHEN LOWER(
-                  NULLIF(TRIM("c"."budget_confirmed", '	
+                  CASE
+                    WHEN ARRAY_EXTRACT("c"."budget_confirmed", 1) BETWEEN '!' AND '~'
+                    AND ARRAY_EXTRACT("c"."budget_confirmed", -1) BETWEEN '!' AND '~'
+                    THEN "c"."budget_confirmed"
+                    ELSE NULLIF(TRIM("c"."budget_confirmed", '	
                   　'), '')
+                  END
                 ) IN ('0', '0.0', 'f', 'false', 'n', 'no')
                 THEN FALSE
                 ELSE CAST(NULL AS BOOLEAN)
@@ -866,14 +1057,26 @@ WITH keys AS (
     CASE
       WHEN COALESCE(
         (
-          NOT NULLIF(TRIM("c"."authority", '	
-                  　'), '') IS NULL
+          NOT CASE
+            WHEN ARRAY_EXTRACT("c"."authority", 1) BETWEEN '!' AND '~'
+            AND ARRAY_EXTRACT("c"."authority", -1) BETWEEN '!' AND '~'
+            THEN "c"."authority"
+            ELSE NULLIF(TRIM("c"."authority", '	
+                  　'), '')
+          END IS NULL
           AND COALESCE(
             (
               COALESCE(
                 (
-                  LOWER(NULLIF(TRIM("c"."authority", '	
-                  　'), '')) IN ('decision maker')
+                  LOWER(
+                    CASE
+                      WHEN ARRAY_EXTRACT("c"."authority", 1) BETWEEN '!' AND '~'
+                      AND ARRAY_EXTRACT("c"."authority", -1) BETWEEN '!' AND '~'
+                      THEN "c"."authority"
+                      ELSE NULLIF(TRIM("c"."authority", '	
+                  　'), '')
+                    END
+                  ) IN ('decision maker')
                 ),
                 FALSE
               )
@@ -888,8 +1091,13 @@ WITH keys AS (
     CASE
       WHEN COALESCE(
         (
-          NOT NULLIF(TRIM("c"."phone", '	
-                  　'), '') IS NULL
+          NOT CASE
+            WHEN ARRAY_EXTRACT("c"."phone", 1) BETWEEN '!' AND '~'
+            AND ARRAY_EXTRACT("c"."phone", -1) BETWEEN '!' AND '~'
+            THEN "c"."phone"
+            ELSE NULLIF(TRIM("c"."phone", '	
+                  　'), '')
+          END IS NULL
         ),
         FALSE
       )
@@ -898,14 +1106,26 @@ WITH keys AS (
     CASE
       WHEN COALESCE(
         (
-          NULLIF(TRIM("c"."country", '	
-                  　'), '') IS NULL
+          CASE
+            WHEN ARRAY_EXTRACT("c"."country", 1) BETWEEN '!' AND '~'
+            AND ARRAY_EXTRACT("c"."country", -1) BETWEEN '!' AND '~'
+            THEN "c"."country"
+            ELSE NULLIF(TRIM("c"."country", '	
+                  　'), '')
+          END IS NULL
           OR NOT COALESCE(
             (
               COALESCE(
                 (
-                  LOWER(NULLIF(TRIM("c"."country", '	
-                  　'), '')) IN ('ca', 'gb', 'us')
+                  LOWER(
+                    CASE
+                      WHEN ARRAY_EXTRACT("c"."country", 1) BETWEEN '!' AND '~'
+                      AND ARRAY_EXTRACT("c"."country", -1) BETWEEN '!' AND '~'
+                      THEN "c"."country"
+                      ELSE NULLIF(TRIM("c"."country", '	
+                  　'), '')
+                    END
+                  ) IN ('ca', 'gb', 'us')
                 ),
                 FALSE
               )
@@ -957,13 +1177,23 @@ WITH keys AS (
     CASE
       WHEN COALESCE(
         (
-          NOT NULLIF(TRIM("c"."job_title", '	
-                  　'), '') IS NULL
+          NOT CASE
+            WHEN ARRAY_EXTRACT("c"."job_title", 1) BETWEEN '!' AND '~'
+            AND ARRAY_EXTRACT("c"."job_title", -1) BETWEEN '!' AND '~'
+            THEN "c"."job_title"
+            ELSE NULLIF(TRIM("c"."job_title", '	
+                  　'), '')
+          END IS NULL
           AND COALESCE(
             (
               REGEXP_MATCHES(
-                NULLIF(TRIM("c"."job_title", '	
-                  　'), ''),
+                CASE
+                  WHEN ARRAY_EXTRACT("c"."job_title", 1) BETWEEN '!' AND '~'
+                  AND ARRAY_EXTRACT("c"."job_title", -1) BETWEEN '!' AND '~'
+                  THEN "c"."job_title"
+                  ELSE NULLIF(TRIM("c"."job_title", '	
+                  　'), '')
+                END,
                 '(?i)student|intern'
               )
             ),
@@ -989,65 +1219,190 @@ WITH keys AS (
       THEN CAST(-30.0 AS DOUBLE)
     END AS r22,
     COALESCE(pc.surge_points, CAST(0.0 AS DOUBLE)) AS surge_points,
-    [NULLIF(TRIM("c"."job_title", '	
-                  　'), '')] AS t0,
-    [NULLIF(TRIM("c"."industry", '	
-                  　'), '')] AS t1,
-    [NULLIF(TRIM("c"."employees", '	
-                  　'), '')] AS t2,
     [
-      NULLIF(TRIM("c"."budget_confirmed", '	
+      CASE
+        WHEN ARRAY_EXTRACT("c"."job_title", 1) BETWEEN '!' AND '~'
+        AND ARRAY_EXTRACT("c"."job_title", -1) BETWEEN '!' AND '~'
+        THEN "c"."job_title"
+        ELSE NULLIF(TRIM("c"."job_title", '	
                   　'), '')
+      END
+    ] AS t0,
+    [
+      CASE
+        WHEN ARRAY_EXTRACT("c"."industry", 1) BETWEEN '!' AND '~'
+        AND ARRAY_EXTRACT("c"."industry", -1) BETWEEN '!' AND '~'
+        THEN "c"."industry"
+        ELSE NULLIF(TRIM("c"."industry", '	
+                  　'), '')
+      END
+    ] AS t1,
+    [
+      CASE
+        WHEN ARRAY_EXTRACT("c"."employees", 1) BETWEEN '!' AND '~'
+        AND ARRAY_EXTRACT("c"."employees", -1) BETWEEN '!' AND '~'
+        THEN "c"."employees"
+        ELSE NULLIF(TRIM("c"."employees", '	
+                  　'), '')
+      END
+    ] AS t2,
+    [
+      CASE
+        WHEN ARRAY_EXTRACT("c"."budget_confirmed", 1) BETWEEN '!' AND '~'
+        AND ARRAY_EXTRACT("c"."budget_confirmed", -1) BETWEEN '!' AND '~'
+        THEN "c"."budget_confirmed"
+        ELSE NULLIF(TRIM("c"."budget_confirmed", '	
+                  　'), '')
+      END
     ] AS t3,
-    [NULLIF(TRIM("c"."authority", '	
-                  　'), '')] AS t4,
-    [NULLIF(TRIM("c"."phone", '	
-                  　'), '')] AS t5,
-    [NULLIF(TRIM("c"."country", '	
-                  　'), '')] AS t6,
-    [NULLIF(TRIM("c"."email", '	
-                  　'), '')] AS t7,
-    [NULLIF(TRIM("c"."email", '	
-                  　'), '')] AS t8,
-    [NULLIF(TRIM("c"."phone", '	
-                  　'), '')] AS t9,
     [
-      NULLIF(TRIM("c"."first_name", '	
-                  　'), ''),
-      NULLIF(TRIM("c"."last_name", '	
-                  　'), ''),
-      NULLIF(TRIM("c"."company", '	
-                  　'), ''),
-      NULLIF(TRIM("c"."email", '	
+      CASE
+        WHEN ARRAY_EXTRACT("c"."authority", 1) BETWEEN '!' AND '~'
+        AND ARRAY_EXTRACT("c"."authority", -1) BETWEEN '!' AND '~'
+        THEN "c"."authority"
+        ELSE NULLIF(TRIM("c"."authority", '	
                   　'), '')
+      END
+    ] AS t4,
+    [
+      CASE
+        WHEN ARRAY_EXTRACT("c"."phone", 1) BETWEEN '!' AND '~'
+        AND ARRAY_EXTRACT("c"."phone", -1) BETWEEN '!' AND '~'
+        THEN "c"."phone"
+        ELSE NULLIF(TRIM("c"."phone", '	
+                  　'), '')
+      END
+    ] AS t5,
+    [
+      CASE
+        WHEN ARRAY_EXTRACT("c"."country", 1) BETWEEN '!' AND '~'
+        AND ARRAY_EXTRACT("c"."country", -1) BETWEEN '!' AND '~'
+        THEN "c"."country"
+        ELSE NULLIF(TRIM("c"."country", '	
+                  　'), '')
+      END
+    ] AS t6,
+    [
+      CASE
+        WHEN ARRAY_EXTRACT("c"."email", 1) BETWEEN '!' AND '~'
+        AND ARRAY_EXTRACT("c"."email", -1) BETWEEN '!' AND '~'
+        THEN "c"."email"
+        ELSE NULLIF(TRIM("c"."email", '	
+                  　'), '')
+      END
+    ] AS t7,
+    [
+      CASE
+        WHEN ARRAY_EXTRACT("c"."email", 1) BETWEEN '!' AND '~'
+        AND ARRAY_EXTRACT("c"."email", -1) BETWEEN '!' AND '~'
+        THEN "c"."email"
+        ELSE NULLIF(TRIM("c"."email", '	
+                  　'), '')
+      END
+    ] AS t8,
+    [
+      CASE
+        WHEN ARRAY_EXTRACT("c"."phone", 1) BETWEEN '!' AND '~'
+        AND ARRAY_EXTRACT("c"."phone", -1) BETWEEN '!' AND '~'
+        THEN "c"."phone"
+        ELSE NULLIF(TRIM("c"."phone", '	
+                  　'), '')
+      END
+    ] AS t9,
+    [
+      CASE
+        WHEN ARRAY_EXTRACT("c"."first_name", 1) BETWEEN '!' AND '~'
+        AND ARRAY_EXTRACT("c"."first_name", -1) BETWEEN '!' AND '~'
+        THEN "c"."first_name"
+        ELSE NULLIF(TRIM("c"."first_name", '	
+                  　'), '')
+      END,
+      CASE
+        WHEN ARRAY_EXTRACT("c"."last_name", 1) BETWEEN '!' AND '~'
+        AND ARRAY_EXTRACT("c"."last_name", -1) BETWEEN '!' AND '~'
+        THEN "c"."last_name"
+        ELSE NULLIF(TRIM("c"."last_name", '	
+                  　'), '')
+      END,
+      CASE
+        WHEN ARRAY_EXTRACT("c"."company", 1) BETWEEN '!' AND '~'
+        AND ARRAY_EXTRACT("c"."company", -1) BETWEEN '!' AND '~'
+        THEN "c"."company"
+        ELSE NULLIF(TRIM("c"."company", '	
+                  　'), '')
+      END,
+      CASE
+        WHEN ARRAY_EXTRACT("c"."email", 1) BETWEEN '!' AND '~'
+        AND ARRAY_EXTRACT("c"."email", -1) BETWEEN '!' AND '~'
+        THEN "c"."email"
+        ELSE NULLIF(TRIM("c"."email", '	
+                  　'), '')
+      END
     ] AS t10,
-    [NULLIF(TRIM("c"."job_title", '	
-                  　'), '')] AS t11,
+    [
+      CASE
+        WHEN ARRAY_EXTRACT("c"."job_title", 1) BETWEEN '!' AND '~'
+        AND ARRAY_EXTRACT("c"."job_title", -1) BETWEEN '!' AND '~'
+        THEN "c"."job_title"
+        ELSE NULLIF(TRIM("c"."job_title", '	
+                  　'), '')
+      END
+    ] AS t11,
     pc.l22 AS l22
   FROM contacts AS c
   LEFT JOIN pc AS pc
-    ON pc.cid = NULLIF(TRIM("c"."contact_id", '	
+    ON pc.cid = CASE
+      WHEN ARRAY_EXTRACT("c"."contact_id", 1) BETWEEN '!' AND '~'
+      AND ARRAY_EXTRACT("c"."contact_id", -1) BETWEEN '!' AND '~'
+      THEN "c"."contact_id"
+      ELSE NULLIF(TRIM("c"."contact_id", '	
                   　'), '')
+    END
   LEFT JOIN leadscore_quality AS q_company
     ON q_company.field = 'company'
-    AND q_company.value = NULLIF(TRIM("c"."company", '	
+    AND q_company.value = CASE
+      WHEN ARRAY_EXTRACT("c"."company", 1) BETWEEN '!' AND '~'
+      AND ARRAY_EXTRACT("c"."company", -1) BETWEEN '!' AND '~'
+      THEN "c"."company"
+      ELSE NULLIF(TRIM("c"."company", '	
                   　'), '')
+    END
   LEFT JOIN leadscore_quality AS q_email
     ON q_email.field = 'email'
-    AND q_email.value = NULLIF(TRIM("c"."email", '	
+    AND q_email.value = CASE
+      WHEN ARRAY_EXTRACT("c"."email", 1) BETWEEN '!' AND '~'
+      AND ARRAY_EXTRACT("c"."email", -1) BETWEEN '!' AND '~'
+      THEN "c"."email"
+      ELSE NULLIF(TRIM("c"."email", '	
                   　'), '')
+    END
   LEFT JOIN leadscore_quality AS q_first_name
     ON q_first_name.field = 'first_name'
-    AND q_first_name.value = NULLIF(TRIM("c"."first_name", '	
+    AND q_first_name.value = CASE
+      WHEN ARRAY_EXTRACT("c"."first_name", 1) BETWEEN '!' AND '~'
+      AND ARRAY_EXTRACT("c"."first_name", -1) BETWEEN '!' AND '~'
+      THEN "c"."first_name"
+      ELSE NULLIF(TRIM("c"."first_name", '	
                   　'), '')
+    END
   LEFT JOIN leadscore_quality AS q_last_name
     ON q_last_name.field = 'last_name'
-    AND q_last_name.value = NULLIF(TRIM("c"."last_name", '	
+    AND q_last_name.value = CASE
+      WHEN ARRAY_EXTRACT("c"."last_name", 1) BETWEEN '!' AND '~'
+      AND ARRAY_EXTRACT("c"."last_name", -1) BETWEEN '!' AND '~'
+      THEN "c"."last_name"
+      ELSE NULLIF(TRIM("c"."last_name", '	
                   　'), '')
+    END
   LEFT JOIN leadscore_quality AS q_phone
     ON q_phone.field = 'phone'
-    AND q_phone.value = NULLIF(TRIM("c"."phone", '	
+    AND q_phone.value = CASE
+      WHEN ARRAY_EXTRACT("c"."phone", 1) BETWEEN '!' AND '~'
+      AND ARRAY_EXTRACT("c"."phone", -1) BETWEEN '!' AND '~'
+      THEN "c"."phone"
+      ELSE NULLIF(TRIM("c"."phone", '	
                   　'), '')
+    END
 ), scored AS (
   SELECT
     *,

@@ -5,353 +5,541 @@ WITH keys AS (
     "form",
     "email_id"
   FROM events
-), rulemap AS (
-  SELECT DISTINCT
+), keymap AS (
+  SELECT
     *
   FROM (
     SELECT
-      COALESCE("k"."type", '') AS k_0,
-      COALESCE("k"."url", '') AS k_1,
-      COALESCE("k"."form", '') AS k_2,
-      COALESCE("k"."email_id", '') AS k_3,
-      12 AS slot,
-      CAST(10.0 AS DOUBLE) AS pw,
-      CAST(30.0 AS DOUBLE) AS hl,
-      CAST(NULL AS DOUBLE) AS dd,
-      CAST(NULL AS DOUBLE) AS win
-    FROM keys AS k
-    WHERE
-      COALESCE(
-        (
-          NULLIF(TRIM("k"."type", '	
-                  　'), '') IN ('page_view')
-        ),
-        FALSE
-      )
-      AND COALESCE(
-        (
-          NOT NULLIF(TRIM("k"."url", '	
-                  　'), '') IS NULL
-          AND COALESCE(
-            (
-              LEFT(
-                LOWER(NULLIF(TRIM("k"."url", '	
-                  　'), '')),
-                8
-              ) = '/pricing'
-            ),
-            FALSE
-          )
-        ),
-        FALSE
-      )
-    UNION ALL
-    SELECT
-      COALESCE("k"."type", '') AS k_0,
-      COALESCE("k"."url", '') AS k_1,
-      COALESCE("k"."form", '') AS k_2,
-      COALESCE("k"."email_id", '') AS k_3,
-      13 AS slot,
-      CAST(1.0 AS DOUBLE) * (
-        CASE
-          WHEN NULLIF(TRIM("k"."url", '	
-                  　'), '') IS NULL
-          THEN CAST(1.0 AS DOUBLE)
-          WHEN LOWER(NULLIF(TRIM("k"."url", '	
-                  　'), '')) LIKE '/pricing%'
-          THEN CAST(2.0 AS DOUBLE)
-          WHEN LOWER(NULLIF(TRIM("k"."url", '	
-                  　'), '')) LIKE '/demo%'
-          THEN CAST(2.0 AS DOUBLE)
-          WHEN LOWER(NULLIF(TRIM("k"."url", '	
-                  　'), '')) LIKE '/careers%'
-          THEN CAST(0.2 AS DOUBLE)
-          ELSE CAST(1.0 AS DOUBLE)
-        END
-      ) AS pw,
-      CAST(14.0 AS DOUBLE) AS hl,
-      CAST(NULL AS DOUBLE) AS dd,
-      CAST(NULL AS DOUBLE) AS win
-    FROM keys AS k
-    WHERE
-      COALESCE(
-        (
-          NULLIF(TRIM("k"."type", '	
-                  　'), '') IN ('page_view')
-        ),
-        FALSE
-      )
-    UNION ALL
-    SELECT
-      COALESCE("k"."type", '') AS k_0,
-      COALESCE("k"."url", '') AS k_1,
-      COALESCE("k"."form", '') AS k_2,
-      COALESCE("k"."email_id", '') AS k_3,
-      14 AS slot,
-      CAST(40.0 AS DOUBLE) AS pw,
-      CAST(NULL AS DOUBLE) AS hl,
-      CAST(NULL AS DOUBLE) AS dd,
-      CAST(NULL AS DOUBLE) AS win
-    FROM keys AS k
-    WHERE
-      COALESCE(
-        (
-          NULLIF(TRIM("k"."type", '	
-                  　'), '') IN ('form_submit')
-        ),
-        FALSE
-      )
-      AND COALESCE(
-        (
-          NOT NULLIF(TRIM("k"."form", '	
-                  　'), '') IS NULL
-          AND COALESCE(
-            (
-              COALESCE(
-                (
-                  LOWER(NULLIF(TRIM("k"."form", '	
-                  　'), '')) IN ('demo')
-                ),
-                FALSE
-              )
-            ),
-            FALSE
-          )
-        ),
-        FALSE
-      )
-    UNION ALL
-    SELECT
-      COALESCE("k"."type", '') AS k_0,
-      COALESCE("k"."url", '') AS k_1,
-      COALESCE("k"."form", '') AS k_2,
-      COALESCE("k"."email_id", '') AS k_3,
-      15 AS slot,
-      CAST(50.0 AS DOUBLE) AS pw,
-      CAST(NULL AS DOUBLE) AS hl,
-      CAST(180.0 AS DOUBLE) AS dd,
-      CAST(NULL AS DOUBLE) AS win
-    FROM keys AS k
-    WHERE
-      COALESCE(
-        (
-          NULLIF(TRIM("k"."type", '	
-                  　'), '') IN ('event_attended')
-        ),
-        FALSE
-      )
-    UNION ALL
-    SELECT
-      COALESCE("k"."type", '') AS k_0,
-      COALESCE("k"."url", '') AS k_1,
-      COALESCE("k"."form", '') AS k_2,
-      COALESCE("k"."email_id", '') AS k_3,
-      16 AS slot,
-      CAST(30.0 AS DOUBLE) AS pw,
-      CAST(60.0 AS DOUBLE) AS hl,
-      CAST(NULL AS DOUBLE) AS dd,
-      CAST(NULL AS DOUBLE) AS win
-    FROM keys AS k
-    WHERE
-      COALESCE(
-        (
-          NULLIF(TRIM("k"."type", '	
-                  　'), '') IN ('webinar_attended')
-        ),
-        FALSE
-      )
-    UNION ALL
-    SELECT
-      COALESCE("k"."type", '') AS k_0,
-      COALESCE("k"."url", '') AS k_1,
-      COALESCE("k"."form", '') AS k_2,
-      COALESCE("k"."email_id", '') AS k_3,
-      17 AS slot,
-      CAST(10.0 AS DOUBLE) AS pw,
-      CAST(60.0 AS DOUBLE) AS hl,
-      CAST(NULL AS DOUBLE) AS dd,
-      CAST(NULL AS DOUBLE) AS win
-    FROM keys AS k
-    WHERE
-      COALESCE(
-        (
-          NULLIF(TRIM("k"."type", '	
-                  　'), '') IN ('content_download')
-        ),
-        FALSE
-      )
-    UNION ALL
-    SELECT
-      COALESCE("k"."type", '') AS k_0,
-      COALESCE("k"."url", '') AS k_1,
-      COALESCE("k"."form", '') AS k_2,
-      COALESCE("k"."email_id", '') AS k_3,
-      18 AS slot,
-      CAST(3.0 AS DOUBLE) AS pw,
-      CAST(NULL AS DOUBLE) AS hl,
-      CAST(NULL AS DOUBLE) AS dd,
-      CAST(90.0 AS DOUBLE) AS win
-    FROM keys AS k
-    WHERE
-      COALESCE(
-        (
-          NULLIF(TRIM("k"."type", '	
-                  　'), '') IN ('email_click')
-        ),
-        FALSE
-      )
-    UNION ALL
-    SELECT
-      COALESCE("k"."type", '') AS k_0,
-      COALESCE("k"."url", '') AS k_1,
-      COALESCE("k"."form", '') AS k_2,
-      COALESCE("k"."email_id", '') AS k_3,
-      19 AS slot,
-      CAST(10.0 AS DOUBLE) AS pw,
-      CAST(NULL AS DOUBLE) AS hl,
-      CAST(NULL AS DOUBLE) AS dd,
-      CAST(NULL AS DOUBLE) AS win
-    FROM keys AS k
-    WHERE
-      COALESCE(
-        (
-          NULLIF(TRIM("k"."type", '	
-                  　'), '') IN ('email_click')
-        ),
-        FALSE
-      )
-      AND COALESCE(
-        (
-          NOT NULLIF(TRIM("k"."email_id", '	
-                  　'), '') IS NULL
-          AND COALESCE(
-            (
-              LEFT(
-                LOWER(NULLIF(TRIM("k"."email_id", '	
-                  　'), '')),
-                5
-              ) = 'demo-'
-            ),
-            FALSE
-          )
-        ),
-        FALSE
-      )
-    UNION ALL
-    SELECT
-      COALESCE("k"."type", '') AS k_0,
-      COALESCE("k"."url", '') AS k_1,
-      COALESCE("k"."form", '') AS k_2,
-      COALESCE("k"."email_id", '') AS k_3,
-      20 AS slot,
-      CAST(5.0 AS DOUBLE) AS pw,
-      CAST(NULL AS DOUBLE) AS hl,
-      CAST(NULL AS DOUBLE) AS dd,
-      CAST(NULL AS DOUBLE) AS win
-    FROM keys AS k
-    WHERE
-      COALESCE(
-        (
-          NULLIF(TRIM("k"."type", '	
-                  　'), '') IN ('social_share', 'social_follow')
-        ),
-        FALSE
-      )
-    UNION ALL
-    SELECT
-      COALESCE("k"."type", '') AS k_0,
-      COALESCE("k"."url", '') AS k_1,
-      COALESCE("k"."form", '') AS k_2,
-      COALESCE("k"."email_id", '') AS k_3,
-      21 AS slot,
-      CAST(0.0 AS DOUBLE) AS pw,
-      CAST(NULL AS DOUBLE) AS hl,
-      CAST(NULL AS DOUBLE) AS dd,
-      CAST(30.0 AS DOUBLE) AS win
-    FROM keys AS k
-    WHERE
-      COALESCE(
-        (
-          NULLIF(TRIM("k"."type", '	
-                  　'), '') IN ('page_view')
-        ),
-        FALSE
-      )
-    UNION ALL
-    SELECT
-      COALESCE("k"."type", '') AS k_0,
-      COALESCE("k"."url", '') AS k_1,
-      COALESCE("k"."form", '') AS k_2,
-      COALESCE("k"."email_id", '') AS k_3,
-      22 AS slot,
-      CAST(0.0 AS DOUBLE) AS pw,
-      CAST(NULL AS DOUBLE) AS hl,
-      CAST(NULL AS DOUBLE) AS dd,
-      CAST(30.0 AS DOUBLE) AS win
-    FROM keys AS k
-  ) AS u
-), hits AS (
+      *,
+      COUNT(*) OVER (PARTITION BY h) AS n_same
+    FROM (
+      SELECT
+        *,
+        HASH(k_0, k_1, k_2, k_3) AS h
+      FROM (
+        SELECT DISTINCT
+          COALESCE("k"."type", '') AS k_0,
+          COALESCE("k"."url", '') AS k_1,
+          COALESCE("k"."form", '') AS k_2,
+          COALESCE("k"."email_id", '') AS k_3,
+          CASE
+            WHEN COALESCE(
+              (
+                CASE
+                  WHEN ARRAY_EXTRACT("k"."type", 1) BETWEEN '!' AND '~'
+                  AND ARRAY_EXTRACT("k"."type", -1) BETWEEN '!' AND '~'
+                  THEN "k"."type"
+                  ELSE NULLIF(TRIM("k"."type", '	
+                  　'), '')
+                END IN ('page_view')
+              ),
+              FALSE
+            )
+            AND COALESCE(
+              (
+                NOT CASE
+                  WHEN ARRAY_EXTRACT("k"."url", 1) BETWEEN '!' AND '~'
+                  AND ARRAY_EXTRACT("k"."url", -1) BETWEEN '!' AND '~'
+                  THEN "k"."url"
+                  ELSE NULLIF(TRIM("k"."url", '	
+                  　'), '')
+                END IS NULL
+                AND COALESCE(
+                  (
+                    LEFT(
+                      LOWER(
+                        CASE
+                          WHEN ARRAY_EXTRACT("k"."url", 1) BETWEEN '!' AND '~'
+                          AND ARRAY_EXTRACT("k"."url", -1) BETWEEN '!' AND '~'
+                          THEN "k"."url"
+                          ELSE NULLIF(TRIM("k"."url", '	
+                  　'), '')
+                        END
+                      ),
+                      8
+                    ) = '/pricing'
+                  ),
+                  FALSE
+                )
+              ),
+              FALSE
+            )
+            THEN CAST(10.0 AS DOUBLE)
+          END AS p12,
+          CASE
+            WHEN COALESCE(
+              (
+                CASE
+                  WHEN ARRAY_EXTRACT("k"."type", 1) BETWEEN '!' AND '~'
+                  AND ARRAY_EXTRACT("k"."type", -1) BETWEEN '!' AND '~'
+                  THEN "k"."type"
+                  ELSE NULLIF(TRIM("k"."type", '	
+                  　'), '')
+                END IN ('page_view')
+              ),
+              FALSE
+            )
+            THEN CAST(1.0 AS DOUBLE) * (
+              CASE
+                WHEN CASE
+                  WHEN ARRAY_EXTRACT("k"."url", 1) BETWEEN '!' AND '~'
+                  AND ARRAY_EXTRACT("k"."url", -1) BETWEEN '!' AND '~'
+                  THEN "k"."url"
+                  ELSE NULLIF(TRIM("k"."url", '	
+                  　'), '')
+                END IS NULL
+                THEN CAST(1.0 AS DOUBLE)
+                WHEN LOWER(
+                  CASE
+                    WHEN ARRAY_EXTRACT("k"."url", 1) BETWEEN '!' AND '~'
+                    AND ARRAY_EXTRACT("k"."url", -1) BETWEEN '!' AND '~'
+                    THEN "k"."url"
+                    ELSE NULLIF(TRIM("k"."url", '	
+                  　'), '')
+                  END
+                ) LIKE '/pricing%'
+                THEN CAST(2.0 AS DOUBLE)
+                WHEN LOWER(
+                  CASE
+                    WHEN ARRAY_EXTRACT("k"."url", 1) BETWEEN '!' AND '~'
+                    AND ARRAY_EXTRACT("k"."url", -1) BETWEEN '!' AND '~'
+                    THEN "k"."url"
+                    ELSE NULLIF(TRIM("k"."url", '	
+                  　'), '')
+                  END
+                ) LIKE '/demo%'
+                THEN CAST(2.0 AS DOUBLE)
+                WHEN LOWER(
+                  CASE
+                    WHEN ARRAY_EXTRACT("k"."url", 1) BETWEEN '!' AND '~'
+                    AND ARRAY_EXTRACT("k"."url", -1) BETWEEN '!' AND '~'
+                    THEN "k"."url"
+                    ELSE NULLIF(TRIM("k"."url", '	
+                  　'), '')
+                  END
+                ) LIKE '/careers%'
+                THEN CAST(0.2 AS DOUBLE)
+                ELSE CAST(1.0 AS DOUBLE)
+              END
+            )
+          END AS p13,
+          CASE
+            WHEN COALESCE(
+              (
+                CASE
+                  WHEN ARRAY_EXTRACT("k"."type", 1) BETWEEN '!' AND '~'
+                  AND ARRAY_EXTRACT("k"."type", -1) BETWEEN '!' AND '~'
+                  THEN "k"."type"
+                  ELSE NULLIF(TRIM("k"."type", '	
+                  　'), '')
+                END IN ('form_submit')
+              ),
+              FALSE
+            )
+            AND COALESCE(
+              (
+                NOT CASE
+                  WHEN ARRAY_EXTRACT("k"."form", 1) BETWEEN '!' AND '~'
+                  AND ARRAY_EXTRACT("k"."form", -1) BETWEEN '!' AND '~'
+                  THEN "k"."form"
+                  ELSE NULLIF(TRIM("k"."form", '	
+                  　'), '')
+                END IS NULL
+                AND COALESCE(
+                  (
+                    COALESCE(
+                      (
+                        LOWER(
+                          CASE
+                            WHEN ARRAY_EXTRACT("k"."form", 1) BETWEEN '!' AND '~'
+                            AND ARRAY_EXTRACT("k"."form", -1) BETWEEN '!' AND '~'
+                            THEN "k"."form"
+                            ELSE NULLIF(TRIM("k"."form", '	
+                  　'), '')
+                          END
+                        ) IN ('demo')
+                      ),
+                      FALSE
+                    )
+                  ),
+                  FALSE
+                )
+              ),
+              FALSE
+            )
+            THEN CAST(40.0 AS DOUBLE)
+          END AS p14,
+          CASE
+            WHEN COALESCE(
+              (
+                CASE
+                  WHEN ARRAY_EXTRACT("k"."type", 1) BETWEEN '!' AND '~'
+                  AND ARRAY_EXTRACT("k"."type", -1) BETWEEN '!' AND '~'
+                  THEN "k"."type"
+                  ELSE NULLIF(TRIM("k"."type", '	
+                  　'), '')
+                END IN ('event_attended')
+              ),
+              FALSE
+            )
+            THEN CAST(50.0 AS DOUBLE)
+          END AS p15,
+          CASE
+            WHEN COALESCE(
+              (
+                CASE
+                  WHEN ARRAY_EXTRACT("k"."type", 1) BETWEEN '!' AND '~'
+                  AND ARRAY_EXTRACT("k"."type", -1) BETWEEN '!' AND '~'
+                  THEN "k"."type"
+                  ELSE NULLIF(TRIM("k"."type", '	
+                  　'), '')
+                END IN ('webinar_attended')
+              ),
+              FALSE
+            )
+            THEN CAST(30.0 AS DOUBLE)
+          END AS p16,
+          CASE
+            WHEN COALESCE(
+              (
+                CASE
+                  WHEN ARRAY_EXTRACT("k"."type", 1) BETWEEN '!' AND '~'
+                  AND ARRAY_EXTRACT("k"."type", -1) BETWEEN '!' AND '~'
+                  THEN "k"."type"
+                  ELSE NULLIF(TRIM("k"."type", '	
+                  　'), '')
+                END IN ('content_download')
+              ),
+              FALSE
+            )
+            THEN CAST(10.0 AS DOUBLE)
+          END AS p17,
+          CASE
+            WHEN COALESCE(
+              (
+                CASE
+                  WHEN ARRAY_EXTRACT("k"."type", 1) BETWEEN '!' AND '~'
+                  AND ARRAY_EXTRACT("k"."type", -1) BETWEEN '!' AND '~'
+                  THEN "k"."type"
+                  ELSE NULLIF(TRIM("k"."type", '	
+                  　'), '')
+                END IN ('email_click')
+              ),
+              FALSE
+            )
+            THEN CAST(3.0 AS DOUBLE)
+          END AS p18,
+          CASE
+            WHEN COALESCE(
+              (
+                CASE
+                  WHEN ARRAY_EXTRACT("k"."type", 1) BETWEEN '!' AND '~'
+                  AND ARRAY_EXTRACT("k"."type", -1) BETWEEN '!' AND '~'
+                  THEN "k"."type"
+                  ELSE NULLIF(TRIM("k"."type", '	
+                  　'), '')
+                END IN ('email_click')
+              ),
+              FALSE
+            )
+            AND COALESCE(
+              (
+                NOT CASE
+                  WHEN ARRAY_EXTRACT("k"."email_id", 1) BETWEEN '!' AND '~'
+                  AND ARRAY_EXTRACT("k"."email_id", -1) BETWEEN '!' AND '~'
+                  THEN "k"."email_id"
+                  ELSE NULLIF(TRIM("k"."email_id", '	
+                  　'), '')
+                END IS NULL
+                AND COALESCE(
+                  (
+                    LEFT(
+                      LOWER(
+                        CASE
+                          WHEN ARRAY_EXTRACT("k"."email_id", 1) BETWEEN '!' AND '~'
+                          AND ARRAY_EXTRACT("k"."email_id", -1) BETWEEN '!' AND '~'
+                          THEN "k"."email_id"
+                          ELSE NULLIF(TRIM("k"."email_id", '	
+                  　'), '')
+                        END
+                      ),
+                      5
+                    ) = 'demo-'
+                  ),
+                  FALSE
+                )
+              ),
+              FALSE
+            )
+            THEN CAST(10.0 AS DOUBLE)
+          END AS p19,
+          CASE
+            WHEN COALESCE(
+              (
+                CASE
+                  WHEN ARRAY_EXTRACT("k"."type", 1) BETWEEN '!' AND '~'
+                  AND ARRAY_EXTRACT("k"."type", -1) BETWEEN '!' AND '~'
+                  THEN "k"."type"
+                  ELSE NULLIF(TRIM("k"."type", '	
+                  　'), '')
+                END IN ('social_share', 'social_follow')
+              ),
+              FALSE
+            )
+            THEN CAST(5.0 AS DOUBLE)
+          END AS p20,
+          CASE
+            WHEN COALESCE(
+              (
+                CASE
+                  WHEN ARRAY_EXTRACT("k"."type", 1) BETWEEN '!' AND '~'
+                  AND ARRAY_EXTRACT("k"."type", -1) BETWEEN '!' AND '~'
+                  THEN "k"."type"
+                  ELSE NULLIF(TRIM("k"."type", '	
+                  　'), '')
+                END IN ('page_view')
+              ),
+              FALSE
+            )
+            THEN CAST(0.0 AS DOUBLE)
+          END AS p21,
+          CAST(0.0 AS DOUBLE) AS p22
+        FROM keys AS k
+      ) AS km
+    ) AS kh
+  ) AS kd
+  WHERE
+    CASE WHEN n_same > 1 THEN ERROR('leadscore: event key hash collision') ELSE TRUE END
+), ev AS (
   SELECT
-    e2.cid,
-    e2.ts_us,
-    m.slot AS slot,
+    *,
     (
       CAST(EPOCH_US(CURRENT_TIMESTAMP) AS DOUBLE) / CAST(1000000.0 AS DOUBLE) - CAST(e2.ts_us AS DOUBLE) / CAST(1000000.0 AS DOUBLE)
-    ) / CAST(86400.0 AS DOUBLE) AS age,
-    m.pw * (
-      CASE
-        WHEN NOT m.hl IS NULL
-        THEN POWER(
-          CAST(0.5 AS DOUBLE),
-          (
-            CAST(EPOCH_US(CURRENT_TIMESTAMP) AS DOUBLE) / CAST(1000000.0 AS DOUBLE) - CAST(e2.ts_us AS DOUBLE) / CAST(1000000.0 AS DOUBLE)
-          ) / CAST(86400.0 AS DOUBLE) / m.hl
-        )
-        WHEN NOT m.dd IS NULL
-        THEN CASE
-          WHEN CAST(0.0 AS DOUBLE) IS NULL
-          OR (
-            CAST(1.0 AS DOUBLE) - (
-              CAST(EPOCH_US(CURRENT_TIMESTAMP) AS DOUBLE) / CAST(1000000.0 AS DOUBLE) - CAST(e2.ts_us AS DOUBLE) / CAST(1000000.0 AS DOUBLE)
-            ) / CAST(86400.0 AS DOUBLE) / m.dd
-          ) IS NULL
-          THEN NULL
-          ELSE GREATEST(
-            CAST(0.0 AS DOUBLE),
-            CAST(1.0 AS DOUBLE) - (
-              CAST(EPOCH_US(CURRENT_TIMESTAMP) AS DOUBLE) / CAST(1000000.0 AS DOUBLE) - CAST(e2.ts_us AS DOUBLE) / CAST(1000000.0 AS DOUBLE)
-            ) / CAST(86400.0 AS DOUBLE) / m.dd
-          )
-        END
-        ELSE CAST(1.0 AS DOUBLE)
-      END
-    ) AS pts,
-    m.win IS NULL
-    OR (
-      CAST(EPOCH_US(CURRENT_TIMESTAMP) AS DOUBLE) / CAST(1000000.0 AS DOUBLE) - CAST(e2.ts_us AS DOUBLE) / CAST(1000000.0 AS DOUBLE)
-    ) / CAST(86400.0 AS DOUBLE) <= m.win AS in_win,
-    e2.eid
+    ) / CAST(86400.0 AS DOUBLE) AS age
   FROM (
     SELECT
-      NULLIF(TRIM("e"."contact_id", '	
-                  　'), '') AS cid,
+      CASE
+        WHEN ARRAY_EXTRACT("e"."contact_id", 1) BETWEEN '!' AND '~'
+        AND ARRAY_EXTRACT("e"."contact_id", -1) BETWEEN '!' AND '~'
+        THEN "e"."contact_id"
+        ELSE NULLIF(TRIM("e"."contact_id", '	
+                  　'), '')
+      END AS cid,
       EPOCH_US("e"."timestamp") AS ts_us,
-      "e"."type" AS type,
-      "e"."url" AS url,
-      "e"."form" AS form,
-      "e"."email_id" AS email_id,
-      NULLIF(TRIM("e"."event_id", '	
-                  　'), '') AS eid
+      m.p12 AS p12,
+      m.p13 AS p13,
+      m.p15 AS p15,
+      m.p16 AS p16,
+      m.p18 AS p18,
+      m.p19 AS p19,
+      m.p20 AS p20,
+      m.p21 AS p21,
+      m.p22 AS p22
     FROM events AS e
+    JOIN keymap AS m
+      ON m.h = HASH(
+        COALESCE("e"."type", ''),
+        COALESCE("e"."url", ''),
+        COALESCE("e"."form", ''),
+        COALESCE("e"."email_id", '')
+      )
   ) AS e2
-  JOIN rulemap AS m
-    ON COALESCE("e2"."type", '') = m.k_0
-    AND COALESCE("e2"."url", '') = m.k_1
-    AND COALESCE("e2"."form", '') = m.k_2
-    AND COALESCE("e2"."email_id", '') = m.k_3
   WHERE
     e2.ts_us <= EPOCH_US(CURRENT_TIMESTAMP)
-), ranked AS (
+), wide AS (
+  SELECT
+    cid,
+    SUM(
+      CASE
+        WHEN NOT p12 IS NULL
+        THEN p12 * POWER(CAST(0.5 AS DOUBLE), age / CAST(30.0 AS DOUBLE))
+      END
+    ) AS t12,
+    SUM(
+      CASE
+        WHEN NOT p13 IS NULL
+        THEN p13 * POWER(CAST(0.5 AS DOUBLE), age / CAST(14.0 AS DOUBLE))
+      END
+    ) AS t13,
+    SUM(
+      CASE
+        WHEN NOT p15 IS NULL
+        THEN p15 * CASE
+          WHEN CAST(0.0 AS DOUBLE) IS NULL
+          OR (
+            CAST(1.0 AS DOUBLE) - age / CAST(180.0 AS DOUBLE)
+          ) IS NULL
+          THEN NULL
+          ELSE GREATEST(CAST(0.0 AS DOUBLE), CAST(1.0 AS DOUBLE) - age / CAST(180.0 AS DOUBLE))
+        END
+      END
+    ) AS t15,
+    SUM(
+      CASE
+        WHEN NOT p16 IS NULL
+        THEN p16 * POWER(CAST(0.5 AS DOUBLE), age / CAST(60.0 AS DOUBLE))
+      END
+    ) AS t16,
+    SUM(CASE WHEN NOT p18 IS NULL AND age <= CAST(90.0 AS DOUBLE) THEN p18 END) AS t18,
+    SUM(p19) AS t19,
+    SUM(p20) AS t20,
+    COUNT(CASE WHEN NOT p21 IS NULL AND age <= CAST(30.0 AS DOUBLE) THEN 1 END) AS n21,
+    COUNT(CASE WHEN NOT p22 IS NULL AND age <= CAST(30.0 AS DOUBLE) THEN 1 END) AS n22
+  FROM ev
+  GROUP BY
+    cid
+), evs AS (
+  SELECT
+    *,
+    (
+      CAST(EPOCH_US(CURRENT_TIMESTAMP) AS DOUBLE) / CAST(1000000.0 AS DOUBLE) - CAST(e2.ts_us AS DOUBLE) / CAST(1000000.0 AS DOUBLE)
+    ) / CAST(86400.0 AS DOUBLE) AS age
+  FROM (
+    SELECT
+      CASE
+        WHEN ARRAY_EXTRACT("e"."contact_id", 1) BETWEEN '!' AND '~'
+        AND ARRAY_EXTRACT("e"."contact_id", -1) BETWEEN '!' AND '~'
+        THEN "e"."contact_id"
+        ELSE NULLIF(TRIM("e"."contact_id", '	
+                  　'), '')
+      END AS cid,
+      EPOCH_US("e"."timestamp") AS ts_us,
+      m.p12 AS p12,
+      m.p13 AS p13,
+      m.p15 AS p15,
+      m.p16 AS p16,
+      m.p18 AS p18,
+      m.p19 AS p19,
+      m.p20 AS p20,
+      m.p21 AS p21,
+      m.p22 AS p22
+    FROM events AS e
+    JOIN keymap AS m
+      ON m.h = HASH(
+        COALESCE("e"."type", ''),
+        COALESCE("e"."url", ''),
+        COALESCE("e"."form", ''),
+        COALESCE("e"."email_id", '')
+      )
+  ) AS e2
+  WHERE
+    e2.ts_us <= EPOCH_US(CURRENT_TIMESTAMP)
+    AND e2.ts_us >= EPOCH_US(CURRENT_TIMESTAMP) - CAST(604801000000 AS BIGINT)
+), surge AS (
+  SELECT
+    cid,
+    SUM(
+      CASE
+        WHEN NOT p12 IS NULL AND age <= CAST(7.0 AS DOUBLE)
+        THEN p12 * POWER(CAST(0.5 AS DOUBLE), age / CAST(30.0 AS DOUBLE))
+      END
+    ) AS s12,
+    SUM(
+      CASE
+        WHEN NOT p13 IS NULL AND age <= CAST(7.0 AS DOUBLE)
+        THEN p13 * POWER(CAST(0.5 AS DOUBLE), age / CAST(14.0 AS DOUBLE))
+      END
+    ) AS s13,
+    SUM(
+      CASE
+        WHEN NOT p15 IS NULL AND age <= CAST(7.0 AS DOUBLE)
+        THEN p15 * CASE
+          WHEN CAST(0.0 AS DOUBLE) IS NULL
+          OR (
+            CAST(1.0 AS DOUBLE) - age / CAST(180.0 AS DOUBLE)
+          ) IS NULL
+          THEN NULL
+          ELSE GREATEST(CAST(0.0 AS DOUBLE), CAST(1.0 AS DOUBLE) - age / CAST(180.0 AS DOUBLE))
+        END
+      END
+    ) AS s15,
+    SUM(
+      CASE
+        WHEN NOT p16 IS NULL AND age <= CAST(7.0 AS DOUBLE)
+        THEN p16 * POWER(CAST(0.5 AS DOUBLE), age / CAST(60.0 AS DOUBLE))
+      END
+    ) AS s16,
+    SUM(
+      CASE
+        WHEN (
+          NOT p18 IS NULL AND age <= CAST(90.0 AS DOUBLE)
+        )
+        AND age <= CAST(7.0 AS DOUBLE)
+        THEN p18
+      END
+    ) AS s18,
+    SUM(CASE WHEN NOT p19 IS NULL AND age <= CAST(7.0 AS DOUBLE) THEN p19 END) AS s19,
+    SUM(CASE WHEN NOT p20 IS NULL AND age <= CAST(7.0 AS DOUBLE) THEN p20 END) AS s20
+  FROM evs
+  GROUP BY
+    cid
+), keymap_r AS (
+  SELECT
+    *
+  FROM keymap
+  WHERE
+    NOT p14 IS NULL OR NOT p17 IS NULL
+), rev AS (
+  SELECT
+    *,
+    (
+      CAST(EPOCH_US(CURRENT_TIMESTAMP) AS DOUBLE) / CAST(1000000.0 AS DOUBLE) - CAST(e2.ts_us AS DOUBLE) / CAST(1000000.0 AS DOUBLE)
+    ) / CAST(86400.0 AS DOUBLE) AS age
+  FROM (
+    SELECT
+      CASE
+        WHEN ARRAY_EXTRACT("e"."contact_id", 1) BETWEEN '!' AND '~'
+        AND ARRAY_EXTRACT("e"."contact_id", -1) BETWEEN '!' AND '~'
+        THEN "e"."contact_id"
+        ELSE NULLIF(TRIM("e"."contact_id", '	
+                  　'), '')
+      END AS cid,
+      EPOCH_US("e"."timestamp") AS ts_us,
+      CASE
+        WHEN ARRAY_EXTRACT("e"."event_id", 1) BETWEEN '!' AND '~'
+        AND ARRAY_EXTRACT("e"."event_id", -1) BETWEEN '!' AND '~'
+        THEN "e"."event_id"
+        ELSE NULLIF(TRIM("e"."event_id", '	
+                  　'), '')
+      END AS eid,
+      m.p14 AS p14,
+      m.p17 AS p17
+    FROM events AS e
+    JOIN keymap_r AS m
+      ON m.h = HASH(
+        COALESCE("e"."type", ''),
+        COALESCE("e"."url", ''),
+        COALESCE("e"."form", ''),
+        COALESCE("e"."email_id", '')
+      )
+  ) AS e2
+  WHERE
+    e2.ts_us <= EPOCH_US(CURRENT_TIMESTAMP)
+), r_hits AS (
+  SELECT
+    cid,
+    ts_us,
+    14 AS slot,
+    age,
+    p14 AS pts,
+    TRUE AS in_win,
+    eid
+  FROM rev
+  WHERE
+    NOT p14 IS NULL
+  UNION ALL
+  SELECT
+    cid,
+    ts_us,
+    17 AS slot,
+    age,
+    p17 * POWER(CAST(0.5 AS DOUBLE), age / CAST(60.0 AS DOUBLE)) AS pts,
+    TRUE AS in_win,
+    eid
+  FROM rev
+  WHERE
+    NOT p17 IS NULL
+), r_ranked AS (
   SELECT
     cid,
     ts_us,
@@ -360,12 +548,24 @@ WITH keys AS (
     pts,
     in_win,
     eid,
-    ROW_NUMBER() OVER (PARTITION BY cid, slot ORDER BY ts_us, eid) AS rn_first,
-    ROW_NUMBER() OVER (PARTITION BY cid, slot, in_win ORDER BY ts_us DESC, eid DESC) AS rn_last
-  FROM hits
+    ROW_NUMBER() OVER (PARTITION BY cid, slot ORDER BY ts_us, eid) AS rn
+  FROM r_hits
   WHERE
-    slot IN (14, 17)
-), kept AS (
+    slot IN (14)
+  UNION ALL
+  SELECT
+    cid,
+    ts_us,
+    slot,
+    age,
+    pts,
+    in_win,
+    eid,
+    ROW_NUMBER() OVER (PARTITION BY cid, slot, in_win ORDER BY ts_us DESC, eid DESC) AS rn
+  FROM r_hits
+  WHERE
+    slot IN (17)
+), r_kept AS (
   SELECT
     cid,
     ts_us,
@@ -375,7 +575,7 @@ WITH keys AS (
     in_win,
     eid,
     in_win AS kept
-  FROM hits
+  FROM r_hits
   WHERE
     NOT slot IN (14, 17)
   UNION ALL
@@ -389,13 +589,13 @@ WITH keys AS (
     eid,
     CASE
       WHEN slot = 14
-      THEN rn_first = 1 AND in_win
+      THEN rn = 1 AND in_win
       WHEN slot = 17
-      THEN in_win AND rn_last <= 3
+      THEN in_win AND rn <= 3
       ELSE FALSE
     END AS kept
-  FROM ranked
-), agg AS (
+  FROM r_ranked
+), r_agg AS (
   SELECT
     cid,
     slot,
@@ -403,368 +603,396 @@ WITH keys AS (
     SUM(CASE WHEN kept THEN 1 ELSE 0 END) AS n_kept,
     SUM(CASE WHEN in_win THEN 1 ELSE 0 END) AS n_win,
     SUM(CASE WHEN kept AND age <= CAST(7.0 AS DOUBLE) THEN pts END) AS surge_total
-  FROM kept
+  FROM r_kept
   GROUP BY
     cid,
     slot
-), rv AS (
+), r_rv AS (
   SELECT
     cid,
     slot,
     n_win,
     CASE
-      WHEN slot = 12
-      THEN CASE
-        WHEN n_kept > 0
-        AND CASE
-          WHEN CAST(-30.0 AS DOUBLE) IS NULL
-          OR CASE
-            WHEN CAST(30.0 AS DOUBLE) IS NULL OR total IS NULL
-            THEN NULL
-            ELSE LEAST(CAST(30.0 AS DOUBLE), total)
-          END IS NULL
-          THEN NULL
-          ELSE GREATEST(
-            CAST(-30.0 AS DOUBLE),
-            CASE
-              WHEN CAST(30.0 AS DOUBLE) IS NULL OR total IS NULL
-              THEN NULL
-              ELSE LEAST(CAST(30.0 AS DOUBLE), total)
-            END
-          )
-        END <> CAST(0.0 AS DOUBLE)
-        THEN CASE
-          WHEN CAST(-30.0 AS DOUBLE) IS NULL
-          OR CASE
-            WHEN CAST(30.0 AS DOUBLE) IS NULL OR total IS NULL
-            THEN NULL
-            ELSE LEAST(CAST(30.0 AS DOUBLE), total)
-          END IS NULL
-          THEN NULL
-          ELSE GREATEST(
-            CAST(-30.0 AS DOUBLE),
-            CASE
-              WHEN CAST(30.0 AS DOUBLE) IS NULL OR total IS NULL
-              THEN NULL
-              ELSE LEAST(CAST(30.0 AS DOUBLE), total)
-            END
-          )
-        END
-      END
-      WHEN slot = 13
-      THEN CASE
-        WHEN n_kept > 0
-        AND CASE
-          WHEN CAST(-20.0 AS DOUBLE) IS NULL
-          OR CASE
-            WHEN CAST(20.0 AS DOUBLE) IS NULL OR total IS NULL
-            THEN NULL
-            ELSE LEAST(CAST(20.0 AS DOUBLE), total)
-          END IS NULL
-          THEN NULL
-          ELSE GREATEST(
-            CAST(-20.0 AS DOUBLE),
-            CASE
-              WHEN CAST(20.0 AS DOUBLE) IS NULL OR total IS NULL
-              THEN NULL
-              ELSE LEAST(CAST(20.0 AS DOUBLE), total)
-            END
-          )
-        END <> CAST(0.0 AS DOUBLE)
-        THEN CASE
-          WHEN CAST(-20.0 AS DOUBLE) IS NULL
-          OR CASE
-            WHEN CAST(20.0 AS DOUBLE) IS NULL OR total IS NULL
-            THEN NULL
-            ELSE LEAST(CAST(20.0 AS DOUBLE), total)
-          END IS NULL
-          THEN NULL
-          ELSE GREATEST(
-            CAST(-20.0 AS DOUBLE),
-            CASE
-              WHEN CAST(20.0 AS DOUBLE) IS NULL OR total IS NULL
-              THEN NULL
-              ELSE LEAST(CAST(20.0 AS DOUBLE), total)
-            END
-          )
-        END
-      END
       WHEN slot = 14
-      THEN CASE WHEN n_kept > 0 AND total <> CAST(0.0 AS DOUBLE) THEN total END
-      WHEN slot = 15
-      THEN CASE WHEN n_kept > 0 AND total <> CAST(0.0 AS DOUBLE) THEN total END
-      WHEN slot = 16
       THEN CASE WHEN n_kept > 0 AND total <> CAST(0.0 AS DOUBLE) THEN total END
       WHEN slot = 17
       THEN CASE WHEN n_kept > 0 AND total <> CAST(0.0 AS DOUBLE) THEN total END
-      WHEN slot = 18
-      THEN CASE
-        WHEN n_kept > 0
-        AND CASE
-          WHEN CAST(-15.0 AS DOUBLE) IS NULL
-          OR CASE
-            WHEN CAST(15.0 AS DOUBLE) IS NULL OR total IS NULL
-            THEN NULL
-            ELSE LEAST(CAST(15.0 AS DOUBLE), total)
-          END IS NULL
-          THEN NULL
-          ELSE GREATEST(
-            CAST(-15.0 AS DOUBLE),
-            CASE
-              WHEN CAST(15.0 AS DOUBLE) IS NULL OR total IS NULL
-              THEN NULL
-              ELSE LEAST(CAST(15.0 AS DOUBLE), total)
-            END
-          )
-        END <> CAST(0.0 AS DOUBLE)
-        THEN CASE
-          WHEN CAST(-15.0 AS DOUBLE) IS NULL
-          OR CASE
-            WHEN CAST(15.0 AS DOUBLE) IS NULL OR total IS NULL
-            THEN NULL
-            ELSE LEAST(CAST(15.0 AS DOUBLE), total)
-          END IS NULL
-          THEN NULL
-          ELSE GREATEST(
-            CAST(-15.0 AS DOUBLE),
-            CASE
-              WHEN CAST(15.0 AS DOUBLE) IS NULL OR total IS NULL
-              THEN NULL
-              ELSE LEAST(CAST(15.0 AS DOUBLE), total)
-            END
-          )
-        END
-      END
-      WHEN slot = 19
-      THEN CASE
-        WHEN n_kept > 0
-        AND CASE
-          WHEN CAST(-20.0 AS DOUBLE) IS NULL
-          OR CASE
-            WHEN CAST(20.0 AS DOUBLE) IS NULL OR total IS NULL
-            THEN NULL
-            ELSE LEAST(CAST(20.0 AS DOUBLE), total)
-          END IS NULL
-          THEN NULL
-          ELSE GREATEST(
-            CAST(-20.0 AS DOUBLE),
-            CASE
-              WHEN CAST(20.0 AS DOUBLE) IS NULL OR total IS NULL
-              THEN NULL
-              ELSE LEAST(CAST(20.0 AS DOUBLE), total)
-            END
-          )
-        END <> CAST(0.0 AS DOUBLE)
-        THEN CASE
-          WHEN CAST(-20.0 AS DOUBLE) IS NULL
-          OR CASE
-            WHEN CAST(20.0 AS DOUBLE) IS NULL OR total IS NULL
-            THEN NULL
-            ELSE LEAST(CAST(20.0 AS DOUBLE), total)
-          END IS NULL
-          THEN NULL
-          ELSE GREATEST(
-            CAST(-20.0 AS DOUBLE),
-            CASE
-              WHEN CAST(20.0 AS DOUBLE) IS NULL OR total IS NULL
-              THEN NULL
-              ELSE LEAST(CAST(20.0 AS DOUBLE), total)
-            END
-          )
-        END
-      END
-      WHEN slot = 20
-      THEN CASE
-        WHEN n_kept > 0
-        AND CASE
-          WHEN CAST(-15.0 AS DOUBLE) IS NULL
-          OR CASE
-            WHEN CAST(15.0 AS DOUBLE) IS NULL OR total IS NULL
-            THEN NULL
-            ELSE LEAST(CAST(15.0 AS DOUBLE), total)
-          END IS NULL
-          THEN NULL
-          ELSE GREATEST(
-            CAST(-15.0 AS DOUBLE),
-            CASE
-              WHEN CAST(15.0 AS DOUBLE) IS NULL OR total IS NULL
-              THEN NULL
-              ELSE LEAST(CAST(15.0 AS DOUBLE), total)
-            END
-          )
-        END <> CAST(0.0 AS DOUBLE)
-        THEN CASE
-          WHEN CAST(-15.0 AS DOUBLE) IS NULL
-          OR CASE
-            WHEN CAST(15.0 AS DOUBLE) IS NULL OR total IS NULL
-            THEN NULL
-            ELSE LEAST(CAST(15.0 AS DOUBLE), total)
-          END IS NULL
-          THEN NULL
-          ELSE GREATEST(
-            CAST(-15.0 AS DOUBLE),
-            CASE
-              WHEN CAST(15.0 AS DOUBLE) IS NULL OR total IS NULL
-              THEN NULL
-              ELSE LEAST(CAST(15.0 AS DOUBLE), total)
-            END
-          )
-        END
-      END
-      WHEN slot = 21
-      THEN CASE
-        WHEN n_win >= 30
-        THEN CAST(25.0 AS DOUBLE)
-        WHEN n_win >= 10
-        THEN CAST(15.0 AS DOUBLE)
-        WHEN n_win >= 3
-        THEN CAST(5.0 AS DOUBLE)
-      END
     END AS value,
     CASE
-      WHEN slot = 12 AND n_kept > 0
-      THEN CASE
+      WHEN slot = 14 AND n_kept > 0
+      THEN COALESCE(surge_total, CAST(0.0 AS DOUBLE))
+      WHEN slot = 17 AND n_kept > 0
+      THEN COALESCE(surge_total, CAST(0.0 AS DOUBLE))
+    END AS surge_value
+  FROM r_agg
+), r_pc AS (
+  SELECT
+    cid,
+    MAX(CASE WHEN slot = 14 THEN value END) AS r14,
+    MAX(CASE WHEN slot = 17 THEN value END) AS r17,
+    SUM(surge_value) AS surge_points
+  FROM r_rv
+  GROUP BY
+    cid
+), pc AS (
+  SELECT
+    w.cid,
+    CASE
+      WHEN NOT w.t12 IS NULL
+      AND CASE
         WHEN CAST(-30.0 AS DOUBLE) IS NULL
         OR CASE
-          WHEN CAST(30.0 AS DOUBLE) IS NULL
-          OR COALESCE(surge_total, CAST(0.0 AS DOUBLE)) IS NULL
+          WHEN CAST(30.0 AS DOUBLE) IS NULL OR COALESCE(w.t12, CAST(0.0 AS DOUBLE)) IS NULL
           THEN NULL
-          ELSE LEAST(CAST(30.0 AS DOUBLE), COALESCE(surge_total, CAST(0.0 AS DOUBLE)))
+          ELSE LEAST(CAST(30.0 AS DOUBLE), COALESCE(w.t12, CAST(0.0 AS DOUBLE)))
         END IS NULL
         THEN NULL
         ELSE GREATEST(
           CAST(-30.0 AS DOUBLE),
           CASE
-            WHEN CAST(30.0 AS DOUBLE) IS NULL
-            OR COALESCE(surge_total, CAST(0.0 AS DOUBLE)) IS NULL
+            WHEN CAST(30.0 AS DOUBLE) IS NULL OR COALESCE(w.t12, CAST(0.0 AS DOUBLE)) IS NULL
             THEN NULL
-            ELSE LEAST(CAST(30.0 AS DOUBLE), COALESCE(surge_total, CAST(0.0 AS DOUBLE)))
+            ELSE LEAST(CAST(30.0 AS DOUBLE), COALESCE(w.t12, CAST(0.0 AS DOUBLE)))
+          END
+        )
+      END <> CAST(0.0 AS DOUBLE)
+      THEN CASE
+        WHEN CAST(-30.0 AS DOUBLE) IS NULL
+        OR CASE
+          WHEN CAST(30.0 AS DOUBLE) IS NULL OR COALESCE(w.t12, CAST(0.0 AS DOUBLE)) IS NULL
+          THEN NULL
+          ELSE LEAST(CAST(30.0 AS DOUBLE), COALESCE(w.t12, CAST(0.0 AS DOUBLE)))
+        END IS NULL
+        THEN NULL
+        ELSE GREATEST(
+          CAST(-30.0 AS DOUBLE),
+          CASE
+            WHEN CAST(30.0 AS DOUBLE) IS NULL OR COALESCE(w.t12, CAST(0.0 AS DOUBLE)) IS NULL
+            THEN NULL
+            ELSE LEAST(CAST(30.0 AS DOUBLE), COALESCE(w.t12, CAST(0.0 AS DOUBLE)))
           END
         )
       END
-      WHEN slot = 13 AND n_kept > 0
-      THEN CASE
+    END AS r12,
+    CASE
+      WHEN NOT w.t13 IS NULL
+      AND CASE
         WHEN CAST(-20.0 AS DOUBLE) IS NULL
         OR CASE
-          WHEN CAST(20.0 AS DOUBLE) IS NULL
-          OR COALESCE(surge_total, CAST(0.0 AS DOUBLE)) IS NULL
+          WHEN CAST(20.0 AS DOUBLE) IS NULL OR COALESCE(w.t13, CAST(0.0 AS DOUBLE)) IS NULL
           THEN NULL
-          ELSE LEAST(CAST(20.0 AS DOUBLE), COALESCE(surge_total, CAST(0.0 AS DOUBLE)))
+          ELSE LEAST(CAST(20.0 AS DOUBLE), COALESCE(w.t13, CAST(0.0 AS DOUBLE)))
         END IS NULL
         THEN NULL
         ELSE GREATEST(
           CAST(-20.0 AS DOUBLE),
           CASE
-            WHEN CAST(20.0 AS DOUBLE) IS NULL
-            OR COALESCE(surge_total, CAST(0.0 AS DOUBLE)) IS NULL
+            WHEN CAST(20.0 AS DOUBLE) IS NULL OR COALESCE(w.t13, CAST(0.0 AS DOUBLE)) IS NULL
             THEN NULL
-            ELSE LEAST(CAST(20.0 AS DOUBLE), COALESCE(surge_total, CAST(0.0 AS DOUBLE)))
+            ELSE LEAST(CAST(20.0 AS DOUBLE), COALESCE(w.t13, CAST(0.0 AS DOUBLE)))
           END
         )
-      END
-      WHEN slot = 14 AND n_kept > 0
-      THEN COALESCE(surge_total, CAST(0.0 AS DOUBLE))
-      WHEN slot = 15 AND n_kept > 0
-      THEN COALESCE(surge_total, CAST(0.0 AS DOUBLE))
-      WHEN slot = 16 AND n_kept > 0
-      THEN COALESCE(surge_total, CAST(0.0 AS DOUBLE))
-      WHEN slot = 17 AND n_kept > 0
-      THEN COALESCE(surge_total, CAST(0.0 AS DOUBLE))
-      WHEN slot = 18 AND n_kept > 0
-      THEN CASE
-        WHEN CAST(-15.0 AS DOUBLE) IS NULL
-        OR CASE
-          WHEN CAST(15.0 AS DOUBLE) IS NULL
-          OR COALESCE(surge_total, CAST(0.0 AS DOUBLE)) IS NULL
-          THEN NULL
-          ELSE LEAST(CAST(15.0 AS DOUBLE), COALESCE(surge_total, CAST(0.0 AS DOUBLE)))
-        END IS NULL
-        THEN NULL
-        ELSE GREATEST(
-          CAST(-15.0 AS DOUBLE),
-          CASE
-            WHEN CAST(15.0 AS DOUBLE) IS NULL
-            OR COALESCE(surge_total, CAST(0.0 AS DOUBLE)) IS NULL
-            THEN NULL
-            ELSE LEAST(CAST(15.0 AS DOUBLE), COALESCE(surge_total, CAST(0.0 AS DOUBLE)))
-          END
-        )
-      END
-      WHEN slot = 19 AND n_kept > 0
+      END <> CAST(0.0 AS DOUBLE)
       THEN CASE
         WHEN CAST(-20.0 AS DOUBLE) IS NULL
         OR CASE
-          WHEN CAST(20.0 AS DOUBLE) IS NULL
-          OR COALESCE(surge_total, CAST(0.0 AS DOUBLE)) IS NULL
+          WHEN CAST(20.0 AS DOUBLE) IS NULL OR COALESCE(w.t13, CAST(0.0 AS DOUBLE)) IS NULL
           THEN NULL
-          ELSE LEAST(CAST(20.0 AS DOUBLE), COALESCE(surge_total, CAST(0.0 AS DOUBLE)))
+          ELSE LEAST(CAST(20.0 AS DOUBLE), COALESCE(w.t13, CAST(0.0 AS DOUBLE)))
         END IS NULL
         THEN NULL
         ELSE GREATEST(
           CAST(-20.0 AS DOUBLE),
           CASE
-            WHEN CAST(20.0 AS DOUBLE) IS NULL
-            OR COALESCE(surge_total, CAST(0.0 AS DOUBLE)) IS NULL
+            WHEN CAST(20.0 AS DOUBLE) IS NULL OR COALESCE(w.t13, CAST(0.0 AS DOUBLE)) IS NULL
             THEN NULL
-            ELSE LEAST(CAST(20.0 AS DOUBLE), COALESCE(surge_total, CAST(0.0 AS DOUBLE)))
+            ELSE LEAST(CAST(20.0 AS DOUBLE), COALESCE(w.t13, CAST(0.0 AS DOUBLE)))
           END
         )
       END
-      WHEN slot = 20 AND n_kept > 0
-      THEN CASE
+    END AS r13,
+    r.r14 AS r14,
+    CASE
+      WHEN NOT w.t15 IS NULL AND COALESCE(w.t15, CAST(0.0 AS DOUBLE)) <> CAST(0.0 AS DOUBLE)
+      THEN COALESCE(w.t15, CAST(0.0 AS DOUBLE))
+    END AS r15,
+    CASE
+      WHEN NOT w.t16 IS NULL AND COALESCE(w.t16, CAST(0.0 AS DOUBLE)) <> CAST(0.0 AS DOUBLE)
+      THEN COALESCE(w.t16, CAST(0.0 AS DOUBLE))
+    END AS r16,
+    r.r17 AS r17,
+    CASE
+      WHEN NOT w.t18 IS NULL
+      AND CASE
         WHEN CAST(-15.0 AS DOUBLE) IS NULL
         OR CASE
-          WHEN CAST(15.0 AS DOUBLE) IS NULL
-          OR COALESCE(surge_total, CAST(0.0 AS DOUBLE)) IS NULL
+          WHEN CAST(15.0 AS DOUBLE) IS NULL OR COALESCE(w.t18, CAST(0.0 AS DOUBLE)) IS NULL
           THEN NULL
-          ELSE LEAST(CAST(15.0 AS DOUBLE), COALESCE(surge_total, CAST(0.0 AS DOUBLE)))
+          ELSE LEAST(CAST(15.0 AS DOUBLE), COALESCE(w.t18, CAST(0.0 AS DOUBLE)))
         END IS NULL
         THEN NULL
         ELSE GREATEST(
           CAST(-15.0 AS DOUBLE),
           CASE
-            WHEN CAST(15.0 AS DOUBLE) IS NULL
-            OR COALESCE(surge_total, CAST(0.0 AS DOUBLE)) IS NULL
+            WHEN CAST(15.0 AS DOUBLE) IS NULL OR COALESCE(w.t18, CAST(0.0 AS DOUBLE)) IS NULL
             THEN NULL
-            ELSE LEAST(CAST(15.0 AS DOUBLE), COALESCE(surge_total, CAST(0.0 AS DOUBLE)))
+            ELSE LEAST(CAST(15.0 AS DOUBLE), COALESCE(w.t18, CAST(0.0 AS DOUBLE)))
+          END
+        )
+      END <> CAST(0.0 AS DOUBLE)
+      THEN CASE
+        WHEN CAST(-15.0 AS DOUBLE) IS NULL
+        OR CASE
+          WHEN CAST(15.0 AS DOUBLE) IS NULL OR COALESCE(w.t18, CAST(0.0 AS DOUBLE)) IS NULL
+          THEN NULL
+          ELSE LEAST(CAST(15.0 AS DOUBLE), COALESCE(w.t18, CAST(0.0 AS DOUBLE)))
+        END IS NULL
+        THEN NULL
+        ELSE GREATEST(
+          CAST(-15.0 AS DOUBLE),
+          CASE
+            WHEN CAST(15.0 AS DOUBLE) IS NULL OR COALESCE(w.t18, CAST(0.0 AS DOUBLE)) IS NULL
+            THEN NULL
+            ELSE LEAST(CAST(15.0 AS DOUBLE), COALESCE(w.t18, CAST(0.0 AS DOUBLE)))
           END
         )
       END
-    END AS surge_value
-  FROM agg
-), pc AS (
-  SELECT
-    cid,
-    MAX(CASE WHEN slot = 12 THEN value END) AS r12,
-    MAX(CASE WHEN slot = 13 THEN value END) AS r13,
-    MAX(CASE WHEN slot = 14 THEN value END) AS r14,
-    MAX(CASE WHEN slot = 15 THEN value END) AS r15,
-    MAX(CASE WHEN slot = 16 THEN value END) AS r16,
-    MAX(CASE WHEN slot = 17 THEN value END) AS r17,
-    MAX(CASE WHEN slot = 18 THEN value END) AS r18,
-    MAX(CASE WHEN slot = 19 THEN value END) AS r19,
-    MAX(CASE WHEN slot = 20 THEN value END) AS r20,
-    MAX(CASE WHEN slot = 21 THEN value END) AS r21,
-    MAX(CASE WHEN slot = 22 THEN n_win END) AS w22,
-    SUM(surge_value) AS surge_points
-  FROM rv
-  GROUP BY
-    cid
+    END AS r18,
+    CASE
+      WHEN NOT w.t19 IS NULL
+      AND CASE
+        WHEN CAST(-20.0 AS DOUBLE) IS NULL
+        OR CASE
+          WHEN CAST(20.0 AS DOUBLE) IS NULL OR COALESCE(w.t19, CAST(0.0 AS DOUBLE)) IS NULL
+          THEN NULL
+          ELSE LEAST(CAST(20.0 AS DOUBLE), COALESCE(w.t19, CAST(0.0 AS DOUBLE)))
+        END IS NULL
+        THEN NULL
+        ELSE GREATEST(
+          CAST(-20.0 AS DOUBLE),
+          CASE
+            WHEN CAST(20.0 AS DOUBLE) IS NULL OR COALESCE(w.t19, CAST(0.0 AS DOUBLE)) IS NULL
+            THEN NULL
+            ELSE LEAST(CAST(20.0 AS DOUBLE), COALESCE(w.t19, CAST(0.0 AS DOUBLE)))
+          END
+        )
+      END <> CAST(0.0 AS DOUBLE)
+      THEN CASE
+        WHEN CAST(-20.0 AS DOUBLE) IS NULL
+        OR CASE
+          WHEN CAST(20.0 AS DOUBLE) IS NULL OR COALESCE(w.t19, CAST(0.0 AS DOUBLE)) IS NULL
+          THEN NULL
+          ELSE LEAST(CAST(20.0 AS DOUBLE), COALESCE(w.t19, CAST(0.0 AS DOUBLE)))
+        END IS NULL
+        THEN NULL
+        ELSE GREATEST(
+          CAST(-20.0 AS DOUBLE),
+          CASE
+            WHEN CAST(20.0 AS DOUBLE) IS NULL OR COALESCE(w.t19, CAST(0.0 AS DOUBLE)) IS NULL
+            THEN NULL
+            ELSE LEAST(CAST(20.0 AS DOUBLE), COALESCE(w.t19, CAST(0.0 AS DOUBLE)))
+          END
+        )
+      END
+    END AS r19,
+    CASE
+      WHEN NOT w.t20 IS NULL
+      AND CASE
+        WHEN CAST(-15.0 AS DOUBLE) IS NULL
+        OR CASE
+          WHEN CAST(15.0 AS DOUBLE) IS NULL OR COALESCE(w.t20, CAST(0.0 AS DOUBLE)) IS NULL
+          THEN NULL
+          ELSE LEAST(CAST(15.0 AS DOUBLE), COALESCE(w.t20, CAST(0.0 AS DOUBLE)))
+        END IS NULL
+        THEN NULL
+        ELSE GREATEST(
+          CAST(-15.0 AS DOUBLE),
+          CASE
+            WHEN CAST(15.0 AS DOUBLE) IS NULL OR COALESCE(w.t20, CAST(0.0 AS DOUBLE)) IS NULL
+            THEN NULL
+            ELSE LEAST(CAST(15.0 AS DOUBLE), COALESCE(w.t20, CAST(0.0 AS DOUBLE)))
+          END
+        )
+      END <> CAST(0.0 AS DOUBLE)
+      THEN CASE
+        WHEN CAST(-15.0 AS DOUBLE) IS NULL
+        OR CASE
+          WHEN CAST(15.0 AS DOUBLE) IS NULL OR COALESCE(w.t20, CAST(0.0 AS DOUBLE)) IS NULL
+          THEN NULL
+          ELSE LEAST(CAST(15.0 AS DOUBLE), COALESCE(w.t20, CAST(0.0 AS DOUBLE)))
+        END IS NULL
+        THEN NULL
+        ELSE GREATEST(
+          CAST(-15.0 AS DOUBLE),
+          CASE
+            WHEN CAST(15.0 AS DOUBLE) IS NULL OR COALESCE(w.t20, CAST(0.0 AS DOUBLE)) IS NULL
+            THEN NULL
+            ELSE LEAST(CAST(15.0 AS DOUBLE), COALESCE(w.t20, CAST(0.0 AS DOUBLE)))
+          END
+        )
+      END
+    END AS r20,
+    CASE
+      WHEN w.n21 >= 30
+      THEN CAST(25.0 AS DOUBLE)
+      WHEN w.n21 >= 10
+      THEN CAST(15.0 AS DOUBLE)
+      WHEN w.n21 >= 3
+      THEN CAST(5.0 AS DOUBLE)
+    END AS r21,
+    w.n22 AS w22,
+    COALESCE(
+      CASE
+        WHEN NOT w.t12 IS NULL
+        THEN CASE
+          WHEN CAST(-30.0 AS DOUBLE) IS NULL
+          OR CASE
+            WHEN CAST(30.0 AS DOUBLE) IS NULL OR COALESCE(sg.s12, CAST(0.0 AS DOUBLE)) IS NULL
+            THEN NULL
+            ELSE LEAST(CAST(30.0 AS DOUBLE), COALESCE(sg.s12, CAST(0.0 AS DOUBLE)))
+          END IS NULL
+          THEN NULL
+          ELSE GREATEST(
+            CAST(-30.0 AS DOUBLE),
+            CASE
+              WHEN CAST(30.0 AS DOUBLE) IS NULL OR COALESCE(sg.s12, CAST(0.0 AS DOUBLE)) IS NULL
+              THEN NULL
+              ELSE LEAST(CAST(30.0 AS DOUBLE), COALESCE(sg.s12, CAST(0.0 AS DOUBLE)))
+            END
+          )
+        END
+      END,
+      CAST(0.0 AS DOUBLE)
+    ) + COALESCE(
+      CASE
+        WHEN NOT w.t13 IS NULL
+        THEN CASE
+          WHEN CAST(-20.0 AS DOUBLE) IS NULL
+          OR CASE
+            WHEN CAST(20.0 AS DOUBLE) IS NULL OR COALESCE(sg.s13, CAST(0.0 AS DOUBLE)) IS NULL
+            THEN NULL
+            ELSE LEAST(CAST(20.0 AS DOUBLE), COALESCE(sg.s13, CAST(0.0 AS DOUBLE)))
+          END IS NULL
+          THEN NULL
+          ELSE GREATEST(
+            CAST(-20.0 AS DOUBLE),
+            CASE
+              WHEN CAST(20.0 AS DOUBLE) IS NULL OR COALESCE(sg.s13, CAST(0.0 AS DOUBLE)) IS NULL
+              THEN NULL
+              ELSE LEAST(CAST(20.0 AS DOUBLE), COALESCE(sg.s13, CAST(0.0 AS DOUBLE)))
+            END
+          )
+        END
+      END,
+      CAST(0.0 AS DOUBLE)
+    ) + COALESCE(
+      CASE WHEN NOT w.t15 IS NULL THEN COALESCE(sg.s15, CAST(0.0 AS DOUBLE)) END,
+      CAST(0.0 AS DOUBLE)
+    ) + COALESCE(
+      CASE WHEN NOT w.t16 IS NULL THEN COALESCE(sg.s16, CAST(0.0 AS DOUBLE)) END,
+      CAST(0.0 AS DOUBLE)
+    ) + COALESCE(
+      CASE
+        WHEN NOT w.t18 IS NULL
+        THEN CASE
+          WHEN CAST(-15.0 AS DOUBLE) IS NULL
+          OR CASE
+            WHEN CAST(15.0 AS DOUBLE) IS NULL OR COALESCE(sg.s18, CAST(0.0 AS DOUBLE)) IS NULL
+            THEN NULL
+            ELSE LEAST(CAST(15.0 AS DOUBLE), COALESCE(sg.s18, CAST(0.0 AS DOUBLE)))
+          END IS NULL
+          THEN NULL
+          ELSE GREATEST(
+            CAST(-15.0 AS DOUBLE),
+            CASE
+              WHEN CAST(15.0 AS DOUBLE) IS NULL OR COALESCE(sg.s18, CAST(0.0 AS DOUBLE)) IS NULL
+              THEN NULL
+              ELSE LEAST(CAST(15.0 AS DOUBLE), COALESCE(sg.s18, CAST(0.0 AS DOUBLE)))
+            END
+          )
+        END
+      END,
+      CAST(0.0 AS DOUBLE)
+    ) + COALESCE(
+      CASE
+        WHEN NOT w.t19 IS NULL
+        THEN CASE
+          WHEN CAST(-20.0 AS DOUBLE) IS NULL
+          OR CASE
+            WHEN CAST(20.0 AS DOUBLE) IS NULL OR COALESCE(sg.s19, CAST(0.0 AS DOUBLE)) IS NULL
+            THEN NULL
+            ELSE LEAST(CAST(20.0 AS DOUBLE), COALESCE(sg.s19, CAST(0.0 AS DOUBLE)))
+          END IS NULL
+          THEN NULL
+          ELSE GREATEST(
+            CAST(-20.0 AS DOUBLE),
+            CASE
+              WHEN CAST(20.0 AS DOUBLE) IS NULL OR COALESCE(sg.s19, CAST(0.0 AS DOUBLE)) IS NULL
+              THEN NULL
+              ELSE LEAST(CAST(20.0 AS DOUBLE), COALESCE(sg.s19, CAST(0.0 AS DOUBLE)))
+            END
+          )
+        END
+      END,
+      CAST(0.0 AS DOUBLE)
+    ) + COALESCE(
+      CASE
+        WHEN NOT w.t20 IS NULL
+        THEN CASE
+          WHEN CAST(-15.0 AS DOUBLE) IS NULL
+          OR CASE
+            WHEN CAST(15.0 AS DOUBLE) IS NULL OR COALESCE(sg.s20, CAST(0.0 AS DOUBLE)) IS NULL
+            THEN NULL
+            ELSE LEAST(CAST(15.0 AS DOUBLE), COALESCE(sg.s20, CAST(0.0 AS DOUBLE)))
+          END IS NULL
+          THEN NULL
+          ELSE GREATEST(
+            CAST(-15.0 AS DOUBLE),
+            CASE
+              WHEN CAST(15.0 AS DOUBLE) IS NULL OR COALESCE(sg.s20, CAST(0.0 AS DOUBLE)) IS NULL
+              THEN NULL
+              ELSE LEAST(CAST(15.0 AS DOUBLE), COALESCE(sg.s20, CAST(0.0 AS DOUBLE)))
+            END
+          )
+        END
+      END,
+      CAST(0.0 AS DOUBLE)
+    ) + COALESCE(r.surge_points, CAST(0.0 AS DOUBLE)) AS surge_points
+  FROM wide AS w
+  LEFT JOIN surge AS sg
+    ON sg.cid = w.cid
+  LEFT JOIN r_pc AS r
+    ON r.cid = w.cid
 ), base AS (
   SELECT
-    NULLIF(TRIM("c"."contact_id", '	
-                  　'), '') AS contact_id,
+    CASE
+      WHEN ARRAY_EXTRACT("c"."contact_id", 1) BETWEEN '!' AND '~'
+      AND ARRAY_EXTRACT("c"."contact_id", -1) BETWEEN '!' AND '~'
+      THEN "c"."contact_id"
+      ELSE NULLIF(TRIM("c"."contact_id", '	
+                  　'), '')
+    END AS contact_id,
     0 AS row_no,
     CASE
       WHEN COALESCE(
         (
-          NOT NULLIF(TRIM("c"."job_title", '	
-                  　'), '') IS NULL
+          NOT CASE
+            WHEN ARRAY_EXTRACT("c"."job_title", 1) BETWEEN '!' AND '~'
+            AND ARRAY_EXTRACT("c"."job_title", -1) BETWEEN '!' AND '~'
+            THEN "c"."job_title"
+            ELSE NULLIF(TRIM("c"."job_title", '	
+                  　'), '')
+          END IS NULL
           AND COALESCE(
             (
               REGEXP_MATCHES(
-                NULLIF(TRIM("c"."job_title", '	
-                  　'), ''),
+                CASE
+                  WHEN ARRAY_EXTRACT("c"."job_title", 1) BETWEEN '!' AND '~'
+                  AND ARRAY_EXTRACT("c"."job_title", -1) BETWEEN '!' AND '~'
+                  THEN "c"."job_title"
+                  ELSE NULLIF(TRIM("c"."job_title", '	
+                  　'), '')
+                END,
                 '(?i)\b(vp|director|head|chief)\b'
               )
             ),
@@ -778,14 +1006,26 @@ WITH keys AS (
     CASE
       WHEN COALESCE(
         (
-          NOT NULLIF(TRIM("c"."industry", '	
-                  　'), '') IS NULL
+          NOT CASE
+            WHEN ARRAY_EXTRACT("c"."industry", 1) BETWEEN '!' AND '~'
+            AND ARRAY_EXTRACT("c"."industry", -1) BETWEEN '!' AND '~'
+            THEN "c"."industry"
+            ELSE NULLIF(TRIM("c"."industry", '	
+                  　'), '')
+          END IS NULL
           AND COALESCE(
             (
               COALESCE(
                 (
-                  LOWER(NULLIF(TRIM("c"."industry", '	
-                  　'), '')) IN ('fintech', 'saas', 'software')
+                  LOWER(
+                    CASE
+                      WHEN ARRAY_EXTRACT("c"."industry", 1) BETWEEN '!' AND '~'
+                      AND ARRAY_EXTRACT("c"."industry", -1) BETWEEN '!' AND '~'
+                      THEN "c"."industry"
+                      ELSE NULLIF(TRIM("c"."industry", '	
+                  　'), '')
+                    END
+                  ) IN ('fintech', 'saas', 'software')
                 ),
                 FALSE
               )
@@ -804,22 +1044,42 @@ WITH keys AS (
             (
               CASE
                 WHEN REGEXP_MATCHES(
-                  NULLIF(TRIM("c"."employees", '	
-                  　'), ''),
+                  CASE
+                    WHEN ARRAY_EXTRACT("c"."employees", 1) BETWEEN '!' AND '~'
+                    AND ARRAY_EXTRACT("c"."employees", -1) BETWEEN '!' AND '~'
+                    THEN "c"."employees"
+                    ELSE NULLIF(TRIM("c"."employees", '	
+                  　'), '')
+                  END,
                   '^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$'
                 )
-                THEN CAST(NULLIF(TRIM("c"."employees", '	
-                  　'), '') AS DOUBLE)
+                THEN CAST(CASE
+                  WHEN ARRAY_EXTRACT("c"."employees", 1) BETWEEN '!' AND '~'
+                  AND ARRAY_EXTRACT("c"."employees", -1) BETWEEN '!' AND '~'
+                  THEN "c"."employees"
+                  ELSE NULLIF(TRIM("c"."employees", '	
+                  　'), '')
+                END AS DOUBLE)
                 ELSE CAST(NULL AS DOUBLE)
               END >= CAST(50.0 AS DOUBLE)
               AND CASE
                 WHEN REGEXP_MATCHES(
-                  NULLIF(TRIM("c"."employees", '	
-                  　'), ''),
+                  CASE
+                    WHEN ARRAY_EXTRACT("c"."employees", 1) BETWEEN '!' AND '~'
+                    AND ARRAY_EXTRACT("c"."employees", -1) BETWEEN '!' AND '~'
+                    THEN "c"."employees"
+                    ELSE NULLIF(TRIM("c"."employees", '	
+                  　'), '')
+                  END,
                   '^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$'
                 )
-                THEN CAST(NULLIF(TRIM("c"."employees", '	
-                  　'), '') AS DOUBLE)
+                THEN CAST(CASE
+                  WHEN ARRAY_EXTRACT("c"."employees", 1) BETWEEN '!' AND '~'
+                  AND ARRAY_EXTRACT("c"."employees", -1) BETWEEN '!' AND '~'
+                  THEN "c"."employees"
+                  ELSE NULLIF(TRIM("c"."employees", '	
+                  　'), '')
+                END AS DOUBLE)
                 ELSE CAST(NULL AS DOUBLE)
               END <= CAST(5000.0 AS DOUBLE)
             ),
@@ -837,13 +1097,23 @@ WITH keys AS (
             (
               CASE
                 WHEN LOWER(
-                  NULLIF(TRIM("c"."budget_confirmed", '	
+                  CASE
+                    WHEN ARRAY_EXTRACT("c"."budget_confirmed", 1) BETWEEN '!' AND '~'
+                    AND ARRAY_EXTRACT("c"."budget_confirmed", -1) BETWEEN '!' AND '~'
+                    THEN "c"."budget_confirmed"
+                    ELSE NULLIF(TRIM("c"."budget_confirmed", '	
                   　'), '')
+                  END
                 ) IN ('1', '1.0', 't', 'true', 'y', 'yes')
                 THEN TRUE
                 WHEN LOWER(
-                  NULLIF(TRIM("c"."budget_confirmed", '	
+                  CASE
+                    WHEN ARRAY_EXTRACT("c"."budget_confirmed", 1) BETWEEN '!' AND '~'
+                    AND ARRAY_EXTRACT("c"."budget_confirmed", -1) BETWEEN '!' AND '~'
+                    THEN "c"."budget_confirmed"
+                    ELSE NULLIF(TRIM("c"."budget_confirmed", '	
                   　'), '')
+                  END
                 ) IN ('0', '0.0', 'f', 'false', 'n', 'no')
                 THEN FALSE
                 ELSE CAST(NULL AS BOOLEAN)
@@ -859,14 +1129,26 @@ WITH keys AS (
     CASE
       WHEN COALESCE(
         (
-          NOT NULLIF(TRIM("c"."authority", '	
-                  　'), '') IS NULL
+          NOT CASE
+            WHEN ARRAY_EXTRACT("c"."authority", 1) BETWEEN '!' AND '~'
+            AND ARRAY_EXTRACT("c"."authority", -1) BETWEEN '!' AND '~'
+            THEN "c"."authority"
+            ELSE NULLIF(TRIM("c"."authority", '	
+                  　'), '')
+          END IS NULL
           AND COALESCE(
             (
               COALESCE(
                 (
-                  LOWER(NULLIF(TRIM("c"."authority", '	
-                  　'), '')) IN ('decision maker')
+                  LOWER(
+                    CASE
+                      WHEN ARRAY_EXTRACT("c"."authority", 1) BETWEEN '!' AND '~'
+                      AND ARRAY_EXTRACT("c"."authority", -1) BETWEEN '!' AND '~'
+                      THEN "c"."authority"
+                      ELSE NULLIF(TRIM("c"."authority", '	
+                  　'), '')
+                    END
+                  ) IN ('decision maker')
                 ),
                 FALSE
               )
@@ -881,8 +1163,13 @@ WITH keys AS (
     CASE
       WHEN COALESCE(
         (
-          NOT NULLIF(TRIM("c"."phone", '	
-                  　'), '') IS NULL
+          NOT CASE
+            WHEN ARRAY_EXTRACT("c"."phone", 1) BETWEEN '!' AND '~'
+            AND ARRAY_EXTRACT("c"."phone", -1) BETWEEN '!' AND '~'
+            THEN "c"."phone"
+            ELSE NULLIF(TRIM("c"."phone", '	
+                  　'), '')
+          END IS NULL
         ),
         FALSE
       )
@@ -891,14 +1178,26 @@ WITH keys AS (
     CASE
       WHEN COALESCE(
         (
-          NULLIF(TRIM("c"."country", '	
-                  　'), '') IS NULL
+          CASE
+            WHEN ARRAY_EXTRACT("c"."country", 1) BETWEEN '!' AND '~'
+            AND ARRAY_EXTRACT("c"."country", -1) BETWEEN '!' AND '~'
+            THEN "c"."country"
+            ELSE NULLIF(TRIM("c"."country", '	
+                  　'), '')
+          END IS NULL
           OR NOT COALESCE(
             (
               COALESCE(
                 (
-                  LOWER(NULLIF(TRIM("c"."country", '	
-                  　'), '')) IN ('ca', 'gb', 'us')
+                  LOWER(
+                    CASE
+                      WHEN ARRAY_EXTRACT("c"."country", 1) BETWEEN '!' AND '~'
+                      AND ARRAY_EXTRACT("c"."country", -1) BETWEEN '!' AND '~'
+                      THEN "c"."country"
+                      ELSE NULLIF(TRIM("c"."country", '	
+                  　'), '')
+                    END
+                  ) IN ('ca', 'gb', 'us')
                 ),
                 FALSE
               )
@@ -950,13 +1249,23 @@ WITH keys AS (
     CASE
       WHEN COALESCE(
         (
-          NOT NULLIF(TRIM("c"."job_title", '	
-                  　'), '') IS NULL
+          NOT CASE
+            WHEN ARRAY_EXTRACT("c"."job_title", 1) BETWEEN '!' AND '~'
+            AND ARRAY_EXTRACT("c"."job_title", -1) BETWEEN '!' AND '~'
+            THEN "c"."job_title"
+            ELSE NULLIF(TRIM("c"."job_title", '	
+                  　'), '')
+          END IS NULL
           AND COALESCE(
             (
               REGEXP_MATCHES(
-                NULLIF(TRIM("c"."job_title", '	
-                  　'), ''),
+                CASE
+                  WHEN ARRAY_EXTRACT("c"."job_title", 1) BETWEEN '!' AND '~'
+                  AND ARRAY_EXTRACT("c"."job_title", -1) BETWEEN '!' AND '~'
+                  THEN "c"."job_title"
+                  ELSE NULLIF(TRIM("c"."job_title", '	
+                  　'), '')
+                END,
                 '(?i)student|intern'
               )
             ),
@@ -984,28 +1293,58 @@ WITH keys AS (
     COALESCE(pc.surge_points, CAST(0.0 AS DOUBLE)) AS surge_points
   FROM contacts AS c
   LEFT JOIN pc AS pc
-    ON pc.cid = NULLIF(TRIM("c"."contact_id", '	
+    ON pc.cid = CASE
+      WHEN ARRAY_EXTRACT("c"."contact_id", 1) BETWEEN '!' AND '~'
+      AND ARRAY_EXTRACT("c"."contact_id", -1) BETWEEN '!' AND '~'
+      THEN "c"."contact_id"
+      ELSE NULLIF(TRIM("c"."contact_id", '	
                   　'), '')
+    END
   LEFT JOIN leadscore_quality AS q_company
     ON q_company.field = 'company'
-    AND q_company.value = NULLIF(TRIM("c"."company", '	
+    AND q_company.value = CASE
+      WHEN ARRAY_EXTRACT("c"."company", 1) BETWEEN '!' AND '~'
+      AND ARRAY_EXTRACT("c"."company", -1) BETWEEN '!' AND '~'
+      THEN "c"."company"
+      ELSE NULLIF(TRIM("c"."company", '	
                   　'), '')
+    END
   LEFT JOIN leadscore_quality AS q_email
     ON q_email.field = 'email'
-    AND q_email.value = NULLIF(TRIM("c"."email", '	
+    AND q_email.value = CASE
+      WHEN ARRAY_EXTRACT("c"."email", 1) BETWEEN '!' AND '~'
+      AND ARRAY_EXTRACT("c"."email", -1) BETWEEN '!' AND '~'
+      THEN "c"."email"
+      ELSE NULLIF(TRIM("c"."email", '	
                   　'), '')
+    END
   LEFT JOIN leadscore_quality AS q_first_name
     ON q_first_name.field = 'first_name'
-    AND q_first_name.value = NULLIF(TRIM("c"."first_name", '	
+    AND q_first_name.value = CASE
+      WHEN ARRAY_EXTRACT("c"."first_name", 1) BETWEEN '!' AND '~'
+      AND ARRAY_EXTRACT("c"."first_name", -1) BETWEEN '!' AND '~'
+      THEN "c"."first_name"
+      ELSE NULLIF(TRIM("c"."first_name", '	
                   　'), '')
+    END
   LEFT JOIN leadscore_quality AS q_last_name
     ON q_last_name.field = 'last_name'
-    AND q_last_name.value = NULLIF(TRIM("c"."last_name", '	
+    AND q_last_name.value = CASE
+      WHEN ARRAY_EXTRACT("c"."last_name", 1) BETWEEN '!' AND '~'
+      AND ARRAY_EXTRACT("c"."last_name", -1) BETWEEN '!' AND '~'
+      THEN "c"."last_name"
+      ELSE NULLIF(TRIM("c"."last_name", '	
                   　'), '')
+    END
   LEFT JOIN leadscore_quality AS q_phone
     ON q_phone.field = 'phone'
-    AND q_phone.value = NULLIF(TRIM("c"."phone", '	
+    AND q_phone.value = CASE
+      WHEN ARRAY_EXTRACT("c"."phone", 1) BETWEEN '!' AND '~'
+      AND ARRAY_EXTRACT("c"."phone", -1) BETWEEN '!' AND '~'
+      THEN "c"."phone"
+      ELSE NULLIF(TRIM("c"."phone", '	
                   　'), '')
+    END
 ), scored AS (
   SELECT
     *,

@@ -363,14 +363,26 @@ WITH keys AS (
     pts,
     in_win,
     eid,
-    ROW_NUMBER() OVER (PARTITION BY cid, slot ORDER BY ts_us, eid COLLATE "C") AS rn_first,
+    ROW_NUMBER() OVER (PARTITION BY cid, slot ORDER BY ts_us, eid COLLATE "C") AS rn
+  FROM hits
+  WHERE
+    slot IN (14)
+  UNION ALL
+  SELECT
+    cid,
+    ts_us,
+    slot,
+    age,
+    pts,
+    in_win,
+    eid,
     ROW_NUMBER() OVER (
       PARTITION BY cid, slot, in_win
       ORDER BY ts_us DESC NULLS LAST, eid COLLATE "C" DESC NULLS LAST
-    ) AS rn_last
+    ) AS rn
   FROM hits
   WHERE
-    slot IN (14, 17)
+    slot IN (17)
 ), kept AS (
   SELECT
     cid,
@@ -395,9 +407,9 @@ WITH keys AS (
     eid,
     CASE
       WHEN slot = 14
-      THEN rn_first = 1 AND in_win
+      THEN rn = 1 AND in_win
       WHEN slot = 17
-      THEN in_win AND rn_last <= 3
+      THEN in_win AND rn <= 3
       ELSE FALSE
     END AS kept
   FROM ranked

@@ -17,8 +17,13 @@ WITH keys AS (
     WHERE
       COALESCE(
         (
-          NULLIF(TRIM("k"."type", '	
-                  　'), '') IN ('event_attended')
+          CASE
+            WHEN ARRAY_EXTRACT("k"."type", 1) BETWEEN '!' AND '~'
+            AND ARRAY_EXTRACT("k"."type", -1) BETWEEN '!' AND '~'
+            THEN "k"."type"
+            ELSE NULLIF(TRIM("k"."type", '	
+                  　'), '')
+          END IN ('event_attended')
         ),
         FALSE
       )
@@ -34,8 +39,13 @@ WITH keys AS (
     WHERE
       COALESCE(
         (
-          NULLIF(TRIM("k"."type", '	
-                  　'), '') IN ('webinar_attended')
+          CASE
+            WHEN ARRAY_EXTRACT("k"."type", 1) BETWEEN '!' AND '~'
+            AND ARRAY_EXTRACT("k"."type", -1) BETWEEN '!' AND '~'
+            THEN "k"."type"
+            ELSE NULLIF(TRIM("k"."type", '	
+                  　'), '')
+          END IN ('webinar_attended')
         ),
         FALSE
       )
@@ -51,8 +61,13 @@ WITH keys AS (
     WHERE
       COALESCE(
         (
-          NULLIF(TRIM("k"."type", '	
-                  　'), '') IN ('content_download')
+          CASE
+            WHEN ARRAY_EXTRACT("k"."type", 1) BETWEEN '!' AND '~'
+            AND ARRAY_EXTRACT("k"."type", -1) BETWEEN '!' AND '~'
+            THEN "k"."type"
+            ELSE NULLIF(TRIM("k"."type", '	
+                  　'), '')
+          END IN ('content_download')
         ),
         FALSE
       )
@@ -109,12 +124,22 @@ WITH keys AS (
     e2.eid
   FROM (
     SELECT
-      NULLIF(TRIM("e"."contact_id", '	
-                  　'), '') AS cid,
+      CASE
+        WHEN ARRAY_EXTRACT("e"."contact_id", 1) BETWEEN '!' AND '~'
+        AND ARRAY_EXTRACT("e"."contact_id", -1) BETWEEN '!' AND '~'
+        THEN "e"."contact_id"
+        ELSE NULLIF(TRIM("e"."contact_id", '	
+                  　'), '')
+      END AS cid,
       EPOCH_US("e"."timestamp") AS ts_us,
       "e"."type" AS type,
-      NULLIF(TRIM("e"."event_id", '	
-                  　'), '') AS eid
+      CASE
+        WHEN ARRAY_EXTRACT("e"."event_id", 1) BETWEEN '!' AND '~'
+        AND ARRAY_EXTRACT("e"."event_id", -1) BETWEEN '!' AND '~'
+        THEN "e"."event_id"
+        ELSE NULLIF(TRIM("e"."event_id", '	
+                  　'), '')
+      END AS eid
     FROM events AS e
   ) AS e2
   JOIN rulemap AS m
@@ -178,8 +203,13 @@ WITH keys AS (
     cid
 ), base AS (
   SELECT
-    NULLIF(TRIM("c"."contact_id", '	
-                  　'), '') AS contact_id,
+    CASE
+      WHEN ARRAY_EXTRACT("c"."contact_id", 1) BETWEEN '!' AND '~'
+      AND ARRAY_EXTRACT("c"."contact_id", -1) BETWEEN '!' AND '~'
+      THEN "c"."contact_id"
+      ELSE NULLIF(TRIM("c"."contact_id", '	
+                  　'), '')
+    END AS contact_id,
     0 AS row_no,
     pc.r0 AS r0,
     pc.r1 AS r1,
@@ -192,8 +222,13 @@ WITH keys AS (
     pc.l3 AS l3
   FROM contacts AS c
   LEFT JOIN pc AS pc
-    ON pc.cid = NULLIF(TRIM("c"."contact_id", '	
+    ON pc.cid = CASE
+      WHEN ARRAY_EXTRACT("c"."contact_id", 1) BETWEEN '!' AND '~'
+      AND ARRAY_EXTRACT("c"."contact_id", -1) BETWEEN '!' AND '~'
+      THEN "c"."contact_id"
+      ELSE NULLIF(TRIM("c"."contact_id", '	
                   　'), '')
+    END
 ), scored AS (
   SELECT
     *,

@@ -2,173 +2,135 @@ WITH keys AS (
   SELECT DISTINCT
     "type"
   FROM events
-), rulemap AS (
-  SELECT DISTINCT
+), keymap AS (
+  SELECT
     *
   FROM (
     SELECT
-      COALESCE("k"."type", '') AS k_0,
-      0 AS slot,
-      CAST(50.0 AS DOUBLE) AS pw,
-      CAST(NULL AS DOUBLE) AS hl,
-      CAST(NULL AS DOUBLE) AS dd,
-      CAST(NULL AS DOUBLE) AS win
-    FROM keys AS k
-    WHERE
-      COALESCE(
-        (
-          NULLIF(TRIM("k"."type", '	
-                  　'), '') IN ('event_attended')
-        ),
-        FALSE
-      )
-    UNION ALL
-    SELECT
-      COALESCE("k"."type", '') AS k_0,
-      1 AS slot,
-      CAST(30.0 AS DOUBLE) AS pw,
-      CAST(NULL AS DOUBLE) AS hl,
-      CAST(NULL AS DOUBLE) AS dd,
-      CAST(NULL AS DOUBLE) AS win
-    FROM keys AS k
-    WHERE
-      COALESCE(
-        (
-          NULLIF(TRIM("k"."type", '	
-                  　'), '') IN ('webinar_attended')
-        ),
-        FALSE
-      )
-    UNION ALL
-    SELECT
-      COALESCE("k"."type", '') AS k_0,
-      2 AS slot,
-      CAST(10.0 AS DOUBLE) AS pw,
-      CAST(NULL AS DOUBLE) AS hl,
-      CAST(NULL AS DOUBLE) AS dd,
-      CAST(NULL AS DOUBLE) AS win
-    FROM keys AS k
-    WHERE
-      COALESCE(
-        (
-          NULLIF(TRIM("k"."type", '	
-                  　'), '') IN ('content_download')
-        ),
-        FALSE
-      )
-    UNION ALL
-    SELECT
-      COALESCE("k"."type", '') AS k_0,
-      3 AS slot,
-      CAST(0.0 AS DOUBLE) AS pw,
-      CAST(NULL AS DOUBLE) AS hl,
-      CAST(NULL AS DOUBLE) AS dd,
-      CAST(30.0 AS DOUBLE) AS win
-    FROM keys AS k
-  ) AS u
-), hits AS (
+      *,
+      COUNT(*) OVER (PARTITION BY h) AS n_same
+    FROM (
+      SELECT
+        *,
+        HASH(k_0) AS h
+      FROM (
+        SELECT DISTINCT
+          COALESCE("k"."type", '') AS k_0,
+          CASE
+            WHEN COALESCE(
+              (
+                CASE
+                  WHEN ARRAY_EXTRACT("k"."type", 1) BETWEEN '!' AND '~'
+                  AND ARRAY_EXTRACT("k"."type", -1) BETWEEN '!' AND '~'
+                  THEN "k"."type"
+                  ELSE NULLIF(TRIM("k"."type", '	
+                  　'), '')
+                END IN ('event_attended')
+              ),
+              FALSE
+            )
+            THEN CAST(50.0 AS DOUBLE)
+          END AS p0,
+          CASE
+            WHEN COALESCE(
+              (
+                CASE
+                  WHEN ARRAY_EXTRACT("k"."type", 1) BETWEEN '!' AND '~'
+                  AND ARRAY_EXTRACT("k"."type", -1) BETWEEN '!' AND '~'
+                  THEN "k"."type"
+                  ELSE NULLIF(TRIM("k"."type", '	
+                  　'), '')
+                END IN ('webinar_attended')
+              ),
+              FALSE
+            )
+            THEN CAST(30.0 AS DOUBLE)
+          END AS p1,
+          CASE
+            WHEN COALESCE(
+              (
+                CASE
+                  WHEN ARRAY_EXTRACT("k"."type", 1) BETWEEN '!' AND '~'
+                  AND ARRAY_EXTRACT("k"."type", -1) BETWEEN '!' AND '~'
+                  THEN "k"."type"
+                  ELSE NULLIF(TRIM("k"."type", '	
+                  　'), '')
+                END IN ('content_download')
+              ),
+              FALSE
+            )
+            THEN CAST(10.0 AS DOUBLE)
+          END AS p2,
+          CAST(0.0 AS DOUBLE) AS p3
+        FROM keys AS k
+      ) AS km
+    ) AS kh
+  ) AS kd
+  WHERE
+    CASE WHEN n_same > 1 THEN ERROR('leadscore: event key hash collision') ELSE TRUE END
+), ev AS (
   SELECT
-    e2.cid,
-    e2.ts_us,
-    m.slot AS slot,
+    *,
     (
       CAST(EPOCH_US(CURRENT_TIMESTAMP) AS DOUBLE) / CAST(1000000.0 AS DOUBLE) - CAST(e2.ts_us AS DOUBLE) / CAST(1000000.0 AS DOUBLE)
-    ) / CAST(86400.0 AS DOUBLE) AS age,
-    m.pw * (
-      CASE
-        WHEN NOT m.hl IS NULL
-        THEN POWER(
-          CAST(0.5 AS DOUBLE),
-          (
-            CAST(EPOCH_US(CURRENT_TIMESTAMP) AS DOUBLE) / CAST(1000000.0 AS DOUBLE) - CAST(e2.ts_us AS DOUBLE) / CAST(1000000.0 AS DOUBLE)
-          ) / CAST(86400.0 AS DOUBLE) / m.hl
-        )
-        WHEN NOT m.dd IS NULL
-        THEN CASE
-          WHEN CAST(0.0 AS DOUBLE) IS NULL
-          OR (
-            CAST(1.0 AS DOUBLE) - (
-              CAST(EPOCH_US(CURRENT_TIMESTAMP) AS DOUBLE) / CAST(1000000.0 AS DOUBLE) - CAST(e2.ts_us AS DOUBLE) / CAST(1000000.0 AS DOUBLE)
-            ) / CAST(86400.0 AS DOUBLE) / m.dd
-          ) IS NULL
-          THEN NULL
-          ELSE GREATEST(
-            CAST(0.0 AS DOUBLE),
-            CAST(1.0 AS DOUBLE) - (
-              CAST(EPOCH_US(CURRENT_TIMESTAMP) AS DOUBLE) / CAST(1000000.0 AS DOUBLE) - CAST(e2.ts_us AS DOUBLE) / CAST(1000000.0 AS DOUBLE)
-            ) / CAST(86400.0 AS DOUBLE) / m.dd
-          )
-        END
-        ELSE CAST(1.0 AS DOUBLE)
-      END
-    ) AS pts,
-    m.win IS NULL
-    OR (
-      CAST(EPOCH_US(CURRENT_TIMESTAMP) AS DOUBLE) / CAST(1000000.0 AS DOUBLE) - CAST(e2.ts_us AS DOUBLE) / CAST(1000000.0 AS DOUBLE)
-    ) / CAST(86400.0 AS DOUBLE) <= m.win AS in_win
+    ) / CAST(86400.0 AS DOUBLE) AS age
   FROM (
     SELECT
-      NULLIF(TRIM("e"."contact_id", '	
-                  　'), '') AS cid,
+      CASE
+        WHEN ARRAY_EXTRACT("e"."contact_id", 1) BETWEEN '!' AND '~'
+        AND ARRAY_EXTRACT("e"."contact_id", -1) BETWEEN '!' AND '~'
+        THEN "e"."contact_id"
+        ELSE NULLIF(TRIM("e"."contact_id", '	
+                  　'), '')
+      END AS cid,
       EPOCH_US("e"."timestamp") AS ts_us,
-      "e"."type" AS type
+      m.p0 AS p0,
+      m.p1 AS p1,
+      m.p2 AS p2,
+      m.p3 AS p3
     FROM events AS e
+    JOIN keymap AS m
+      ON m.h = HASH(COALESCE("e"."type", ''))
   ) AS e2
-  JOIN rulemap AS m
-    ON COALESCE("e2"."type", '') = m.k_0
   WHERE
     e2.ts_us <= EPOCH_US(CURRENT_TIMESTAMP)
-), kept AS (
+), wide AS (
   SELECT
     cid,
-    ts_us,
-    slot,
-    age,
-    pts,
-    in_win,
-    in_win AS kept
-  FROM hits
-), agg AS (
-  SELECT
-    cid,
-    slot,
-    SUM(CASE WHEN kept THEN pts END) AS total,
-    SUM(CASE WHEN kept THEN 1 ELSE 0 END) AS n_kept,
-    SUM(CASE WHEN in_win THEN 1 ELSE 0 END) AS n_win
-  FROM kept
-  GROUP BY
-    cid,
-    slot
-), rv AS (
-  SELECT
-    cid,
-    slot,
-    n_win,
-    CASE
-      WHEN slot = 0
-      THEN CASE WHEN n_kept > 0 AND total <> CAST(0.0 AS DOUBLE) THEN total END
-      WHEN slot = 1
-      THEN CASE WHEN n_kept > 0 AND total <> CAST(0.0 AS DOUBLE) THEN total END
-      WHEN slot = 2
-      THEN CASE WHEN n_kept > 0 AND total <> CAST(0.0 AS DOUBLE) THEN total END
-    END AS value,
-    CAST(NULL AS DOUBLE) AS surge_value
-  FROM agg
-), pc AS (
-  SELECT
-    cid,
-    MAX(CASE WHEN slot = 0 THEN value END) AS r0,
-    MAX(CASE WHEN slot = 1 THEN value END) AS r1,
-    MAX(CASE WHEN slot = 2 THEN value END) AS r2,
-    MAX(CASE WHEN slot = 3 THEN n_win END) AS w3,
-    SUM(surge_value) AS surge_points
-  FROM rv
+    SUM(p0) AS t0,
+    SUM(p1) AS t1,
+    SUM(p2) AS t2,
+    COUNT(CASE WHEN NOT p3 IS NULL AND age <= CAST(30.0 AS DOUBLE) THEN 1 END) AS n3
+  FROM ev
   GROUP BY
     cid
+), pc AS (
+  SELECT
+    w.cid,
+    CASE
+      WHEN NOT w.t0 IS NULL AND COALESCE(w.t0, CAST(0.0 AS DOUBLE)) <> CAST(0.0 AS DOUBLE)
+      THEN COALESCE(w.t0, CAST(0.0 AS DOUBLE))
+    END AS r0,
+    CASE
+      WHEN NOT w.t1 IS NULL AND COALESCE(w.t1, CAST(0.0 AS DOUBLE)) <> CAST(0.0 AS DOUBLE)
+      THEN COALESCE(w.t1, CAST(0.0 AS DOUBLE))
+    END AS r1,
+    CASE
+      WHEN NOT w.t2 IS NULL AND COALESCE(w.t2, CAST(0.0 AS DOUBLE)) <> CAST(0.0 AS DOUBLE)
+      THEN COALESCE(w.t2, CAST(0.0 AS DOUBLE))
+    END AS r2,
+    w.n3 AS w3,
+    CAST(0.0 AS DOUBLE) AS surge_points
+  FROM wide AS w
 ), base AS (
   SELECT
-    NULLIF(TRIM("c"."contact_id", '	
-                  　'), '') AS contact_id,
+    CASE
+      WHEN ARRAY_EXTRACT("c"."contact_id", 1) BETWEEN '!' AND '~'
+      AND ARRAY_EXTRACT("c"."contact_id", -1) BETWEEN '!' AND '~'
+      THEN "c"."contact_id"
+      ELSE NULLIF(TRIM("c"."contact_id", '	
+                  　'), '')
+    END AS contact_id,
     0 AS row_no,
     pc.r0 AS r0,
     pc.r1 AS r1,
@@ -180,8 +142,13 @@ WITH keys AS (
     COALESCE(pc.surge_points, CAST(0.0 AS DOUBLE)) AS surge_points
   FROM contacts AS c
   LEFT JOIN pc AS pc
-    ON pc.cid = NULLIF(TRIM("c"."contact_id", '	
+    ON pc.cid = CASE
+      WHEN ARRAY_EXTRACT("c"."contact_id", 1) BETWEEN '!' AND '~'
+      AND ARRAY_EXTRACT("c"."contact_id", -1) BETWEEN '!' AND '~'
+      THEN "c"."contact_id"
+      ELSE NULLIF(TRIM("c"."contact_id", '	
                   　'), '')
+    END
 ), scored AS (
   SELECT
     *,

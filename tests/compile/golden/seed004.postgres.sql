@@ -2,160 +2,93 @@ WITH keys AS (
   SELECT DISTINCT
     "type"
   FROM events
-), rulemap AS (
+), keymap AS (
   SELECT DISTINCT
-    *
-  FROM (
-    SELECT
-      COALESCE("k"."type", '') AS k_0,
-      0 AS slot,
-      CAST(50.0 AS DOUBLE PRECISION) AS pw,
-      CAST(NULL AS DOUBLE PRECISION) AS hl,
-      CAST(NULL AS DOUBLE PRECISION) AS dd,
-      CAST(NULL AS DOUBLE PRECISION) AS win
-    FROM keys AS k
-    WHERE
-      COALESCE(
+    COALESCE("k"."type", '') AS k_0,
+    CASE
+      WHEN COALESCE(
         (
           NULLIF(TRIM(BOTH '	
                   　' FROM "k"."type"), '') IN ('event_attended')
         ),
         FALSE
       )
-    UNION ALL
-    SELECT
-      COALESCE("k"."type", '') AS k_0,
-      1 AS slot,
-      CAST(30.0 AS DOUBLE PRECISION) AS pw,
-      CAST(NULL AS DOUBLE PRECISION) AS hl,
-      CAST(NULL AS DOUBLE PRECISION) AS dd,
-      CAST(NULL AS DOUBLE PRECISION) AS win
-    FROM keys AS k
-    WHERE
-      COALESCE(
+      THEN CAST(50.0 AS DOUBLE PRECISION)
+    END AS p0,
+    CASE
+      WHEN COALESCE(
         (
           NULLIF(TRIM(BOTH '	
                   　' FROM "k"."type"), '') IN ('webinar_attended')
         ),
         FALSE
       )
-    UNION ALL
-    SELECT
-      COALESCE("k"."type", '') AS k_0,
-      2 AS slot,
-      CAST(10.0 AS DOUBLE PRECISION) AS pw,
-      CAST(NULL AS DOUBLE PRECISION) AS hl,
-      CAST(NULL AS DOUBLE PRECISION) AS dd,
-      CAST(NULL AS DOUBLE PRECISION) AS win
-    FROM keys AS k
-    WHERE
-      COALESCE(
+      THEN CAST(30.0 AS DOUBLE PRECISION)
+    END AS p1,
+    CASE
+      WHEN COALESCE(
         (
           NULLIF(TRIM(BOTH '	
                   　' FROM "k"."type"), '') IN ('content_download')
         ),
         FALSE
       )
-    UNION ALL
-    SELECT
-      COALESCE("k"."type", '') AS k_0,
-      3 AS slot,
-      CAST(0.0 AS DOUBLE PRECISION) AS pw,
-      CAST(NULL AS DOUBLE PRECISION) AS hl,
-      CAST(NULL AS DOUBLE PRECISION) AS dd,
-      CAST(30.0 AS DOUBLE PRECISION) AS win
-    FROM keys AS k
-  ) AS u
-), hits AS (
+      THEN CAST(10.0 AS DOUBLE PRECISION)
+    END AS p2,
+    CAST(0.0 AS DOUBLE PRECISION) AS p3
+  FROM keys AS k
+), ev AS (
   SELECT
-    e2.cid,
-    e2.ts_us,
-    m.slot AS slot,
+    *,
     (
       CAST(CAST(EXTRACT(EPOCH FROM CURRENT_TIMESTAMP) * 1000000 AS BIGINT) AS DOUBLE PRECISION) / CAST(1000000.0 AS DOUBLE PRECISION) - CAST(e2.ts_us AS DOUBLE PRECISION) / CAST(1000000.0 AS DOUBLE PRECISION)
-    ) / CAST(86400.0 AS DOUBLE PRECISION) AS age,
-    m.pw * (
-      CASE
-        WHEN NOT m.hl IS NULL
-        THEN POWER(
-          CAST(0.5 AS DOUBLE PRECISION),
-          CAST((
-            CAST(CAST(EXTRACT(EPOCH FROM CURRENT_TIMESTAMP) * 1000000 AS BIGINT) AS DOUBLE PRECISION) / CAST(1000000.0 AS DOUBLE PRECISION) - CAST(e2.ts_us AS DOUBLE PRECISION) / CAST(1000000.0 AS DOUBLE PRECISION)
-          ) / CAST(86400.0 AS DOUBLE PRECISION) AS DOUBLE PRECISION) / m.hl
-        )
-        WHEN NOT m.dd IS NULL
-        THEN GREATEST(
-          CAST(0.0 AS DOUBLE PRECISION),
-          CAST(1.0 AS DOUBLE PRECISION) - CAST((
-            CAST(CAST(EXTRACT(EPOCH FROM CURRENT_TIMESTAMP) * 1000000 AS BIGINT) AS DOUBLE PRECISION) / CAST(1000000.0 AS DOUBLE PRECISION) - CAST(e2.ts_us AS DOUBLE PRECISION) / CAST(1000000.0 AS DOUBLE PRECISION)
-          ) / CAST(86400.0 AS DOUBLE PRECISION) AS DOUBLE PRECISION) / m.dd
-        )
-        ELSE CAST(1.0 AS DOUBLE PRECISION)
-      END
-    ) AS pts,
-    m.win IS NULL
-    OR (
-      CAST(CAST(EXTRACT(EPOCH FROM CURRENT_TIMESTAMP) * 1000000 AS BIGINT) AS DOUBLE PRECISION) / CAST(1000000.0 AS DOUBLE PRECISION) - CAST(e2.ts_us AS DOUBLE PRECISION) / CAST(1000000.0 AS DOUBLE PRECISION)
-    ) / CAST(86400.0 AS DOUBLE PRECISION) <= m.win AS in_win
+    ) / CAST(86400.0 AS DOUBLE PRECISION) AS age
   FROM (
     SELECT
       NULLIF(TRIM(BOTH '	
                   　' FROM "e"."contact_id"), '') AS cid,
       CAST(EXTRACT(EPOCH FROM "e"."timestamp") * 1000000 AS BIGINT) AS ts_us,
-      "e"."type" AS type
+      m.p0 AS p0,
+      m.p1 AS p1,
+      m.p2 AS p2,
+      m.p3 AS p3
     FROM events AS e
+    JOIN keymap AS m
+      ON COALESCE("e"."type", '') = m.k_0
   ) AS e2
-  JOIN rulemap AS m
-    ON COALESCE("e2"."type", '') = m.k_0
   WHERE
     e2.ts_us <= CAST(EXTRACT(EPOCH FROM CURRENT_TIMESTAMP) * 1000000 AS BIGINT)
-), kept AS (
+), wide AS (
   SELECT
     cid,
-    ts_us,
-    slot,
-    age,
-    pts,
-    in_win,
-    in_win AS kept
-  FROM hits
-), agg AS (
-  SELECT
-    cid,
-    slot,
-    SUM(CASE WHEN kept THEN pts END) AS total,
-    SUM(CASE WHEN kept THEN 1 ELSE 0 END) AS n_kept,
-    SUM(CASE WHEN in_win THEN 1 ELSE 0 END) AS n_win
-  FROM kept
-  GROUP BY
-    cid,
-    slot
-), rv AS (
-  SELECT
-    cid,
-    slot,
-    n_win,
-    CASE
-      WHEN slot = 0
-      THEN CASE WHEN n_kept > 0 AND total <> CAST(0.0 AS DOUBLE PRECISION) THEN total END
-      WHEN slot = 1
-      THEN CASE WHEN n_kept > 0 AND total <> CAST(0.0 AS DOUBLE PRECISION) THEN total END
-      WHEN slot = 2
-      THEN CASE WHEN n_kept > 0 AND total <> CAST(0.0 AS DOUBLE PRECISION) THEN total END
-    END AS value,
-    CAST(NULL AS DOUBLE PRECISION) AS surge_value
-  FROM agg
-), pc AS (
-  SELECT
-    cid,
-    MAX(CASE WHEN slot = 0 THEN value END) AS r0,
-    MAX(CASE WHEN slot = 1 THEN value END) AS r1,
-    MAX(CASE WHEN slot = 2 THEN value END) AS r2,
-    MAX(CASE WHEN slot = 3 THEN n_win END) AS w3,
-    SUM(surge_value) AS surge_points
-  FROM rv
+    SUM(p0) AS t0,
+    SUM(p1) AS t1,
+    SUM(p2) AS t2,
+    COUNT(CASE WHEN NOT p3 IS NULL AND age <= CAST(30.0 AS DOUBLE PRECISION) THEN 1 END) AS n3
+  FROM ev
   GROUP BY
     cid
+), pc AS (
+  SELECT
+    w.cid,
+    CASE
+      WHEN NOT w.t0 IS NULL
+      AND COALESCE(w.t0, CAST(0.0 AS DOUBLE PRECISION)) <> CAST(0.0 AS DOUBLE PRECISION)
+      THEN COALESCE(w.t0, CAST(0.0 AS DOUBLE PRECISION))
+    END AS r0,
+    CASE
+      WHEN NOT w.t1 IS NULL
+      AND COALESCE(w.t1, CAST(0.0 AS DOUBLE PRECISION)) <> CAST(0.0 AS DOUBLE PRECISION)
+      THEN COALESCE(w.t1, CAST(0.0 AS DOUBLE PRECISION))
+    END AS r1,
+    CASE
+      WHEN NOT w.t2 IS NULL
+      AND COALESCE(w.t2, CAST(0.0 AS DOUBLE PRECISION)) <> CAST(0.0 AS DOUBLE PRECISION)
+      THEN COALESCE(w.t2, CAST(0.0 AS DOUBLE PRECISION))
+    END AS r2,
+    w.n3 AS w3,
+    CAST(0.0 AS DOUBLE PRECISION) AS surge_points
+  FROM wide AS w
 ), base AS (
   SELECT
     NULLIF(TRIM(BOTH '	

@@ -2,156 +2,86 @@ WITH keys AS (
   SELECT DISTINCT
     "type"
   FROM events
-), rulemap AS (
+), keymap AS (
   SELECT DISTINCT
-    *
-  FROM (
-    SELECT
-      COALESCE("k"."type", '') AS k_0,
-      0 AS slot,
-      CAST(50.0 AS DOUBLE) AS pw,
-      CAST(NULL AS DOUBLE) AS hl,
-      CAST(NULL AS DOUBLE) AS dd,
-      CAST(NULL AS DOUBLE) AS win
-    FROM keys AS k
-    WHERE
-      COALESCE(
+    COALESCE("k"."type", '') AS k_0,
+    CASE
+      WHEN COALESCE(
         (
           NULLIF(TRIM("k"."type", '\t\n\x0b\f\r\x1c\x1d\x1e\x1f                  　'), '') IN ('event_attended')
         ),
         FALSE
       )
-    UNION ALL
-    SELECT
-      COALESCE("k"."type", '') AS k_0,
-      1 AS slot,
-      CAST(30.0 AS DOUBLE) AS pw,
-      CAST(NULL AS DOUBLE) AS hl,
-      CAST(NULL AS DOUBLE) AS dd,
-      CAST(NULL AS DOUBLE) AS win
-    FROM keys AS k
-    WHERE
-      COALESCE(
+      THEN CAST(50.0 AS DOUBLE)
+    END AS p0,
+    CASE
+      WHEN COALESCE(
         (
           NULLIF(TRIM("k"."type", '\t\n\x0b\f\r\x1c\x1d\x1e\x1f                  　'), '') IN ('webinar_attended')
         ),
         FALSE
       )
-    UNION ALL
-    SELECT
-      COALESCE("k"."type", '') AS k_0,
-      2 AS slot,
-      CAST(10.0 AS DOUBLE) AS pw,
-      CAST(NULL AS DOUBLE) AS hl,
-      CAST(NULL AS DOUBLE) AS dd,
-      CAST(NULL AS DOUBLE) AS win
-    FROM keys AS k
-    WHERE
-      COALESCE(
+      THEN CAST(30.0 AS DOUBLE)
+    END AS p1,
+    CASE
+      WHEN COALESCE(
         (
           NULLIF(TRIM("k"."type", '\t\n\x0b\f\r\x1c\x1d\x1e\x1f                  　'), '') IN ('content_download')
         ),
         FALSE
       )
-    UNION ALL
-    SELECT
-      COALESCE("k"."type", '') AS k_0,
-      3 AS slot,
-      CAST(0.0 AS DOUBLE) AS pw,
-      CAST(NULL AS DOUBLE) AS hl,
-      CAST(NULL AS DOUBLE) AS dd,
-      CAST(30.0 AS DOUBLE) AS win
-    FROM keys AS k
-  ) AS u
-), hits AS (
+      THEN CAST(10.0 AS DOUBLE)
+    END AS p2,
+    CAST(0.0 AS DOUBLE) AS p3
+  FROM keys AS k
+), ev AS (
   SELECT
-    e2.cid,
-    e2.ts_us,
-    m.slot AS slot,
+    *,
     (
       CAST(DATE_PART(EPOCH_MICROSECOND, CURRENT_TIMESTAMP()) AS DOUBLE) / CAST(1000000.0 AS DOUBLE) - CAST(e2.ts_us AS DOUBLE) / CAST(1000000.0 AS DOUBLE)
-    ) / CAST(86400.0 AS DOUBLE) AS age,
-    m.pw * (
-      CASE
-        WHEN NOT m.hl IS NULL
-        THEN POWER(
-          CAST(0.5 AS DOUBLE),
-          (
-            CAST(DATE_PART(EPOCH_MICROSECOND, CURRENT_TIMESTAMP()) AS DOUBLE) / CAST(1000000.0 AS DOUBLE) - CAST(e2.ts_us AS DOUBLE) / CAST(1000000.0 AS DOUBLE)
-          ) / CAST(86400.0 AS DOUBLE) / m.hl
-        )
-        WHEN NOT m.dd IS NULL
-        THEN GREATEST(
-          CAST(0.0 AS DOUBLE),
-          CAST(1.0 AS DOUBLE) - (
-            CAST(DATE_PART(EPOCH_MICROSECOND, CURRENT_TIMESTAMP()) AS DOUBLE) / CAST(1000000.0 AS DOUBLE) - CAST(e2.ts_us AS DOUBLE) / CAST(1000000.0 AS DOUBLE)
-          ) / CAST(86400.0 AS DOUBLE) / m.dd
-        )
-        ELSE CAST(1.0 AS DOUBLE)
-      END
-    ) AS pts,
-    m.win IS NULL
-    OR (
-      CAST(DATE_PART(EPOCH_MICROSECOND, CURRENT_TIMESTAMP()) AS DOUBLE) / CAST(1000000.0 AS DOUBLE) - CAST(e2.ts_us AS DOUBLE) / CAST(1000000.0 AS DOUBLE)
-    ) / CAST(86400.0 AS DOUBLE) <= m.win AS in_win
+    ) / CAST(86400.0 AS DOUBLE) AS age
   FROM (
     SELECT
       NULLIF(TRIM("e"."contact_id", '\t\n\x0b\f\r\x1c\x1d\x1e\x1f                  　'), '') AS cid,
       DATE_PART(EPOCH_MICROSECOND, "e"."timestamp") AS ts_us,
-      "e"."type" AS type
+      m.p0 AS p0,
+      m.p1 AS p1,
+      m.p2 AS p2,
+      m.p3 AS p3
     FROM events AS e
+    JOIN keymap AS m
+      ON COALESCE("e"."type", '') = m.k_0
   ) AS e2
-  JOIN rulemap AS m
-    ON COALESCE("e2"."type", '') = m.k_0
   WHERE
     e2.ts_us <= DATE_PART(EPOCH_MICROSECOND, CURRENT_TIMESTAMP())
-), kept AS (
+), wide AS (
   SELECT
     cid,
-    ts_us,
-    slot,
-    age,
-    pts,
-    in_win,
-    in_win AS kept
-  FROM hits
-), agg AS (
-  SELECT
-    cid,
-    slot,
-    SUM(CASE WHEN kept THEN pts END) AS total,
-    SUM(CASE WHEN kept THEN 1 ELSE 0 END) AS n_kept,
-    SUM(CASE WHEN in_win THEN 1 ELSE 0 END) AS n_win
-  FROM kept
-  GROUP BY
-    cid,
-    slot
-), rv AS (
-  SELECT
-    cid,
-    slot,
-    n_win,
-    CASE
-      WHEN slot = 0
-      THEN CASE WHEN n_kept > 0 AND total <> CAST(0.0 AS DOUBLE) THEN total END
-      WHEN slot = 1
-      THEN CASE WHEN n_kept > 0 AND total <> CAST(0.0 AS DOUBLE) THEN total END
-      WHEN slot = 2
-      THEN CASE WHEN n_kept > 0 AND total <> CAST(0.0 AS DOUBLE) THEN total END
-    END AS value,
-    CAST(NULL AS DOUBLE) AS surge_value
-  FROM agg
-), pc AS (
-  SELECT
-    cid,
-    MAX(CASE WHEN slot = 0 THEN value END) AS r0,
-    MAX(CASE WHEN slot = 1 THEN value END) AS r1,
-    MAX(CASE WHEN slot = 2 THEN value END) AS r2,
-    MAX(CASE WHEN slot = 3 THEN n_win END) AS w3,
-    SUM(surge_value) AS surge_points
-  FROM rv
+    SUM(p0) AS t0,
+    SUM(p1) AS t1,
+    SUM(p2) AS t2,
+    COUNT(CASE WHEN NOT p3 IS NULL AND age <= CAST(30.0 AS DOUBLE) THEN 1 END) AS n3
+  FROM ev
   GROUP BY
     cid
+), pc AS (
+  SELECT
+    w.cid,
+    CASE
+      WHEN NOT w.t0 IS NULL AND COALESCE(w.t0, CAST(0.0 AS DOUBLE)) <> CAST(0.0 AS DOUBLE)
+      THEN COALESCE(w.t0, CAST(0.0 AS DOUBLE))
+    END AS r0,
+    CASE
+      WHEN NOT w.t1 IS NULL AND COALESCE(w.t1, CAST(0.0 AS DOUBLE)) <> CAST(0.0 AS DOUBLE)
+      THEN COALESCE(w.t1, CAST(0.0 AS DOUBLE))
+    END AS r1,
+    CASE
+      WHEN NOT w.t2 IS NULL AND COALESCE(w.t2, CAST(0.0 AS DOUBLE)) <> CAST(0.0 AS DOUBLE)
+      THEN COALESCE(w.t2, CAST(0.0 AS DOUBLE))
+    END AS r2,
+    w.n3 AS w3,
+    CAST(0.0 AS DOUBLE) AS surge_points
+  FROM wide AS w
 ), base AS (
   SELECT
     NULLIF(TRIM("c"."contact_id", '\t\n\x0b\f\r\x1c\x1d\x1e\x1f                  　'), '') AS contact_id,
