@@ -111,8 +111,12 @@ class LinearDesign:
         nums = (
             frame[plan.numeric].to_numpy(dtype=float) if plan.numeric else np.zeros((len(frame), 0))
         )
-        self.medians_ = np.nanmedian(nums, axis=0) if nums.shape[1] else np.zeros(0)
-        self.medians_ = np.where(np.isnan(self.medians_), 0.0, self.medians_)
+        # A column with no value at all (e.g. a field nobody filled in) gets median 0;
+        # numpy would warn about the all-NaN slice, so those columns are skipped.
+        self.medians_ = np.zeros(nums.shape[1])
+        seen = ~np.isnan(nums).all(axis=0)
+        if seen.any():
+            self.medians_[seen] = np.nanmedian(nums[:, seen], axis=0)
         filled = np.where(np.isnan(nums), self.medians_, nums)
         # Extrapolating beyond the training range is the linear model's job here (trees
         # predict a constant out there), but only so far: values are clipped at one
