@@ -228,3 +228,25 @@ def test_spark_writes_what_python_writes(
     out, why = score(tmp_path, "spark", "--master", "local[1]")
     assert_same_csv(python_files[0], out)
     assert_same_csv(python_files[1], why)
+
+
+def test_duckdb_keeps_the_connections_optimizer_setting() -> None:
+    # The engine switches DuckDB's build-side optimizer off for its own queries only.
+    from datetime import UTC, datetime
+
+    import duckdb
+
+    from leadscore.engines import get_engine
+    from leadscore.spec import load_model
+
+    model = load_model(EXAMPLES / "model.yaml")
+    as_of = datetime(2026, 11, 1, tzinfo=UTC)
+    for setting in ("top_n", ""):
+        con = duckdb.connect()
+        con.execute(f"SET disabled_optimizers = '{setting}'")
+        result = get_engine("duckdb", connection=con).score(
+            model, EXAMPLES / "contacts.csv", EXAMPLES / "events.csv", as_of, explain=True
+        )
+        assert result.table.num_rows == 200 and result.explain_table is not None
+        kept = con.execute("SELECT current_setting('disabled_optimizers')").fetchone()
+        assert kept == (setting,)
