@@ -99,3 +99,14 @@ def test_missing_or_incompatible_model_is_a_clear_error(trained: dict[str, Path]
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 1 and "industry" in res.output and "thin.csv" in res.output
     assert not out.exists()
+
+
+def test_predictive_with_a_table_name_is_refused_before_scoring(
+    trained: dict[str, Path],
+) -> None:
+    out = trained["root"] / "refused.csv"
+    args = ["score", "-m", str(trained["model"]), "-c", "crm_contacts", "-o", str(out)]
+    res = CliRunner().invoke(app, [*args, "--predictive", str(trained["registry"])])
+    assert res.exit_code == 1
+    assert "crm_contacts is not a file" in res.output
+    assert not out.exists()

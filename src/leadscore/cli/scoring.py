@@ -155,6 +155,13 @@ def score(
     except ValueError as exc:
         raise fail(str(exc)) from None
     predictor = _load_predictive(predictive) if predictive is not None else None
+    if predictor is not None:
+        # the predictive features are read from files; say so before any scoring work
+        for name in (contacts, events):
+            if name is not None and not Path(name).is_file():
+                raise fail(
+                    f"--predictive reads the contacts and events files: {name} is not a file"
+                )
 
     # 1. build the rows (one per contact) and, with --explain, the contributions
     chosen = choose_engine(engine, db)
