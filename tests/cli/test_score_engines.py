@@ -193,8 +193,8 @@ def test_postgres_reads_tables_in_the_server(
             path = EXAMPLES / f"{name}.csv"
             header = path.open().readline().strip().split(",")
             columns = ", ".join(f'"{h}" text' for h in header)
-            con.execute(f"CREATE TABLE crm_{name} ({columns})")
-            with con.cursor().copy(f"COPY crm_{name} FROM STDIN WITH (FORMAT csv, HEADER)") as cp:
+            con.execute(f"CREATE TABLE cli_crm_{name} ({columns})")
+            with con.cursor().copy(f"COPY cli_crm_{name} FROM STDIN WITH (FORMAT csv, HEADER)") as cp:
                 cp.write(path.read_bytes())
     out = tmp_path / "scores.csv"
     result = runner.invoke(
@@ -206,9 +206,9 @@ def test_postgres_reads_tables_in_the_server(
             "-m",
             str(EXAMPLES / "model.yaml"),
             "-c",
-            "crm_contacts",
+            "cli_crm_contacts",
             "-e",
-            "crm_events",
+            "cli_crm_events",
             "--as-of",
             "2026-11-01",
             "-o",

@@ -134,6 +134,32 @@ class Dialect:
             return exp.Anonymous(this="HASH", expressions=parts)
         return None
 
+    def timestamp_at(self, epoch_us: int) -> exp.Expr | None:
+        """A timestamp-with-time-zone constant for microseconds since the epoch, if simple."""
+        if self.name == "duckdb":
+            return exp.Anonymous(this="MAKE_TIMESTAMPTZ", expressions=[exp.Literal.number(epoch_us)])
+        return None
+
+    def top_n(self, value: exp.Expr, n: int, largest: bool, where: exp.Expr) -> exp.Expr | None:
+        """An aggregate: the ``n`` largest (smallest) values of the rows ``where`` holds, as a list.
+
+        DuckDB's ``max(x, n)`` keeps a heap of n per group in the one GROUP BY, where
+        the portable plan numbers every matching event with ROW_NUMBER (a sort). The
+        FILTER hands the heap only the matching rows (measured 1.7 s less at 50M
+        events than a heap that is passed NULL for every other row). None when the
+        dialect has no such aggregate.
+        """
+        if self.name != "duckdb":
+            return None
+        top = exp.Anonymous(
+            this="MAX" if largest else "MIN", expressions=[value, exp.Literal.number(n)]
+        )
+        return exp.Filter(this=top, expression=exp.Where(this=where))
+
+    def list_sum(self, values: exp.Expr) -> exp.Expr:
+        """The sum of a list made by :meth:`top_n` (NULL for a NULL list)."""
+        return exp.Anonymous(this="LIST_SUM", expressions=[values])
+
     def raise_error(self, message: str) -> exp.Expr:
         """An expression that fails the query with ``message`` when evaluated."""
         if self.name == "duckdb":

@@ -70,6 +70,8 @@ from leadscore.spec.model import (
 )
 
 DAY_US = 86_400_000_000
+# max_count rules up to this count are scored with a top-n heap per contact (see foldable).
+FOLD_MAX_COUNT = 64
 EVENT_COLUMNS = ("event_id", "contact_id", "type", "timestamp")
 
 
@@ -223,6 +225,7 @@ class _Compiler:
             if column not in event_kinds:
                 raise CompileError(f"the events table has no '{column}' column")
         self.ck, self.ek = dict(contact_kinds), dict(event_kinds)
+        self.as_of_int = None if as_of_us is None else int(as_of_us)
         if as_of_us is None:
             self.asof_us: exp.Expr = d.epoch_us(exp.CurrentTimestamp())
         else:
@@ -741,7 +744,8 @@ class _Compiler:
         map. Only the rules that need row numbers (first_time_only, max_count) take
         the long path, over a second, filtered scan of just their events.
         """
-        ranked = list(self.ranked_slots)
+        folded = [c for c in self.ranked_slots if self.foldable(self.rule(c))]
+        ranked = [c for c in self.ranked_slots if c not in folded]
         plain = [c for c in self.event_slots if c not in ranked]
         asof_age = exp.Div(
             this=_paren(
@@ -764,9 +768,16 @@ class _Compiler:
             .from_(exp.to_table(self.tables.events))
         )
         kreader = FieldReader("k", self.ek, self.d, "events")
-        km_cols: list[exp.Expr] = [
-            _as(self.join_key("k", k), f"k_{i}") for i, k in enumerate(key_cols)
-        ]
+        # With a hash join the key is the raw values: NULL and '' then make two rule-map
+        # rows with the same points, and no event pays for a COALESCE per key column.
+        raw_keys = self.d.key_hash([lit(0)]) is not None
+
+        def key(alias: str, name: str) -> exp.Expr:
+            if raw_keys:
+                return exp.column(name, table=alias, quoted=True)
+            return self.join_key(alias, name)
+
+        km_cols: list[exp.Expr] = [_as(key("k", k), f"k_{i}") for i, k in enumerate(key_cols)]
         for c in self.event_slots:
             conds, pw = self.match_and_weight(self.rule(c), kreader)
             m = _and(*conds) if len(conds) > 1 else (conds[0] if conds else None)
@@ -815,7 +826,7 @@ class _Compiler:
             if with_eid:
                 cols.append(_as(self.eid("e"), "eid"))
             cols += [_as(col(f"p{c.index}", "m"), f"p{c.index}") for c in slots]
-            event_keys = [self.join_key("e", k) for k in key_cols]
+            event_keys = [key("e", k) for k in key_cols]
             source = "keymap"
             if with_eid:
                 source = "keymap_r"
@@ -838,11 +849,14 @@ class _Compiler:
             when: exp.Expr = exp.LTE(this=col("ts_us", "e2"), expression=self.asof_us.copy())
             if recent_days is not None:
                 # A superset by a second; the exact age test is in the aggregate.
+                lead = int(recent_days * DAY_US) + 1_000_000
                 since = exp.Sub(
-                    this=self.asof_us.copy(),
-                    expression=exp.cast(lit(int(recent_days * DAY_US) + 1_000_000), "BIGINT"),
+                    this=self.asof_us.copy(), expression=exp.cast(lit(lead), "BIGINT")
                 )
                 when = _and(when, exp.GTE(this=col("ts_us", "e2"), expression=since))
+                raw = self.raw_since(lead)
+                if raw is not None:
+                    inner = inner.where(raw, copy=False)
             return (
                 exp.select(exp.Star(), _as(asof_age.copy(), "age"))
                 .from_(_as(exp.Subquery(this=inner), "e2"))
@@ -863,9 +877,15 @@ class _Compiler:
             p = col(f"p{i}")
             cond: exp.Expr = exp.Not(this=exp.Is(this=p.copy(), expression=exp.null()))
             win = self.window_of(rule)
-            if win is not None:
+            if win is not None and not (c in folded and rule.first_time_only):
                 cond = _and(cond, exp.LTE(this=age.copy(), expression=dbl(win)))
             n_i, t_i, s_i = col(f"n{i}", "w"), col(f"t{i}", "w"), col(f"s{i}", "sg")
+            in_surge = surge is not None and c.score == surge.score
+            if c in folded:
+                part = self.folded_rule(c, cond, age, aggs, surge_aggs if in_surge else None, out)
+                if part is not None:
+                    surge_parts.append(part)
+                continue
             if not isinstance(rule, EventRule):
                 counted = p.copy() if win is None else _case([(cond.copy(), lit(1))])
                 aggs.append(_as(exp.Count(this=counted), f"n{i}"))
@@ -991,6 +1011,114 @@ class _Compiler:
             )
         ctes.append(("pc", pc))
         return ctes
+
+    def raw_since(self, lead_us: int) -> exp.Expr | None:
+        """``timestamp >= as_of - lead`` on the typed column itself, or None.
+
+        A comparison of the column with a constant is pushed into the Parquet or
+        table scan, which then decodes the other columns of the few recent rows
+        only; the same test on the computed microseconds is applied after reading
+        every row. Only for a fixed as_of and a timestamp-typed column.
+        """
+        if self.as_of_int is None or self.ek["timestamp"] != "temporal":
+            return None
+        since = self.d.timestamp_at(self.as_of_int - lead_us)
+        if since is None:
+            return None
+        return exp.GTE(this=exp.column("timestamp", table="e", quoted=True), expression=since)
+
+    def foldable(self, rule: EventRule) -> bool:
+        """A first_time_only or max_count rule the wide GROUP BY can score without row numbers.
+
+        Without a place every matching event is worth the rule's points times its
+        decay, which never grows with age: the first event is the one with the
+        smallest timestamp, and the sum of the ``max_count`` most recent events is the
+        sum of the ``max_count`` largest values (the smallest for negative points),
+        whichever events are taken among equal ones. A place makes the weight differ
+        by event, so those rules keep the ROW_NUMBER plan, as do dialects with no
+        top-n aggregate and very large counts (the top-n heap is kept per contact).
+        """
+        if rule.place is not None:
+            return False
+        if rule.first_time_only:
+            return True
+        n = rule.max_count
+        return n is not None and n <= FOLD_MAX_COUNT and self.d.top_n(lit(0), 1, True, exp.true()) is not None
+
+    def folded_rule(
+        self,
+        c: RuleColumn,
+        cond: exp.Expr,
+        age: exp.Expr,
+        aggs: list[exp.Expr],
+        surge_aggs: list[exp.Expr] | None,
+        out: dict[int, exp.Expr],
+    ) -> exp.Expr | None:
+        """Aggregates and contribution of a :meth:`foldable` rule; returns its surge part.
+
+        ``cond`` is "the rule matches" (and, for max_count, "within its window");
+        ``surge_aggs`` is given when the rule's score is the surge score.
+        """
+        rule: EventRule = self.rule(c)
+        i = c.index
+        points = dbl(rule.points)
+        surge = self.model.surge
+        if rule.first_time_only:
+            first = col(f"f{i}", "w")
+            aggs.append(_as(exp.Min(this=_case([(cond, col("ts_us"))])), f"f{i}"))
+            first_age = exp.Div(
+                this=_paren(
+                    exp.Sub(
+                        this=self.asof_s.copy(),
+                        expression=exp.Div(this=exp.cast(first, "DOUBLE"), expression=dbl(1e6)),
+                    )
+                ),
+                expression=dbl(86_400),
+            )
+            kept: exp.Expr = exp.Not(this=exp.Is(this=first.copy(), expression=exp.null()))
+            win = self.window_of(rule)
+            if win is not None:
+                kept = _and(kept, exp.LTE(this=first_age.copy(), expression=dbl(win)))
+            decay = self.decay_of(rule, first_age.copy())
+            total = points if decay is None else exp.Mul(this=points, expression=decay)
+            capped = self.cap(rule, total)
+            out[i] = _case([(_and(kept, exp.NEQ(this=capped, expression=dbl(0))), capped.copy())])
+            if surge_aggs is None or surge is None:
+                return None
+            recent = _case(
+                [(exp.LTE(this=first_age.copy(), expression=dbl(surge.days)), total.copy())],
+                dbl(0),
+            )
+            return _coalesce0(_case([(kept.copy(), self.cap(rule, recent))]))
+        n = rule.max_count
+        assert n is not None
+        decay = self.decay_of(rule, age.copy())
+        value = col(f"p{i}") if decay is None else exp.Mul(this=col(f"p{i}"), expression=decay)
+        top = self.d.top_n(_case([(cond, value)]), n, rule.points >= 0, cond.copy())
+        assert top is not None
+        aggs.append(_as(top, f"m{i}"))
+        total = _coalesce0(self.d.list_sum(col(f"m{i}", "w")))
+        # The list is NULL exactly when no event was kept (the FILTER passed no row).
+        kept = exp.Not(this=exp.Is(this=col(f"m{i}", "w"), expression=exp.null()))
+        capped = self.cap(rule, total)
+        out[i] = _case([(_and(kept, exp.NEQ(this=capped, expression=dbl(0))), capped.copy())])
+        if surge_aggs is None or surge is None:
+            return None
+        # The events of the last surge days are the most recent ones: all of them are
+        # kept when there are at most max_count, else every kept event is one of them.
+        recent = _and(cond.copy(), exp.LTE(this=age.copy(), expression=dbl(surge.days)))
+        surge_aggs.append(_as(exp.Sum(this=_case([(recent, value.copy())])), f"s{i}"))
+        surge_aggs.append(_as(exp.Count(this=_case([(recent.copy(), lit(1))])), f"c{i}"))
+        in_recent = _case(
+            [
+                (
+                    exp.LTE(this=_coalesce0(col(f"c{i}", "sg")), expression=lit(n)),
+                    _coalesce0(col(f"s{i}", "sg")),
+                )
+            ],
+            total.copy(),
+        )
+        return _coalesce0(_case([(kept.copy(), self.cap(rule, in_recent))]))
 
     def cap(self, rule: EventRule, total: exp.Expr) -> exp.Expr:
         if rule.max_points is None:

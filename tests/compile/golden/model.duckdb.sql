@@ -18,10 +18,10 @@ WITH keys AS (
         HASH(k_0, k_1, k_2, k_3) AS h
       FROM (
         SELECT DISTINCT
-          COALESCE("k"."type", '') AS k_0,
-          COALESCE("k"."url", '') AS k_1,
-          COALESCE("k"."form", '') AS k_2,
-          COALESCE("k"."email_id", '') AS k_3,
+          "k"."type" AS k_0,
+          "k"."url" AS k_1,
+          "k"."form" AS k_2,
+          "k"."email_id" AS k_3,
           CASE
             WHEN COALESCE(
               (
@@ -328,8 +328,10 @@ WITH keys AS (
       EPOCH_US("e"."timestamp") AS ts_us,
       m.p12 AS p12,
       m.p13 AS p13,
+      m.p14 AS p14,
       m.p15 AS p15,
       m.p16 AS p16,
+      m.p17 AS p17,
       m.p18 AS p18,
       m.p19 AS p19,
       m.p20 AS p20,
@@ -337,12 +339,7 @@ WITH keys AS (
       m.p22 AS p22
     FROM events AS e
     JOIN keymap AS m
-      ON m.h = HASH(
-        COALESCE("e"."type", ''),
-        COALESCE("e"."url", ''),
-        COALESCE("e"."form", ''),
-        COALESCE("e"."email_id", '')
-      )
+      ON m.h = HASH("e"."type", "e"."url", "e"."form", "e"."email_id")
   ) AS e2
   WHERE
     e2.ts_us <= EPOCH_US(CURRENT_TIMESTAMP)
@@ -361,6 +358,7 @@ WITH keys AS (
         THEN p13 * POWER(CAST(0.5 AS DOUBLE), age / CAST(14.0 AS DOUBLE))
       END
     ) AS t13,
+    MIN(CASE WHEN NOT p14 IS NULL THEN ts_us END) AS f14,
     SUM(
       CASE
         WHEN NOT p15 IS NULL
@@ -380,6 +378,14 @@ WITH keys AS (
         THEN p16 * POWER(CAST(0.5 AS DOUBLE), age / CAST(60.0 AS DOUBLE))
       END
     ) AS t16,
+    MAX(
+      CASE
+        WHEN NOT p17 IS NULL
+        THEN p17 * POWER(CAST(0.5 AS DOUBLE), age / CAST(60.0 AS DOUBLE))
+      END,
+      3
+    ) FILTER(WHERE
+      NOT p17 IS NULL) AS m17,
     SUM(CASE WHEN NOT p18 IS NULL AND age <= CAST(90.0 AS DOUBLE) THEN p18 END) AS t18,
     SUM(p19) AS t19,
     SUM(p20) AS t20,
@@ -406,8 +412,10 @@ WITH keys AS (
       EPOCH_US("e"."timestamp") AS ts_us,
       m.p12 AS p12,
       m.p13 AS p13,
+      m.p14 AS p14,
       m.p15 AS p15,
       m.p16 AS p16,
+      m.p17 AS p17,
       m.p18 AS p18,
       m.p19 AS p19,
       m.p20 AS p20,
@@ -415,12 +423,7 @@ WITH keys AS (
       m.p22 AS p22
     FROM events AS e
     JOIN keymap AS m
-      ON m.h = HASH(
-        COALESCE("e"."type", ''),
-        COALESCE("e"."url", ''),
-        COALESCE("e"."form", ''),
-        COALESCE("e"."email_id", '')
-      )
+      ON m.h = HASH("e"."type", "e"."url", "e"."form", "e"."email_id")
   ) AS e2
   WHERE
     e2.ts_us <= EPOCH_US(CURRENT_TIMESTAMP)
@@ -461,6 +464,13 @@ WITH keys AS (
     ) AS s16,
     SUM(
       CASE
+        WHEN NOT p17 IS NULL AND age <= CAST(7.0 AS DOUBLE)
+        THEN p17 * POWER(CAST(0.5 AS DOUBLE), age / CAST(60.0 AS DOUBLE))
+      END
+    ) AS s17,
+    COUNT(CASE WHEN NOT p17 IS NULL AND age <= CAST(7.0 AS DOUBLE) THEN 1 END) AS c17,
+    SUM(
+      CASE
         WHEN (
           NOT p18 IS NULL AND age <= CAST(90.0 AS DOUBLE)
         )
@@ -471,167 +481,6 @@ WITH keys AS (
     SUM(CASE WHEN NOT p19 IS NULL AND age <= CAST(7.0 AS DOUBLE) THEN p19 END) AS s19,
     SUM(CASE WHEN NOT p20 IS NULL AND age <= CAST(7.0 AS DOUBLE) THEN p20 END) AS s20
   FROM evs
-  GROUP BY
-    cid
-), keymap_r AS (
-  SELECT
-    *
-  FROM keymap
-  WHERE
-    NOT p14 IS NULL OR NOT p17 IS NULL
-), rev AS (
-  SELECT
-    *,
-    (
-      CAST(EPOCH_US(CURRENT_TIMESTAMP) AS DOUBLE) / CAST(1000000.0 AS DOUBLE) - CAST(e2.ts_us AS DOUBLE) / CAST(1000000.0 AS DOUBLE)
-    ) / CAST(86400.0 AS DOUBLE) AS age
-  FROM (
-    SELECT
-      CASE
-        WHEN ARRAY_EXTRACT("e"."contact_id", 1) BETWEEN '!' AND '~'
-        AND ARRAY_EXTRACT("e"."contact_id", -1) BETWEEN '!' AND '~'
-        THEN "e"."contact_id"
-        ELSE NULLIF(TRIM("e"."contact_id", '	
-                  　'), '')
-      END AS cid,
-      EPOCH_US("e"."timestamp") AS ts_us,
-      CASE
-        WHEN ARRAY_EXTRACT("e"."event_id", 1) BETWEEN '!' AND '~'
-        AND ARRAY_EXTRACT("e"."event_id", -1) BETWEEN '!' AND '~'
-        THEN "e"."event_id"
-        ELSE NULLIF(TRIM("e"."event_id", '	
-                  　'), '')
-      END AS eid,
-      m.p14 AS p14,
-      m.p17 AS p17
-    FROM events AS e
-    JOIN keymap_r AS m
-      ON m.h = HASH(
-        COALESCE("e"."type", ''),
-        COALESCE("e"."url", ''),
-        COALESCE("e"."form", ''),
-        COALESCE("e"."email_id", '')
-      )
-  ) AS e2
-  WHERE
-    e2.ts_us <= EPOCH_US(CURRENT_TIMESTAMP)
-), r_hits AS (
-  SELECT
-    cid,
-    ts_us,
-    14 AS slot,
-    age,
-    p14 AS pts,
-    TRUE AS in_win,
-    eid
-  FROM rev
-  WHERE
-    NOT p14 IS NULL
-  UNION ALL
-  SELECT
-    cid,
-    ts_us,
-    17 AS slot,
-    age,
-    p17 * POWER(CAST(0.5 AS DOUBLE), age / CAST(60.0 AS DOUBLE)) AS pts,
-    TRUE AS in_win,
-    eid
-  FROM rev
-  WHERE
-    NOT p17 IS NULL
-), r_ranked AS (
-  SELECT
-    cid,
-    ts_us,
-    slot,
-    age,
-    pts,
-    in_win,
-    eid,
-    ROW_NUMBER() OVER (PARTITION BY cid, slot ORDER BY ts_us, eid) AS rn
-  FROM r_hits
-  WHERE
-    slot IN (14)
-  UNION ALL
-  SELECT
-    cid,
-    ts_us,
-    slot,
-    age,
-    pts,
-    in_win,
-    eid,
-    ROW_NUMBER() OVER (PARTITION BY cid, slot, in_win ORDER BY ts_us DESC, eid DESC) AS rn
-  FROM r_hits
-  WHERE
-    slot IN (17)
-), r_kept AS (
-  SELECT
-    cid,
-    ts_us,
-    slot,
-    age,
-    pts,
-    in_win,
-    eid,
-    in_win AS kept
-  FROM r_hits
-  WHERE
-    NOT slot IN (14, 17)
-  UNION ALL
-  SELECT
-    cid,
-    ts_us,
-    slot,
-    age,
-    pts,
-    in_win,
-    eid,
-    CASE
-      WHEN slot = 14
-      THEN rn = 1 AND in_win
-      WHEN slot = 17
-      THEN in_win AND rn <= 3
-      ELSE FALSE
-    END AS kept
-  FROM r_ranked
-), r_agg AS (
-  SELECT
-    cid,
-    slot,
-    SUM(CASE WHEN kept THEN pts END) AS total,
-    SUM(CASE WHEN kept THEN 1 ELSE 0 END) AS n_kept,
-    SUM(CASE WHEN in_win THEN 1 ELSE 0 END) AS n_win,
-    SUM(CASE WHEN kept AND age <= CAST(7.0 AS DOUBLE) THEN pts END) AS surge_total
-  FROM r_kept
-  GROUP BY
-    cid,
-    slot
-), r_rv AS (
-  SELECT
-    cid,
-    slot,
-    n_win,
-    CASE
-      WHEN slot = 14
-      THEN CASE WHEN n_kept > 0 AND total <> CAST(0.0 AS DOUBLE) THEN total END
-      WHEN slot = 17
-      THEN CASE WHEN n_kept > 0 AND total <> CAST(0.0 AS DOUBLE) THEN total END
-    END AS value,
-    CASE
-      WHEN slot = 14 AND n_kept > 0
-      THEN COALESCE(surge_total, CAST(0.0 AS DOUBLE))
-      WHEN slot = 17 AND n_kept > 0
-      THEN COALESCE(surge_total, CAST(0.0 AS DOUBLE))
-    END AS surge_value
-  FROM r_agg
-), r_pc AS (
-  SELECT
-    cid,
-    MAX(CASE WHEN slot = 14 THEN value END) AS r14,
-    MAX(CASE WHEN slot = 17 THEN value END) AS r17,
-    SUM(surge_value) AS surge_points
-  FROM r_rv
   GROUP BY
     cid
 ), pc AS (
@@ -711,7 +560,10 @@ WITH keys AS (
         )
       END
     END AS r13,
-    r.r14 AS r14,
+    CASE
+      WHEN NOT w.f14 IS NULL AND CAST(40.0 AS DOUBLE) <> CAST(0.0 AS DOUBLE)
+      THEN CAST(40.0 AS DOUBLE)
+    END AS r14,
     CASE
       WHEN NOT w.t15 IS NULL AND COALESCE(w.t15, CAST(0.0 AS DOUBLE)) <> CAST(0.0 AS DOUBLE)
       THEN COALESCE(w.t15, CAST(0.0 AS DOUBLE))
@@ -720,7 +572,11 @@ WITH keys AS (
       WHEN NOT w.t16 IS NULL AND COALESCE(w.t16, CAST(0.0 AS DOUBLE)) <> CAST(0.0 AS DOUBLE)
       THEN COALESCE(w.t16, CAST(0.0 AS DOUBLE))
     END AS r16,
-    r.r17 AS r17,
+    CASE
+      WHEN NOT w.m17 IS NULL
+      AND COALESCE(LIST_SUM(w.m17), CAST(0.0 AS DOUBLE)) <> CAST(0.0 AS DOUBLE)
+      THEN COALESCE(LIST_SUM(w.m17), CAST(0.0 AS DOUBLE))
+    END AS r17,
     CASE
       WHEN NOT w.t18 IS NULL
       AND CASE
@@ -886,10 +742,32 @@ WITH keys AS (
       END,
       CAST(0.0 AS DOUBLE)
     ) + COALESCE(
+      CASE
+        WHEN NOT w.f14 IS NULL
+        THEN CASE
+          WHEN (
+            CAST(EPOCH_US(CURRENT_TIMESTAMP) AS DOUBLE) / CAST(1000000.0 AS DOUBLE) - CAST(w.f14 AS DOUBLE) / CAST(1000000.0 AS DOUBLE)
+          ) / CAST(86400.0 AS DOUBLE) <= CAST(7.0 AS DOUBLE)
+          THEN CAST(40.0 AS DOUBLE)
+          ELSE CAST(0.0 AS DOUBLE)
+        END
+      END,
+      CAST(0.0 AS DOUBLE)
+    ) + COALESCE(
       CASE WHEN NOT w.t15 IS NULL THEN COALESCE(sg.s15, CAST(0.0 AS DOUBLE)) END,
       CAST(0.0 AS DOUBLE)
     ) + COALESCE(
       CASE WHEN NOT w.t16 IS NULL THEN COALESCE(sg.s16, CAST(0.0 AS DOUBLE)) END,
+      CAST(0.0 AS DOUBLE)
+    ) + COALESCE(
+      CASE
+        WHEN NOT w.m17 IS NULL
+        THEN CASE
+          WHEN COALESCE(sg.c17, CAST(0.0 AS DOUBLE)) <= 3
+          THEN COALESCE(sg.s17, CAST(0.0 AS DOUBLE))
+          ELSE COALESCE(LIST_SUM(w.m17), CAST(0.0 AS DOUBLE))
+        END
+      END,
       CAST(0.0 AS DOUBLE)
     ) + COALESCE(
       CASE
@@ -957,12 +835,10 @@ WITH keys AS (
         END
       END,
       CAST(0.0 AS DOUBLE)
-    ) + COALESCE(r.surge_points, CAST(0.0 AS DOUBLE)) AS surge_points
+    ) AS surge_points
   FROM wide AS w
   LEFT JOIN surge AS sg
     ON sg.cid = w.cid
-  LEFT JOIN r_pc AS r
-    ON r.cid = w.cid
 ), base AS (
   SELECT
     CASE

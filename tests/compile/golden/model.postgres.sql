@@ -207,6 +207,7 @@ WITH keys AS (
       CAST(EXTRACT(EPOCH FROM "e"."timestamp") * 1000000 AS BIGINT) AS ts_us,
       m.p12 AS p12,
       m.p13 AS p13,
+      m.p14 AS p14,
       m.p15 AS p15,
       m.p16 AS p16,
       m.p18 AS p18,
@@ -238,6 +239,7 @@ WITH keys AS (
         THEN p13 * POWER(CAST(0.5 AS DOUBLE PRECISION), age / CAST(14.0 AS DOUBLE PRECISION))
       END
     ) AS t13,
+    MIN(CASE WHEN NOT p14 IS NULL THEN ts_us END) AS f14,
     SUM(
       CASE
         WHEN NOT p15 IS NULL
@@ -274,6 +276,7 @@ WITH keys AS (
       CAST(EXTRACT(EPOCH FROM "e"."timestamp") * 1000000 AS BIGINT) AS ts_us,
       m.p12 AS p12,
       m.p13 AS p13,
+      m.p14 AS p14,
       m.p15 AS p15,
       m.p16 AS p16,
       m.p18 AS p18,
@@ -340,7 +343,7 @@ WITH keys AS (
     *
   FROM keymap
   WHERE
-    NOT p14 IS NULL OR NOT p17 IS NULL
+    NOT p17 IS NULL
 ), rev AS (
   SELECT
     *,
@@ -354,7 +357,6 @@ WITH keys AS (
       CAST(EXTRACT(EPOCH FROM "e"."timestamp") * 1000000 AS BIGINT) AS ts_us,
       NULLIF(TRIM(BOTH '	
                   　' FROM "e"."event_id"), '') AS eid,
-      m.p14 AS p14,
       m.p17 AS p17
     FROM events AS e
     JOIN keymap_r AS m
@@ -369,18 +371,6 @@ WITH keys AS (
   SELECT
     cid,
     ts_us,
-    14 AS slot,
-    age,
-    p14 AS pts,
-    TRUE AS in_win,
-    eid
-  FROM rev
-  WHERE
-    NOT p14 IS NULL
-  UNION ALL
-  SELECT
-    cid,
-    ts_us,
     17 AS slot,
     age,
     p17 * POWER(CAST(0.5 AS DOUBLE PRECISION), age / CAST(60.0 AS DOUBLE PRECISION)) AS pts,
@@ -390,19 +380,6 @@ WITH keys AS (
   WHERE
     NOT p17 IS NULL
 ), r_ranked AS (
-  SELECT
-    cid,
-    ts_us,
-    slot,
-    age,
-    pts,
-    in_win,
-    eid,
-    ROW_NUMBER() OVER (PARTITION BY cid, slot ORDER BY ts_us, eid COLLATE "C") AS rn
-  FROM r_hits
-  WHERE
-    slot IN (14)
-  UNION ALL
   SELECT
     cid,
     ts_us,
@@ -430,7 +407,7 @@ WITH keys AS (
     in_win AS kept
   FROM r_hits
   WHERE
-    NOT slot IN (14, 17)
+    NOT slot IN (17)
   UNION ALL
   SELECT
     cid,
@@ -440,13 +417,7 @@ WITH keys AS (
     pts,
     in_win,
     eid,
-    CASE
-      WHEN slot = 14
-      THEN rn = 1 AND in_win
-      WHEN slot = 17
-      THEN in_win AND rn <= 3
-      ELSE FALSE
-    END AS kept
+    CASE WHEN slot = 17 THEN in_win AND rn <= 3 ELSE FALSE END AS kept
   FROM r_ranked
 ), r_agg AS (
   SELECT
@@ -466,14 +437,10 @@ WITH keys AS (
     slot,
     n_win,
     CASE
-      WHEN slot = 14
-      THEN CASE WHEN n_kept > 0 AND total <> CAST(0.0 AS DOUBLE PRECISION) THEN total END
       WHEN slot = 17
       THEN CASE WHEN n_kept > 0 AND total <> CAST(0.0 AS DOUBLE PRECISION) THEN total END
     END AS value,
     CASE
-      WHEN slot = 14 AND n_kept > 0
-      THEN COALESCE(surge_total, CAST(0.0 AS DOUBLE PRECISION))
       WHEN slot = 17 AND n_kept > 0
       THEN COALESCE(surge_total, CAST(0.0 AS DOUBLE PRECISION))
     END AS surge_value
@@ -481,7 +448,6 @@ WITH keys AS (
 ), r_pc AS (
   SELECT
     cid,
-    MAX(CASE WHEN slot = 14 THEN value END) AS r14,
     MAX(CASE WHEN slot = 17 THEN value END) AS r17,
     SUM(surge_value) AS surge_points
   FROM r_rv
@@ -512,7 +478,11 @@ WITH keys AS (
         LEAST(CAST(20.0 AS DOUBLE PRECISION), COALESCE(w.t13, CAST(0.0 AS DOUBLE PRECISION)))
       )
     END AS r13,
-    r.r14 AS r14,
+    CASE
+      WHEN NOT w.f14 IS NULL
+      AND CAST(40.0 AS DOUBLE PRECISION) <> CAST(0.0 AS DOUBLE PRECISION)
+      THEN CAST(40.0 AS DOUBLE PRECISION)
+    END AS r14,
     CASE
       WHEN NOT w.t15 IS NULL
       AND COALESCE(w.t15, CAST(0.0 AS DOUBLE PRECISION)) <> CAST(0.0 AS DOUBLE PRECISION)
@@ -582,6 +552,18 @@ WITH keys AS (
           CAST(-20.0 AS DOUBLE PRECISION),
           LEAST(CAST(20.0 AS DOUBLE PRECISION), COALESCE(sg.s13, CAST(0.0 AS DOUBLE PRECISION)))
         )
+      END,
+      CAST(0.0 AS DOUBLE PRECISION)
+    ) + COALESCE(
+      CASE
+        WHEN NOT w.f14 IS NULL
+        THEN CASE
+          WHEN (
+            CAST(CAST(EXTRACT(EPOCH FROM CURRENT_TIMESTAMP) * 1000000 AS BIGINT) AS DOUBLE PRECISION) / CAST(1000000.0 AS DOUBLE PRECISION) - CAST(w.f14 AS DOUBLE PRECISION) / CAST(1000000.0 AS DOUBLE PRECISION)
+          ) / CAST(86400.0 AS DOUBLE PRECISION) <= CAST(7.0 AS DOUBLE PRECISION)
+          THEN CAST(40.0 AS DOUBLE PRECISION)
+          ELSE CAST(0.0 AS DOUBLE PRECISION)
+        END
       END,
       CAST(0.0 AS DOUBLE PRECISION)
     ) + COALESCE(

@@ -231,6 +231,7 @@ WITH keys AS (
       UNIX_MICROS(`e`.`timestamp`) AS ts_us,
       m.p12 AS p12,
       m.p13 AS p13,
+      m.p14 AS p14,
       m.p15 AS p15,
       m.p16 AS p16,
       m.p18 AS p18,
@@ -262,6 +263,7 @@ WITH keys AS (
         THEN p13 * POWER(CAST(0.5 AS DOUBLE), age / CAST(14.0 AS DOUBLE))
       END
     ) AS t13,
+    MIN(CASE WHEN NOT p14 IS NULL THEN ts_us END) AS f14,
     SUM(
       CASE
         WHEN NOT p15 IS NULL
@@ -297,6 +299,7 @@ WITH keys AS (
       UNIX_MICROS(`e`.`timestamp`) AS ts_us,
       m.p12 AS p12,
       m.p13 AS p13,
+      m.p14 AS p14,
       m.p15 AS p15,
       m.p16 AS p16,
       m.p18 AS p18,
@@ -360,7 +363,7 @@ WITH keys AS (
     *
   FROM keymap
   WHERE
-    NOT p14 IS NULL OR NOT p17 IS NULL
+    NOT p17 IS NULL
 ), rev AS (
   SELECT
     *,
@@ -378,7 +381,6 @@ WITH keys AS (
         TRIM(BOTH '\t\n\013\014\r\034\035\036\037                  　' FROM `e`.`event_id`),
         ''
       ) AS eid,
-      m.p14 AS p14,
       m.p17 AS p17
     FROM events AS e
     JOIN keymap_r AS m
@@ -393,18 +395,6 @@ WITH keys AS (
   SELECT
     cid,
     ts_us,
-    14 AS slot,
-    age,
-    p14 AS pts,
-    TRUE AS in_win,
-    eid
-  FROM rev
-  WHERE
-    NOT p14 IS NULL
-  UNION ALL
-  SELECT
-    cid,
-    ts_us,
     17 AS slot,
     age,
     p17 * POWER(CAST(0.5 AS DOUBLE), age / CAST(60.0 AS DOUBLE)) AS pts,
@@ -414,19 +404,6 @@ WITH keys AS (
   WHERE
     NOT p17 IS NULL
 ), r_ranked AS (
-  SELECT
-    cid,
-    ts_us,
-    slot,
-    age,
-    pts,
-    in_win,
-    eid,
-    ROW_NUMBER() OVER (PARTITION BY cid, slot ORDER BY ts_us NULLS LAST, eid NULLS LAST) AS rn
-  FROM r_hits
-  WHERE
-    slot IN (14)
-  UNION ALL
   SELECT
     cid,
     ts_us,
@@ -451,7 +428,7 @@ WITH keys AS (
     in_win AS kept
   FROM r_hits
   WHERE
-    NOT slot IN (14, 17)
+    NOT slot IN (17)
   UNION ALL
   SELECT
     cid,
@@ -461,13 +438,7 @@ WITH keys AS (
     pts,
     in_win,
     eid,
-    CASE
-      WHEN slot = 14
-      THEN rn = 1 AND in_win
-      WHEN slot = 17
-      THEN in_win AND rn <= 3
-      ELSE FALSE
-    END AS kept
+    CASE WHEN slot = 17 THEN in_win AND rn <= 3 ELSE FALSE END AS kept
   FROM r_ranked
 ), r_agg AS (
   SELECT
@@ -487,14 +458,10 @@ WITH keys AS (
     slot,
     n_win,
     CASE
-      WHEN slot = 14
-      THEN CASE WHEN n_kept > 0 AND total <> CAST(0.0 AS DOUBLE) THEN total END
       WHEN slot = 17
       THEN CASE WHEN n_kept > 0 AND total <> CAST(0.0 AS DOUBLE) THEN total END
     END AS value,
     CASE
-      WHEN slot = 14 AND n_kept > 0
-      THEN COALESCE(surge_total, CAST(0.0 AS DOUBLE))
       WHEN slot = 17 AND n_kept > 0
       THEN COALESCE(surge_total, CAST(0.0 AS DOUBLE))
     END AS surge_value
@@ -502,7 +469,6 @@ WITH keys AS (
 ), r_pc AS (
   SELECT
     cid,
-    MAX(CASE WHEN slot = 14 THEN value END) AS r14,
     MAX(CASE WHEN slot = 17 THEN value END) AS r17,
     SUM(surge_value) AS surge_points
   FROM r_rv
@@ -533,7 +499,10 @@ WITH keys AS (
         LEAST(CAST(20.0 AS DOUBLE), COALESCE(w.t13, CAST(0.0 AS DOUBLE)))
       )
     END AS r13,
-    r.r14 AS r14,
+    CASE
+      WHEN NOT w.f14 IS NULL AND CAST(40.0 AS DOUBLE) <> CAST(0.0 AS DOUBLE)
+      THEN CAST(40.0 AS DOUBLE)
+    END AS r14,
     CASE
       WHEN NOT w.t15 IS NULL AND COALESCE(w.t15, CAST(0.0 AS DOUBLE)) <> CAST(0.0 AS DOUBLE)
       THEN COALESCE(w.t15, CAST(0.0 AS DOUBLE))
@@ -601,6 +570,18 @@ WITH keys AS (
           CAST(-20.0 AS DOUBLE),
           LEAST(CAST(20.0 AS DOUBLE), COALESCE(sg.s13, CAST(0.0 AS DOUBLE)))
         )
+      END,
+      CAST(0.0 AS DOUBLE)
+    ) + COALESCE(
+      CASE
+        WHEN NOT w.f14 IS NULL
+        THEN CASE
+          WHEN (
+            CAST(UNIX_MICROS(CURRENT_TIMESTAMP()) AS DOUBLE) / CAST(1000000.0 AS DOUBLE) - CAST(w.f14 AS DOUBLE) / CAST(1000000.0 AS DOUBLE)
+          ) / CAST(86400.0 AS DOUBLE) <= CAST(7.0 AS DOUBLE)
+          THEN CAST(40.0 AS DOUBLE)
+          ELSE CAST(0.0 AS DOUBLE)
+        END
       END,
       CAST(0.0 AS DOUBLE)
     ) + COALESCE(

@@ -15,7 +15,7 @@ WITH keys AS (
         HASH(k_0) AS h
       FROM (
         SELECT DISTINCT
-          COALESCE("k"."type", '') AS k_0,
+          "k"."type" AS k_0,
           CASE
             WHEN COALESCE(
               (
@@ -90,7 +90,7 @@ WITH keys AS (
       m.p3 AS p3
     FROM events AS e
     JOIN keymap AS m
-      ON m.h = HASH(COALESCE("e"."type", ''))
+      ON m.h = HASH("e"."type")
   ) AS e2
   WHERE
     e2.ts_us <= EPOCH_US(CURRENT_TIMESTAMP)
