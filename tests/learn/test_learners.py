@@ -12,7 +12,7 @@ from sklearn.metrics import roc_auc_score
 from leadscore.learn.encoding import FeatureTableError
 from leadscore.learn.lift import LiftPoints, wilson_interval
 from leadscore.learn.parity import rule_scores
-from leadscore.learn.predictive import PredictiveModel
+from leadscore.learn.predictive import SMALL_DATA_CONVERSIONS, PredictiveModel
 from leadscore.learn.scorecard import Scorecard
 from leadscore.spec import parse_model
 
@@ -272,3 +272,33 @@ def test_predictive_plain_and_blended_factors_add_up(training_set) -> None:
         contrib = model.contributions(sample)
         np.testing.assert_allclose(contrib.sum(axis=1), model.decision_function(sample), atol=1e-6)
         assert roc_auc_score(test.y, model.predict_proba(test.X)[:, 1]) > 0.7
+
+
+def test_predictive_trees_are_smaller_on_few_conversions(profile_only) -> None:
+    X, y = profile_only
+    y = np.asarray(y)
+    assert y.sum() < SMALL_DATA_CONVERSIONS  # the generated history: a few hundred
+    model = PredictiveModel(n_estimators=20, linear_base=False).fit(X, y)
+    assert model.num_leaves_ == 7
+    assert all(t["num_leaves"] <= 7 for t in model.booster_plain_.dump_model()["tree_info"])
+    # an explicit size is kept whatever the data
+    assert PredictiveModel(n_estimators=5, num_leaves=15).fit(X, y).num_leaves_ == 15
+    # enough conversions (the same rows, each repeated): the default 15 leaves
+    many = np.flatnonzero(y == 1)
+    reps = int(np.ceil(SMALL_DATA_CONVERSIONS / len(many)))
+    big_X = pd.concat([X] * reps, ignore_index=True)
+    big_y = np.tile(y, reps)
+    assert PredictiveModel(n_estimators=5).fit(big_X, big_y).num_leaves_ == 15
+
+
+def test_predictive_seed_bag_averages_and_its_factors_add_up(profile_only) -> None:
+    X, y = profile_only
+    sample = X.iloc[:30]
+    bag = PredictiveModel(n_estimators=30, n_seeds=3, validation="random").fit(X, y)
+    one = PredictiveModel(n_estimators=30, validation="random").fit(X, y)
+    contrib = bag.contributions(sample)
+    np.testing.assert_allclose(contrib.sum(axis=1), bag.decision_function(sample), atol=1e-6)
+    boosters = [b for b in (bag.booster_, bag.booster_plain_) if b is not None]
+    assert boosters and all(len(b.members) == 3 for b in boosters)
+    # differently seeded members: the bag's score is not the single model's
+    assert not np.allclose(bag.decision_function(sample), one.decision_function(sample))
