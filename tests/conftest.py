@@ -3,6 +3,10 @@
 Tests that need a server or a heavy runtime are marked (`postgres`, `spark`,
 `browser`, `datasets`). On a laptop without the service they skip with the reason;
 in CI (`CI=true`) a missing service is a failure, never a silent skip.
+
+Browser tests write their screenshots to a temporary folder, so a test run leaves
+the working tree as it was; with ``LEADSCORE_UPDATE_SCREENSHOTS=1`` they also copy
+them over the committed ones (docs/screenshots, tests/analytics/screenshots).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,6 +24,8 @@ REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
 DATASETS = REPO.parent / "shared" / "datasets"
 PG_URL = os.environ.get("LEADSCORE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+UPDATE_SCREENSHOTS = os.environ.get("LEADSCORE_UPDATE_SCREENSHOTS", "").lower() in ("1", "true")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def need(condition: bool, reason: str) -> None:
@@ -86,3 +93,29 @@ def pg_scratch_url(pg_url: str) -> Iterator[str]:
     yield f"{pg_url.rsplit('/', 1)[0]}/{name}"
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@dataclass(frozen=True)
+class Screenshots:
+    """Where browser tests save PNGs, and whether they replace the committed ones."""
+
+    folder: Path  # temporary, one per test session
+    update: bool  # LEADSCORE_UPDATE_SCREENSHOTS=1
+
+    def path(self, name: str) -> Path:
+        """Where to take the screenshot ``name`` (a file name such as ``queue.png``)."""
+        return self.folder / name
+
+    def keep(self, shot: Path, committed: Path) -> Path:
+        """Check that ``shot`` is a PNG with content; copy it to ``committed`` if updating."""
+        data = shot.read_bytes()
+        assert data.startswith(PNG_SIGNATURE) and len(data) > 1_000, f"{shot}: not a screenshot"
+        if self.update:
+            committed.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(shot, committed)
+        return shot
+
+
+@pytest.fixture(scope="session")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Screenshots:
+    return Screenshots(tmp_path_factory.mktemp("screenshots"), UPDATE_SCREENSHOTS)

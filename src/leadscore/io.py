@@ -87,14 +87,8 @@ def _csv_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, int | None, di
                     values = next(reader)
                 except StopIteration:
                     return
-                except csv.Error as exc:
-                    raise InputError(
-                        path, f"malformed CSV: {exc}", row=number + 1, line=reader.line_num
-                    ) from None
-                except UnicodeDecodeError as exc:
-                    raise InputError(
-                        path, f"not UTF-8 text: {exc.reason}", row=number + 1
-                    ) from None
+                except (csv.Error, UnicodeDecodeError) as exc:
+                    raise csv_row_error(path, exc, number + 1, reader.line_num) from None
                 number += 1
                 if not values:
                     continue
@@ -108,6 +102,19 @@ def _csv_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, int | None, di
                 yield number, reader.line_num, dict(zip(header, values, strict=True))
 
     return header, rows()
+
+
+def csv_row_error(
+    path: Path, exc: csv.Error | UnicodeDecodeError, row: int, line: int
+) -> InputError:
+    """The error for a data row the csv module could not parse or decode.
+
+    Shared with the engines that copy CSV rows themselves, so they word it as this
+    reader does.
+    """
+    if isinstance(exc, UnicodeDecodeError):
+        return InputError(path, f"not UTF-8 text: {exc.reason}", row=row)
+    return InputError(path, f"malformed CSV: {exc}", row=row, line=line)
 
 
 def _parquet_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, int | None, dict[str, Any]]]]:

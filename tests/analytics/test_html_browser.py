@@ -11,11 +11,12 @@ from leadscore.cli.main import app
 
 from .conftest import AS_OF
 
+# Replaced only with LEADSCORE_UPDATE_SCREENSHOTS=1 (see tests/conftest.py).
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 
 
 @pytest.mark.browser
-def test_report_renders_offline(chromium_path, tmp_path, stages, contacts, events):
+def test_report_renders_offline(chromium_path, tmp_path, screenshots, stages, contacts, events):
     from playwright.sync_api import sync_playwright
 
     paths = {}
@@ -34,8 +35,7 @@ def test_report_renders_offline(chromium_path, tmp_path, stages, contacts, event
     assert result.exit_code == 0, result.output
 
     blocked: list[str] = []
-    SCREENSHOTS.mkdir(exist_ok=True)
-    shot = SCREENSHOTS / "analytics_report.png"
+    shot = screenshots.path("analytics_report.png")
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=chromium_path,
@@ -78,3 +78,4 @@ def test_report_renders_offline(chromium_path, tmp_path, stages, contacts, event
             browser.close()
     assert blocked == []
     assert shot.stat().st_size > 20_000
+    screenshots.keep(shot, SCREENSHOTS / shot.name)

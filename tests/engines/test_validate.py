@@ -180,6 +180,23 @@ def test_malformed_csv_rows_are_located(
     paths = write(tmp_path, "contacts", 'contact_id,country\nc1,"US\n', "csv")
     got = engine_error(engine_named(engine_name, request), paths)
     assert got.file == str(paths["contacts"]) and "malformed CSV" in str(got)
+    assert str(got) == str(python_error(paths))
+
+
+@pytest.mark.parametrize("engine_name", ENGINES)
+def test_a_row_that_is_not_utf8_is_located(
+    engine_name: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    # Latin-1 bytes past the reader's first decoded block (a bad byte in that block
+    # already fails the header read); the error is the row being read when it fails.
+    # In contact_id, which every engine reads (DuckDB never decodes unused columns).
+    rows = "".join(f"x{i},US\n" for i in range(3000))
+    paths = write(tmp_path, "contacts", CONTACTS + rows + "Fran\xe7ois,FR\n", "csv")
+    paths["contacts"].write_bytes(paths["contacts"].read_text().encode("latin-1"))
+    got = engine_error(engine_named(engine_name, request), paths)
+    assert got.file == str(paths["contacts"]) and got.row is not None and got.row > 1
+    assert "not UTF-8 text" in str(got)
+    assert str(got) == str(python_error(paths))
 
 
 # ------------------------------------------------------------------- tables --

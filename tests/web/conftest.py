@@ -170,6 +170,7 @@ def admin_key(service: Service) -> str:
     return str(create_key(service.store, ["admin"], name="dashboard tests")["key"])
 
 
+# The README links these; they are replaced only with LEADSCORE_UPDATE_SCREENSHOTS=1.
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -317,17 +318,17 @@ def page(chromium: Any, live_server: LiveServer, guard: Guard) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def screenshot() -> Any:
-    """Save a full-page screenshot to docs/screenshots/<name>.png (for the README)."""
+def screenshot(screenshots: Any) -> Any:
+    """Take a full-page screenshot <name>.png in a temporary folder (see tests/conftest.py);
+    with LEADSCORE_UPDATE_SCREENSHOTS=1 it also replaces docs/screenshots/<name>.png."""
 
     def save(pg: Any, name: str, element: Any = None) -> Path:
         """The full page, or only ``element`` (a locator) when given."""
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        path = SCREENSHOTS / f"{name}.png"
+        path = screenshots.path(f"{name}.png")
         if element is not None:
             element.screenshot(path=str(path))
         else:
             pg.screenshot(path=str(path), full_page=True)
-        return path
+        return screenshots.keep(path, SCREENSHOTS / path.name)
 
     return save

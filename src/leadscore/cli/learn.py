@@ -7,11 +7,14 @@ Heavy libraries (pandas, scikit-learn, LightGBM) are imported inside the command
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+
+from leadscore.cli.options import with_options
 
 if TYPE_CHECKING:
     from leadscore.learn.features import TrainingSet
@@ -68,6 +71,24 @@ DataEndOpt = Annotated[
         "--data-end", help="When the data was extracted (default: latest timestamp seen)."
     ),
 ]
+RegistryOpt = Annotated[Path, typer.Option("--registry", "-r", help="Model registry directory.")]
+METHODS = ("lift", "scorecard", "predictive")
+
+
+@dataclass(frozen=True)
+class TrainingOptions:
+    """How the training set is built: the options readiness, suggest-points, train and
+    evaluate share (each command may give --on-leak its own default)."""
+
+    contacts: ContactsOpt
+    events: EventsOpt = None
+    outcome: OutcomeOpt = "converted_at"
+    snapshot: SnapshotOpt = "created+14d"
+    horizon: HorizonOpt = 90.0
+    created_column: CreatedOpt = "created_at"
+    exclude: ExcludeOpt = None
+    on_leak: OnLeakOpt = "error"
+    data_end: DataEndOpt = None
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
@@ -75,37 +96,33 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _training_set(
-    contacts_path: Path,
-    events_path: Path | None,
-    outcome: str,
-    snapshot: str,
-    horizon: float,
-    created: str,
-    exclude: list[str] | None,
-    on_leak: str,
-    data_end: str | None,
-) -> tuple[TrainingSet, Any, Any]:
+def _check_method(method: str) -> None:
+    if method not in METHODS:
+        raise fail(f"--method must be lift, scorecard or predictive, not {method!r}")
+
+
+def _training_set(opts: TrainingOptions) -> tuple[TrainingSet, Any, Any]:
     from leadscore.io import InputError
     from leadscore.learn.data import read_contacts, read_events
     from leadscore.learn.features import TrainingSetError, build_training_set
 
-    if on_leak not in ("error", "drop", "warn"):
-        raise fail(f"--on-leak must be error, drop or warn, not {on_leak!r}")
+    contacts_path = opts.contacts
+    if opts.on_leak not in ("error", "drop", "warn"):
+        raise fail(f"--on-leak must be error, drop or warn, not {opts.on_leak!r}")
     try:
-        contacts = read_contacts(contacts_path, outcome)
-        events = read_events(events_path)
+        contacts = read_contacts(contacts_path, opts.outcome)
+        events = read_events(opts.events)
         with err.status("building the training set (features as of each snapshot)"):
             ts = build_training_set(
                 contacts,
                 events,
-                outcome_column=outcome,
-                snapshot=snapshot,
-                horizon_days=horizon,
-                created_column=created,
-                exclude=tuple(exclude or ()),
-                on_leak=on_leak,  # type: ignore[arg-type]
-                data_end=data_end,
+                outcome_column=opts.outcome,
+                snapshot=opts.snapshot,
+                horizon_days=opts.horizon,
+                created_column=opts.created_column,
+                exclude=tuple(opts.exclude or ()),
+                on_leak=opts.on_leak,  # type: ignore[arg-type]
+                data_end=opts.data_end,
             )
     except (InputError, TrainingSetError) as exc:
         raise fail(
@@ -124,16 +141,9 @@ def _training_set(
     return ts, contacts, events
 
 
+@with_options(TrainingOptions, on_leak="drop")
 def readiness_cmd(
-    contacts: ContactsOpt,
-    events: EventsOpt = None,
-    outcome: OutcomeOpt = "converted_at",
-    snapshot: SnapshotOpt = "created+14d",
-    horizon: HorizonOpt = 90.0,
-    created_column: CreatedOpt = "created_at",
-    exclude: ExcludeOpt = None,
-    on_leak: OnLeakOpt = "drop",
-    data_end: DataEndOpt = None,
+    opts: TrainingOptions,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Also write the report as JSON.")
     ] = None,
@@ -141,28 +151,19 @@ def readiness_cmd(
     """Is there enough history to learn from, and which methods does it support?"""
     from leadscore.learn.readiness import readiness, render_text
 
-    ts, _, _ = _training_set(
-        contacts, events, outcome, snapshot, horizon, created_column, exclude, on_leak, data_end
-    )
+    ts, _, _ = _training_set(opts)
     report = readiness(ts)
     out.print(render_text(report), highlight=False)
     if json_out is not None:
         json_out.write_text(json.dumps(report.to_dict(), indent=2, default=str), encoding="utf-8")
 
 
+@with_options(TrainingOptions)
 def suggest_points_cmd(
-    contacts: ContactsOpt,
+    opts: TrainingOptions,
     output: Annotated[
         Path, typer.Option("--out", "-o", help="Where to write the suggested scoring-model YAML.")
     ],
-    events: EventsOpt = None,
-    outcome: OutcomeOpt = "converted_at",
-    snapshot: SnapshotOpt = "created+14d",
-    horizon: HorizonOpt = 90.0,
-    created_column: CreatedOpt = "created_at",
-    exclude: ExcludeOpt = None,
-    on_leak: OnLeakOpt = "error",
-    data_end: DataEndOpt = None,
     points_per_lift: Annotated[
         float, typer.Option(help="Points for a trait that converts twice as often.")
     ] = 10.0,
@@ -182,9 +183,7 @@ def suggest_points_cmd(
 
     if method not in ("ratio", "log"):
         raise fail(f"--method must be ratio or log, not {method!r}")
-    ts, _, _ = _training_set(
-        contacts, events, outcome, snapshot, horizon, created_column, exclude, on_leak, data_end
-    )
+    ts, _, _ = _training_set(opts)
     model = LiftPoints(
         points_per_lift=points_per_lift,
         method=method,  # type: ignore[arg-type]
@@ -214,22 +213,13 @@ def suggest_points_cmd(
         )
 
 
+@with_options(TrainingOptions)
 def train_cmd(
-    contacts: ContactsOpt,
+    opts: TrainingOptions,
     method: Annotated[
         str, typer.Option("--method", help="lift, scorecard or predictive.")
     ] = "predictive",
-    registry: Annotated[
-        Path, typer.Option("--registry", "-r", help="Model registry directory.")
-    ] = Path("models"),
-    events: EventsOpt = None,
-    outcome: OutcomeOpt = "converted_at",
-    snapshot: SnapshotOpt = "created+14d",
-    horizon: HorizonOpt = 90.0,
-    created_column: CreatedOpt = "created_at",
-    exclude: ExcludeOpt = None,
-    on_leak: OnLeakOpt = "error",
-    data_end: DataEndOpt = None,
+    registry: RegistryOpt = Path("models"),
     holdout: Annotated[
         float, typer.Option(help="Share of the newest leads held out to compare with the champion.")
     ] = 0.2,
@@ -243,18 +233,15 @@ def train_cmd(
     """Train a model, compare it with the champion on the newest leads, register it."""
     from leadscore.learn.registry import Registry, RegistryError, train_and_register
 
-    if method not in ("lift", "scorecard", "predictive"):
-        raise fail(f"--method must be lift, scorecard or predictive, not {method!r}")
+    _check_method(method)
     if not 0 < holdout < 1:
         raise fail(f"--holdout must be between 0 and 1, not {holdout}")
-    ts, contacts_df, events_df = _training_set(
-        contacts, events, outcome, snapshot, horizon, created_column, exclude, on_leak, data_end
-    )
+    ts, contacts_df, events_df = _training_set(opts)
     settings = {
-        "outcome": outcome,
-        "snapshot": snapshot,
-        "horizon_days": horizon,
-        "created_column": created_column,
+        "outcome": opts.outcome,
+        "snapshot": opts.snapshot,
+        "horizon_days": opts.horizon,
+        "created_column": opts.created_column,
     }
     try:
         with err.status(f"training {method} and comparing with the champion"):
@@ -291,9 +278,9 @@ def train_cmd(
             out.print(f"wrote {yaml_out}", highlight=False)
 
 
+@with_options(TrainingOptions, on_leak="warn")
 def evaluate_cmd(
-    contacts: ContactsOpt,
-    events: EventsOpt = None,
+    opts: TrainingOptions,
     registry: Annotated[
         Path | None, typer.Option("--registry", "-r", help="Evaluate a registered model...")
     ] = None,
@@ -307,13 +294,6 @@ def evaluate_cmd(
     score: Annotated[
         str | None, typer.Option(help="Which score of the YAML (default: the first).")
     ] = None,
-    outcome: OutcomeOpt = "converted_at",
-    snapshot: SnapshotOpt = "created+14d",
-    horizon: HorizonOpt = 90.0,
-    created_column: CreatedOpt = "created_at",
-    exclude: ExcludeOpt = None,
-    on_leak: OnLeakOpt = "warn",
-    data_end: DataEndOpt = None,
     test_share: Annotated[
         float, typer.Option(help="YAML models: evaluate on the newest share of leads (1 = all).")
     ] = 1.0,
@@ -341,17 +321,14 @@ def evaluate_cmd(
 
     if registry is not None and model is not None:
         raise fail("give --registry (a trained model) or --model (a scoring-model YAML), not both")
-    ts, contacts_df, events_df = _training_set(
-        contacts, events, outcome, snapshot, horizon, created_column, exclude, on_leak, data_end
-    )
+    ts, contacts_df, events_df = _training_set(opts)
     proba = grade = None
     context: dict[str, Any] = {}
     if registry is None and model is None:
         # temporal validation of a method: train on the earlier leads, test on the newest
         from leadscore.learn.registry import RegistryError, fit_learner, make_bundle
 
-        if method not in ("lift", "scorecard", "predictive"):
-            raise fail(f"--method must be lift, scorecard or predictive, not {method!r}")
+        _check_method(method)
         train, test = ts.temporal_split(holdout)
         if train.y.nunique() < 2 or test.y.nunique() < 2:
             raise fail(f"the newest {holdout:.0%} of leads or the rest has only one outcome")
@@ -468,9 +445,7 @@ def _grades(learner: Any, values: Any) -> Any:
 def drift_cmd(
     contacts: ContactsOpt,
     events: EventsOpt = None,
-    registry: Annotated[
-        Path, typer.Option("--registry", "-r", help="Model registry directory.")
-    ] = Path("models"),
+    registry: RegistryOpt = Path("models"),
     method: Annotated[str, typer.Option(help="Check the champion of this method.")] = "predictive",
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="Features as of this moment (default: now).")

@@ -9,7 +9,8 @@ imported inside the commands so ``leadscore --help`` stays fast.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -18,9 +19,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from leadscore.cli.options import with_options
+
 if TYPE_CHECKING:
     import pandas as pd
 
+    from leadscore.analytics.inputs import Schema
     from leadscore.analytics.render import Section
 
 err = Console(stderr=True)
@@ -77,6 +81,26 @@ HtmlOpt = Annotated[
 CsvOpt = Annotated[Path | None, typer.Option("--csv", help="Also write the main table as CSV.")]
 
 
+@dataclass(frozen=True)
+class InputFiles:
+    """The input files of the report commands and the names of their id and date columns.
+
+    Each command offers the options it reads (``with_options(InputFiles, ...)``);
+    the others keep these defaults.
+    """
+
+    stages: StagesOpt = None
+    contacts: ContactsOpt = None
+    events: EventsOpt = None
+    milestone: MilestoneOpt = None
+    id_column: IdOpt = "contact_id"
+    created_column: CreatedOpt = "created_at"
+
+
+# The options of the commands built on stage history, in their --help order.
+STAGE_INPUTS = ("stages", "contacts", "milestone", "id_column", "created_column")
+
+
 def fail(message: str) -> typer.Exit:
     err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(1)
@@ -103,13 +127,8 @@ class Inputs:
 
 
 def _load(
+    files: InputFiles,
     *,
-    stages: Path | None = None,
-    contacts: Path | None = None,
-    events: Path | None = None,
-    milestones: list[str] | None = None,
-    id_column: str = "contact_id",
-    created_column: str = "created_at",
     contact_fields: list[str] | None = None,
     event_columns: list[str] | None = None,
     need_stages: bool = True,
@@ -119,12 +138,14 @@ def _load(
 
     from leadscore.analytics import inputs as I
 
+    stages, contacts, events = files.stages, files.contacts, files.events
+    id_column, created_column = files.id_column, files.created_column
     result = Inputs()
     try:
         parts = []
         if stages is not None:
             parts.append(I.read_table(stages, I.STAGES, rename={id_column: "contact_id"}))
-        for spec in milestones or []:
+        for spec in files.milestone or []:
             stage, sep, rest = spec.partition("=")
             path_text, sep2, column = rest.rpartition(":")
             if not sep or not sep2 or not stage or not column:
@@ -164,6 +185,16 @@ def _load(
                         f["contact_id"] = as_num.astype("int64")
     I.harmonise_ids(*frames)
     return result
+
+
+def _read(path: Path, schema: Schema, require: Sequence[str] = ()) -> pd.DataFrame:
+    """One more input table (assignments, spend, scores), its problems an error line."""
+    from leadscore.analytics import inputs as I
+
+    try:
+        return I.read_table(path, schema, require=require)
+    except I.AnalyticsInputError as exc:
+        raise fail(str(exc)) from None
 
 
 def _print(frame: pd.DataFrame, title: str, columns: list[str] | None = None) -> None:
@@ -247,12 +278,9 @@ def _funnel_parts(
 
 
 @app.command()
+@with_options(InputFiles, *STAGE_INPUTS)
 def funnel(
-    stages: StagesOpt = None,
-    contacts: ContactsOpt = None,
-    milestone: MilestoneOpt = None,
-    id_column: IdOpt = "contact_id",
-    created_column: CreatedOpt = "created_at",
+    files: InputFiles,
     as_of: AsOfOpt = None,
     period: PeriodOpt = "month",
     by: Annotated[
@@ -275,14 +303,7 @@ def funnel(
     from leadscore.analytics.render import funnel_section, main_pair
 
     ts = _as_of(as_of)
-    data = _load(
-        stages=stages,
-        contacts=contacts,
-        milestones=milestone,
-        id_column=id_column,
-        created_column=created_column,
-        contact_fields=_split(by),
-    )
+    data = _load(files, contact_fields=_split(by))
     report, fresh = _funnel_parts(data, ts, period, by, funnel_stages, within_days, fresh_days)
     _print(report.stages, f"Funnel as of {ts:%Y-%m-%d %H:%M} UTC")
     _print(report.conversions, "Stage-to-stage conversion")
@@ -302,12 +323,9 @@ def funnel(
 
 
 @app.command()
+@with_options(InputFiles, *STAGE_INPUTS)
 def velocity(
-    stages: StagesOpt = None,
-    contacts: ContactsOpt = None,
-    milestone: MilestoneOpt = None,
-    id_column: IdOpt = "contact_id",
-    created_column: CreatedOpt = "created_at",
+    files: InputFiles,
     as_of: AsOfOpt = None,
     period: PeriodOpt = "month",
     stage: Annotated[str, typer.Option("--stage", help="The qualified stage counted.")] = "mql",
@@ -321,13 +339,7 @@ def velocity(
     from leadscore.analytics.render import velocity_section
 
     ts = _as_of(as_of)
-    data = _load(
-        stages=stages,
-        contacts=contacts,
-        milestones=milestone,
-        id_column=id_column,
-        created_column=created_column,
-    )
+    data = _load(files)
     table = _guard(
         lead_velocity,
         data.stages,
@@ -389,11 +401,9 @@ def _rfm_parts(
 
 
 @app.command("rfm")
+@with_options(InputFiles, "events", "stages", "contacts", "id_column")
 def rfm_command(
-    events: EventsOpt = None,
-    stages: StagesOpt = None,
-    contacts: ContactsOpt = None,
-    id_column: IdOpt = "contact_id",
+    files: InputFiles,
     as_of: AsOfOpt = None,
     quantiles: Annotated[
         int, typer.Option("--quantiles", help="Score levels (5 = quintiles).")
@@ -409,16 +419,11 @@ def rfm_command(
     """RFM scores and the 8 segments (SPEC T2); monetary from won deal values or amounts."""
     from leadscore.analytics.render import rfm_section
 
-    if events is None:
+    if files.events is None:
         raise fail("give --events FILE")
     ts = _as_of(as_of)
     data = _load(
-        stages=stages,
-        contacts=contacts,
-        events=events,
-        id_column=id_column,
-        event_columns=[monetary_column] if monetary_column else [],
-        need_stages=False,
+        files, event_columns=[monetary_column] if monetary_column else [], need_stages=False
     )
     table, summary = _rfm_parts(data, ts, quantiles, window_days, monetary_column, won_stage)
     _print(summary, f"RFM segments as of {ts:%Y-%m-%d %H:%M} UTC ({len(table):,} contacts)")
@@ -440,11 +445,9 @@ def _weights(items: list[str] | None, option: str) -> dict[str, float]:
 
 
 @app.command()
+@with_options(InputFiles, "events", "contacts", "id_column", "created_column")
 def tags(
-    events: EventsOpt = None,
-    contacts: ContactsOpt = None,
-    id_column: IdOpt = "contact_id",
-    created_column: CreatedOpt = "created_at",
+    files: InputFiles,
     as_of: AsOfOpt = None,
     half_life_days: Annotated[float, typer.Option("--half-life-days")] = 30.0,
     action_weight: Annotated[
@@ -465,12 +468,11 @@ def tags(
     """Factual tags (who/when/where/what) with decay x place x action weights (SPEC T1)."""
     from leadscore.analytics import factual_tags
 
-    if events is None:
+    if files.events is None:
         raise fail("give --events FILE")
     ts = _as_of(as_of)
     data = _load(
-        contacts=contacts, events=events, id_column=id_column, created_column=created_column,
-        contact_fields=_split(who), event_columns=[place_field] if place_field else [],
+        files, contact_fields=_split(who), event_columns=[place_field] if place_field else [],
         need_stages=False,
     )  # fmt: skip
     table = _guard(
@@ -490,11 +492,9 @@ def tags(
 
 
 @app.command("attribution")
+@with_options(InputFiles, "events", "stages", "milestone", "id_column")
 def attribution_command(
-    events: EventsOpt = None,
-    stages: StagesOpt = None,
-    milestone: MilestoneOpt = None,
-    id_column: IdOpt = "contact_id",
+    files: InputFiles,
     as_of: AsOfOpt = None,
     touch: Annotated[str, typer.Option("--touch", help="Event column credited.")] = "campaign",
     stage: Annotated[str, typer.Option("--stage", help="Conversion stage.")] = "customer",
@@ -509,16 +509,10 @@ def attribution_command(
     from leadscore.analytics import attribution
     from leadscore.analytics.render import attribution_section
 
-    if events is None:
+    if files.events is None:
         raise fail("give --events FILE")
     ts = _as_of(as_of)
-    data = _load(
-        stages=stages,
-        events=events,
-        milestones=milestone,
-        id_column=id_column,
-        event_columns=[touch],
-    )
+    data = _load(files, event_columns=[touch])
     table = _guard(
         attribution,
         data.events,
@@ -575,12 +569,9 @@ def abtest(
     if assignments is None or control is None:
         raise fail("give --assignments FILE and --control VARIANT (or --baseline for sizing)")
     ts = _as_of(as_of)
-    try:
-        a = I.read_table(assignments, I.ASSIGNMENTS)
-    except I.AnalyticsInputError as exc:
-        raise fail(str(exc)) from None
+    a = _read(assignments, I.ASSIGNMENTS)
     if "converted" not in a.columns:
-        data = _load(stages=stages)
+        data = _load(InputFiles(stages=stages))
         I.harmonise_ids(a, data.stages)
         a = _guard(
             conversions_from_stages, a, data.stages, stage=stage, as_of=ts, window_days=window_days
@@ -645,10 +636,7 @@ def _goal_parts(
     if capacity is not None:
         if scores is None:
             raise fail("--capacity needs --scores FILE (contact_id, score[, scored_at])")
-        try:
-            sc = I.read_table(scores, I.SCORES)
-        except I.AnalyticsInputError as exc:
-            raise fail(str(exc)) from None
+        sc = _read(scores, I.SCORES)
         cap = _guard(threshold_for_capacity, sc, capacity_per_period=capacity, period=period)
     sla = _guard(
         sla_follow_up,
@@ -663,13 +651,9 @@ def _goal_parts(
 
 
 @app.command()
+@with_options(InputFiles)
 def goals(
-    stages: StagesOpt = None,
-    contacts: ContactsOpt = None,
-    events: EventsOpt = None,
-    milestone: MilestoneOpt = None,
-    id_column: IdOpt = "contact_id",
-    created_column: CreatedOpt = "created_at",
+    files: InputFiles,
     as_of: AsOfOpt = None,
     period: PeriodOpt = "month",
     revenue: Annotated[float | None, typer.Option("--revenue", help="Revenue target.")] = None,
@@ -693,14 +677,7 @@ def goals(
     from leadscore.analytics.render import goals_section
 
     ts = _as_of(as_of)
-    data = _load(
-        stages=stages,
-        contacts=contacts,
-        events=events,
-        milestones=milestone,
-        id_column=id_column,
-        created_column=created_column,
-    )
+    data = _load(files)
     plan, cap, sla, note = _goal_parts(
         data, ts, revenue, deal_size, months, scores, capacity, sla_hours, follow_up_types, period
     )
@@ -717,15 +694,14 @@ def goals(
 
 
 @app.command()
+@with_options(InputFiles, "stages", "milestone", "id_column", "created_column")
 def cpa(
     spend: Annotated[Path, typer.Option("--spend", help="Spend: channel, period, amount.")],
+    # Required here, with its own help: the channel field is what cpa is about.
     contacts: Annotated[
         Path, typer.Option("--contacts", "-c", help="Contacts with the channel field.")
     ],
-    stages: StagesOpt = None,
-    milestone: MilestoneOpt = None,
-    id_column: IdOpt = "contact_id",
-    created_column: CreatedOpt = "created_at",
+    files: InputFiles,
     as_of: AsOfOpt = None,
     period: PeriodOpt = "month",
     stage: Annotated[str, typer.Option("--stage", help="The acquisition stage.")] = "customer",
@@ -740,18 +716,8 @@ def cpa(
     from leadscore.analytics.render import cpa_section
 
     ts = _as_of(as_of)
-    data = _load(
-        stages=stages,
-        contacts=contacts,
-        milestones=milestone,
-        id_column=id_column,
-        created_column=created_column,
-        contact_fields=[contact_key],
-    )
-    try:
-        sp = I.read_table(spend, I.SPEND, require=[spend_key])
-    except I.AnalyticsInputError as exc:
-        raise fail(str(exc)) from None
+    data = _load(replace(files, contacts=contacts), contact_fields=[contact_key])
+    sp = _read(spend, I.SPEND, require=[spend_key])
     table = _guard(
         cost_per_acquisition,
         sp,
@@ -770,14 +736,10 @@ def cpa(
 
 
 @app.command("html")
+@with_options(InputFiles)
 def html_command(
     output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")],
-    stages: StagesOpt = None,
-    contacts: ContactsOpt = None,
-    events: EventsOpt = None,
-    milestone: MilestoneOpt = None,
-    id_column: IdOpt = "contact_id",
-    created_column: CreatedOpt = "created_at",
+    files: InputFiles,
     as_of: AsOfOpt = None,
     period: PeriodOpt = "month",
     touch: Annotated[str, typer.Option("--touch")] = "campaign",
@@ -797,15 +759,9 @@ def html_command(
     from leadscore.analytics import render as R
 
     ts = _as_of(as_of)
-    event_cols = [touch] if events is not None else []
     data = _load(
-        stages=stages,
-        contacts=contacts,
-        events=events,
-        milestones=milestone,
-        id_column=id_column,
-        created_column=created_column,
-        event_columns=event_cols,
+        files,
+        event_columns=[touch] if files.events is not None else [],
         contact_fields=["source"] if spend is not None else None,
     )
     sections = []
@@ -823,20 +779,14 @@ def html_command(
         )
         sections.append(R.attribution_section(att, touch, conv))
     if assignments is not None and control is not None:
-        try:
-            a = I.read_table(assignments, I.ASSIGNMENTS, require=["converted"])
-        except I.AnalyticsInputError as exc:
-            raise fail(str(exc)) from None
+        a = _read(assignments, I.ASSIGNMENTS, require=["converted"])
         sections.append(R.abtest_section(_guard(ab_test, a, control=control)))
     if spend is not None:
         from leadscore.analytics import cost_per_acquisition, cpa_summary
 
         if data.contacts is None:
             raise fail("--spend needs --contacts with a 'source' column")
-        try:
-            sp = I.read_table(spend, I.SPEND, require=["channel"])
-        except I.AnalyticsInputError as exc:
-            raise fail(str(exc)) from None
+        sp = _read(spend, I.SPEND, require=["channel"])
         table = _guard(
             cost_per_acquisition, sp, data.stages, data.contacts, as_of=ts, period=period,
             stage=report.funnel[-1],

@@ -28,7 +28,7 @@ from leadscore.engines.base import (
 )
 from leadscore.engines.results import BatchResult
 from leadscore.engines.validate import BAD_TIMESTAMP, check_inputs
-from leadscore.io import EVENT_COLUMNS, InputError
+from leadscore.io import EVENT_COLUMNS, InputError, csv_row_error
 from leadscore.spec.model import ScoringModel
 
 ROW = "__leadscore_row"
@@ -118,14 +118,8 @@ class PostgresEngine:
                                 line=reader.line_num,
                             )
                         copy.write_row([number, *values])
-                except csv.Error as exc:
-                    raise InputError(
-                        path, f"malformed CSV: {exc}", row=number + 1, line=reader.line_num
-                    ) from None
-                except UnicodeDecodeError as exc:
-                    raise InputError(
-                        path, f"not UTF-8 text: {exc.reason}", row=number + 1
-                    ) from None
+                except (csv.Error, UnicodeDecodeError) as exc:
+                    raise csv_row_error(path, exc, number + 1, reader.line_num) from None
         return temp, str(path), True
 
     def score(
