@@ -305,3 +305,29 @@ def test_typed_parquet_columns_are_checked_as_the_python_reader_does(
     pq.write_table(pa.table(events), paths["events"])
     got = engine_error(duck, paths)
     assert (got.row, got.column) == (2, "contact_id") and str(got) == str(python_error(paths))
+
+
+@pytest.mark.parametrize("ids", [[10, 11, 12, 11], [-7, 4, -7, 5], [1, 2, 3, 3], [8, 0, 4, 4]])
+def test_duplicate_integer_ids_are_found_in_every_pass(
+    tmp_path: Path, duck: Any, ids: list[int]
+) -> None:
+    """Integer event ids are checked one residue of id % 4 at a time; each pass must see
+    its repeats, negative ids included (their remainder is negative in SQL)."""
+    pq.write_table(pa.table({"contact_id": pa.array([1], pa.int64())}), tmp_path / "c.parquet")
+    when = datetime(2026, 10, 30, 10, tzinfo=UTC)
+    events = {
+        "event_id": pa.array(ids, pa.int64()),
+        "contact_id": pa.array([1] * 4, pa.int64()),
+        "type": ["page_view"] * 4,
+        "timestamp": pa.array([when] * 4, pa.timestamp("us", tz="UTC")),
+    }
+    paths = {"contacts": tmp_path / "c.parquet", "events": tmp_path / "e.parquet"}
+    pq.write_table(pa.table(events), paths["events"])
+    got = engine_error(duck, paths)
+    repeat = next(i for i, x in enumerate(ids) if x in ids[:i])
+    assert (got.row, got.column) == (repeat + 1, "event_id")
+    assert str(got) == str(python_error(paths))
+    events["event_id"] = pa.array([ids[0], None, 99, 98], pa.int64())
+    pq.write_table(pa.table(events), paths["events"])
+    got = engine_error(duck, paths)
+    assert (got.row, got.column) == (2, "event_id") and str(got) == str(python_error(paths))
