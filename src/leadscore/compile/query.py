@@ -1019,10 +1019,15 @@ class _Compiler:
         table scan, which then decodes the other columns of the few recent rows
         only; the same test on the computed microseconds is applied after reading
         every row. Only for a fixed as_of and a timestamp-typed column.
+
+        The constant is a day earlier still: a zone-less TIMESTAMP column is compared
+        with it in the session's time zone (up to +14:00 ahead of UTC) while the
+        exact test reads it as UTC, so a printed query run in, say, Asia/Tokyo would
+        otherwise drop the events of the first hours of the surge days.
         """
         if self.as_of_int is None or self.ek["timestamp"] != "temporal":
             return None
-        since = self.d.timestamp_at(self.as_of_int - lead_us)
+        since = self.d.timestamp_at(self.as_of_int - lead_us - DAY_US)
         if since is None:
             return None
         return exp.GTE(this=exp.column("timestamp", table="e", quoted=True), expression=since)
