@@ -199,6 +199,27 @@ def test_a_row_that_is_not_utf8_is_located(
     assert str(got) == str(python_error(paths))
 
 
+def latin1_in_unused_column(tmp: Path) -> dict[str, Path]:
+    """A Latin-1 byte in `country`, which no rule of MODEL reads, past the first block."""
+    rows = "".join(f"x{i},US\n" for i in range(3000))
+    paths = write(tmp, "contacts", CONTACTS + rows + "x3000,Cura\xe7ao\n", "csv")
+    paths["contacts"].write_bytes(paths["contacts"].read_text().encode("latin-1"))
+    return paths
+
+
+@pytest.mark.parametrize("engine_name", ENGINES)
+def test_bytes_that_are_not_utf8_in_an_unused_column_are_rejected(
+    engine_name: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    # DuckDB never decodes a column the query does not read: without the byte check
+    # this file would be scored although the Python reader rejects it.
+    paths = latin1_in_unused_column(tmp_path)
+    got = engine_error(engine_named(engine_name, request), paths)
+    # The row is the one being read when the decoder meets the byte, as in io.
+    assert got.file == str(paths["contacts"]) and got.row is not None and got.row > 1
+    assert "not UTF-8 text" in str(got) and str(got) == str(python_error(paths))
+
+
 # ------------------------------------------------------------------- tables --
 TABLE_CASES = [
     ("unknown contact", "events", "UPDATE {events} SET contact_id = 'c9' WHERE event_id = 'e3'",
@@ -280,6 +301,10 @@ def test_spark_reports_bad_csv_rows_as_the_python_reader_does(
         got = engine_error(engine, paths)
         assert (got.file, got.row, got.column) == (str(paths[which]), row, column), case
         assert str(got) == str(expected), case
+    folder = tmp_path / "latin1"
+    folder.mkdir()
+    paths = latin1_in_unused_column(folder)  # Spark would read the byte as U+FFFD
+    assert str(engine_error(engine, paths)) == str(python_error(paths))
 
 
 def test_typed_parquet_columns_are_checked_as_the_python_reader_does(

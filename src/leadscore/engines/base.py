@@ -117,6 +117,31 @@ def locate_csv_problem(*names: str | Path | None) -> None:
             pass
 
 
+def check_csv_text(*names: str | Path | None) -> None:
+    """Raise the Python reader's error when a local CSV input is not UTF-8 text.
+
+    DuckDB decodes only the columns a query reads and Spark replaces bad bytes, so a
+    byte that is not UTF-8 in a column no rule reads would pass there while the
+    Python reader (and PostgreSQL's COPY) reject the file. The bytes are streamed
+    through a decoder (about a second per GB); only a bad file is re-read with
+    :mod:`leadscore.io`, to name its row.
+    """
+    import codecs
+
+    for name in names:
+        if name is None or not str(name).lower().endswith(".csv") or not Path(name).is_file():
+            continue
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            with open(name, "rb") as f:
+                while chunk := f.read(1 << 24):
+                    decoder.decode(chunk)
+                decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            locate_csv_problem(name)
+            raise
+
+
 def required_event_columns() -> tuple[str, ...]:
     return EVENT_COLUMNS
 

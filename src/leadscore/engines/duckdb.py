@@ -15,6 +15,7 @@ from typing import Any
 from leadscore.compile import Tables, compile_model
 from leadscore.engines.base import (
     as_of_micros,
+    check_csv_text,
     check_file_header,
     file_header,
     is_file,
@@ -137,6 +138,7 @@ class DuckDBEngine:
         ck, ek = self._kinds(TABLES.contacts), self._kinds(TABLES.events)
         if validate:
             step("checking inputs")
+            check_csv_text(contacts, events)
             check_inputs(
                 lambda sql: self.con.execute(sql).fetchall(),
                 "duckdb",

@@ -18,6 +18,7 @@ import pyarrow as pa
 from leadscore.compile import Tables, compile_model
 from leadscore.engines.base import (
     as_of_micros,
+    check_csv_text,
     check_file_header,
     is_file,
     kind_of,
@@ -158,6 +159,7 @@ class SparkEngine:
         ck, ek = self._kinds(contacts_rel), self._kinds(events_rel)
         if validate:
             step("checking inputs")
+            check_csv_text(contacts, events)
             check_inputs(
                 self._fetch,
                 "spark",
