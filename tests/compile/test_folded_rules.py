@@ -565,12 +565,8 @@ def test_printed_query_surge_does_not_depend_on_the_session_zone(zone: str, zone
     assert got["eng"] == want.scores["eng"].value == 4 * (10 + 1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known, older than the folded plan: the DISTINCT rule-map keys treat a float "
-    "property's -0.0 and 0.0 as one value, which the rules read as '-0.0' and '0.0'",
-)
 def test_negative_zero_float_property_is_its_own_key() -> None:
+    """DISTINCT and DuckDB's hash treat -0.0 and 0.0 as one value; the rules do not."""
     model = model_from_dict({"scores": {"eng": {"rules": [
         {"id": "neg", "on": "page_view", "where": {"n": {"equals": "-0.0"}}, "points": 10},
     ]}}})

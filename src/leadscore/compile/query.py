@@ -407,11 +407,7 @@ class _Compiler:
 
         props = self.props()
         key_cols = ["type", *props]
-        keys = (
-            exp.select(*[exp.column(k, quoted=True) for k in key_cols])
-            .distinct()
-            .from_(exp.to_table(self.tables.events))
-        )
+        keys = self.keys_select(key_cols)
         reader = FieldReader("k", self.ek, d, "events")
         branches: list[exp.Select] = []
         for c in slots:
@@ -702,6 +698,20 @@ class _Compiler:
         ctes.append((n("pc"), exp.select(*pc_cols).from_(n("rv")).group_by(col("cid"))))
         return ctes
 
+    def keys_select(self, key_cols: list[str]) -> exp.Select:
+        """The DISTINCT (type, properties) combinations of the events, for the rule map.
+
+        A float property's -0.0 equals 0.0 for DISTINCT, but the rules read the texts
+        '-0.0' and '0.0': its text is part of the key, so each gets its own map row.
+        """
+        cols: list[exp.Expr] = [exp.column(k, quoted=True) for k in key_cols]
+        cols += [
+            _as(exp.cast(exp.column(k, quoted=True), "TEXT"), f"text_{i}")
+            for i, k in enumerate(key_cols)
+            if self.ek[k] == "float"
+        ]
+        return exp.select(*cols).distinct().from_(exp.to_table(self.tables.events))
+
     def window_of(self, rule: Any) -> float | None:
         if isinstance(rule, EventRule):
             return rule.within_days
@@ -741,8 +751,10 @@ class _Compiler:
         DuckDB evaluates once per dictionary entry of a Parquet column rather than per
         row. One GROUP BY contact then sums each rule's decayed points (and counts)
         with CASE filters, so there is no (event, rule) fan-out and no join to a rule
-        map. Only the rules that need row numbers (first_time_only, max_count) take
-        the long path, over a second, filtered scan of just their events.
+        map. first_time_only and max_count rules join the same GROUP BY when
+        :meth:`foldable`; the others (with a place, or max_count where the dialect has
+        no top-n aggregate) take the long path, over a second, filtered scan of just
+        their events, where ROW_NUMBER picks the events they count.
         """
         folded = [c for c in self.ranked_slots if self.foldable(self.rule(c))]
         ranked = [c for c in self.ranked_slots if c not in folded]
@@ -762,18 +774,14 @@ class _Compiler:
         # The rule map, wide: one row per distinct (type, props...) with p<i> for every rule.
         props = self.props()
         key_cols = ["type", *props]
-        keys = (
-            exp.select(*[exp.column(k, quoted=True) for k in key_cols])
-            .distinct()
-            .from_(exp.to_table(self.tables.events))
-        )
+        keys = self.keys_select(key_cols)
         kreader = FieldReader("k", self.ek, self.d, "events")
         # With a hash join the key is the raw values: NULL and '' then make two rule-map
         # rows with the same points, and no event pays for a COALESCE per key column.
         raw_keys = self.d.key_hash([lit(0)]) is not None
 
         def key(alias: str, name: str) -> exp.Expr:
-            if raw_keys:
+            if raw_keys and self.ek[name] != "float":  # -0.0 and 0.0 hash alike
                 return exp.column(name, table=alias, quoted=True)
             return self.join_key(alias, name)
 
