@@ -22,17 +22,42 @@ and peak memory (the child's own max RSS, from wait4) are measured separately:
 The scores of leadscore and pandas are compared for every contact (to 1e-6) and the
 grades, stage and surge flag must be equal; a mismatch fails the run. Data
 generation is timed and reported separately.
+
+Two optional contenders, not in the default run and only at the small scale
+(``--scale small --only leadscore-postgres leadscore-spark``; "leadscore" is added
+to compare against):
+
+  leadscore-postgres  a scratch database (leadscore_bench_<pid>_<hex>, created through
+              the maintenance database of $LEADSCORE_BENCH_PG, default
+              postgresql://postgres@127.0.0.1:5432/postgres, and dropped afterwards);
+              a first child COPYs the Parquet files into two tables and ANALYZEs
+              them ("postgres-load", timed on its own), a second times
+              get_engine("postgres", url=...).score(model, "contacts", "events", ...).
+              Its peak RSS is the client's; the server backend's own peak (VmHWM,
+              shared buffers it touched included, parallel workers not) is
+              reported beside it.
+  leadscore-spark     get_engine("spark", master="local[2]").score(model, contacts.parquet,
+              events.parquet, ...); in process = the score call, the session start
+              is reported as "setup"; the JVM's peak RSS (VmHWM) beside the
+              Python process's.
+
+Their scores are compared with DuckDB's ("leadscore") for every contact in the
+same way.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import platform
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -67,6 +92,10 @@ YEAR_US = 365 * 86_400_000_000
 CHUNK = 5_000_000
 GENERATOR_VERSION = 1
 TIMEOUT_S = 1800
+# Optional engines: timed at the small scale only (not part of the default run).
+ENGINE_CONTENDERS = ("leadscore-postgres", "leadscore-spark")
+PG_BASE_URL = os.environ.get("LEADSCORE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+SCORE_COLUMNS = ["contact_id", "fit", "engagement", "grade", "stage", "surging"]
 
 
 # ------------------------------------------------------------------ data --
@@ -177,8 +206,114 @@ def work_leadscore(data: Path, validate: bool) -> pa.Table:
         explain=False,
         validate=validate,
     )
-    t = result.table
-    return t.select(["contact_id", "fit", "engagement", "grade", "stage", "surging"])
+    return result.table.select(SCORE_COLUMNS)
+
+
+def vm_hwm_mib(pid: int) -> float | None:
+    """Peak resident set of another process on this machine (Linux VmHWM), in MiB."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return None
+
+
+def _pg_type(t: pa.DataType) -> str:
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    if pa.types.is_int64(t):
+        return "bigint"
+    if pa.types.is_string(t):
+        return "text"
+    if pa.types.is_timestamp(t) and t.tz is not None:
+        return "timestamptz"
+    raise SystemExit(f"no PostgreSQL type for {t}")
+
+
+def work_postgres_load(data: Path, url: str) -> tuple[pa.Table, dict[str, Any]]:
+    """COPY both Parquet files into tables with the Parquet types, then ANALYZE them.
+
+    Arrow writes each batch as CSV (strings quoted, so an empty string stays one and an
+    unquoted empty field is NULL, as COPY's CSV format reads them); no indexes, since
+    the score query reads every row anyway.
+    """
+    import psycopg
+    import pyarrow.csv as pacsv
+
+    rows = {}
+    options = pacsv.WriteOptions(include_header=False)
+    with psycopg.connect(url, autocommit=True) as con:
+        for name in ("contacts", "events"):
+            source = pq.ParquetFile(data / f"{name}.parquet")
+            schema = source.schema_arrow
+            columns = ", ".join(f'"{f.name}" {_pg_type(f.type)}' for f in schema)
+            con.execute(f"CREATE TABLE {name} ({columns})")
+            plain = pa.schema(
+                [
+                    f.with_type(f.type.value_type) if pa.types.is_dictionary(f.type) else f
+                    for f in schema
+                ]
+            )
+            with con.cursor() as cur, cur.copy(f"COPY {name} FROM STDIN (FORMAT csv)") as copy:
+                for batch in source.iter_batches(batch_size=500_000):
+                    buffer = io.BytesIO()
+                    pacsv.write_csv(pa.Table.from_batches([batch]).cast(plain), buffer, options)
+                    copy.write(buffer.getbuffer())
+            con.execute(f"ANALYZE {name}")
+            rows[name] = source.metadata.num_rows
+    table = pa.table({"table": list(rows), "rows": list(rows.values())})
+    return table, {}
+
+
+def work_postgres(data: Path, url: str) -> tuple[pa.Table, dict[str, Any]]:
+    from leadscore.engines import get_engine
+
+    t0 = time.perf_counter()
+    engine = get_engine("postgres", url=url)
+    setup = time.perf_counter() - t0
+    backend = engine.con.info.backend_pid
+    t1 = time.perf_counter()
+    result = engine.score(
+        thirty_rule_model(), "contacts", "events", AS_OF, explain=False, validate=False
+    )
+    table = result.table.select(SCORE_COLUMNS)
+    seconds = time.perf_counter() - t1
+    # Read before closing: the backend process ends with the connection.
+    server = vm_hwm_mib(backend)
+    engine.close()
+    return table, {"seconds": seconds, "setup_s": setup, "server_peak_mib": server}
+
+
+def work_spark(data: Path) -> tuple[pa.Table, dict[str, Any]]:
+    from leadscore.engines import get_engine
+
+    t0 = time.perf_counter()
+    engine = get_engine("spark", master="local[2]")
+    engine.spark.sparkContext.setLogLevel("ERROR")
+    setup = time.perf_counter() - t0
+    jvm = int(engine.spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid())
+    t1 = time.perf_counter()
+    result = engine.score(
+        thirty_rule_model(),
+        data / "contacts.parquet",
+        data / "events.parquet",
+        AS_OF,
+        explain=False,
+        validate=False,
+    )
+    table = result.table.select(SCORE_COLUMNS)
+    seconds = time.perf_counter() - t1
+    jvm_peak = vm_hwm_mib(jvm)  # the JVM is a separate process: not in this one's RSS
+    own = vm_hwm_mib(os.getpid())
+    engine.spark.stop()
+    return table, {
+        "seconds": seconds,
+        "setup_s": setup,
+        "jvm_peak_mib": jvm_peak,
+        "python_peak_mib": own,
+    }
 
 
 def work_floor(data: Path) -> pa.Table:
@@ -335,8 +470,9 @@ def work_pandas(data: Path) -> pa.Table:
     return pa.Table.from_pandas(out[columns], preserve_index=False)
 
 
-def worker(name: str, data: Path, out: Path) -> None:
+def worker(name: str, data: Path, out: Path, pg_url: str | None = None) -> None:
     t0 = time.perf_counter()
+    extra: dict[str, Any] = {}
     if name == "leadscore":
         table = work_leadscore(data, validate=False)
     elif name == "leadscore+checks":
@@ -345,17 +481,26 @@ def worker(name: str, data: Path, out: Path) -> None:
         table = work_pandas(data)
     elif name == "floor":
         table = work_floor(data)
+    elif name == "postgres-load" and pg_url:
+        table, extra = work_postgres_load(data, pg_url)
+    elif name == "leadscore-postgres" and pg_url:
+        table, extra = work_postgres(data, pg_url)
+    elif name == "leadscore-spark":
+        table, extra = work_spark(data)
     else:
         raise SystemExit(f"unknown worker {name}")
     elapsed = time.perf_counter() - t0
     pq.write_table(table, out)  # not timed
-    print(json.dumps({"seconds": elapsed, "rows": table.num_rows}))
+    # The engines' own "seconds" (the score call alone) replace the whole function's.
+    print(json.dumps({"seconds": elapsed, "rows": table.num_rows, **extra}))
 
 
 # ------------------------------------------------------------------- run --
-def run_child(name: str, data: Path) -> dict[str, Any]:
+def run_child(name: str, data: Path, pg_url: str | None = None) -> dict[str, Any]:
     out = data / f"out_{name}.parquet"
     cmd = [sys.executable, __file__, "--worker", name, "--data", str(data), "--out", str(out)]
+    if pg_url:
+        cmd += ["--pg-url", pg_url]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     # wait4 gives this child's own peak RSS (RUSAGE_CHILDREN would be the max over all).
@@ -367,39 +512,55 @@ def run_child(name: str, data: Path) -> dict[str, Any]:
         raise SystemExit(f"{name} failed:\n{stderr}")
     inner = json.loads(stdout.strip().splitlines()[-1])
     return {
+        **inner,
         "name": name,
         "process_s": wall,
-        "seconds": inner["seconds"],
-        "rows": inner["rows"],
         "peak_mib": usage.ru_maxrss / 1024,  # KiB on Linux
         "out": out,
     }
 
 
-def compare(data: Path) -> str:
-    """leadscore vs pandas on every contact: scores to 1e-6, grades/stage/surge equal."""
-    a = pq.read_table(data / "out_leadscore.parquet").to_pandas()
-    b = pq.read_table(data / "out_pandas.parquet").to_pandas()
+@contextmanager
+def scratch_database(base_url: str) -> Iterator[str]:
+    """A new, uniquely named database (never an existing one), dropped afterwards."""
+    import psycopg
+
+    name = f"leadscore_bench_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(base_url, autocommit=True) as con:
+        con.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{base_url.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with psycopg.connect(base_url, autocommit=True) as con:
+            con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def compare(data: Path, a_name: str = "leadscore", b_name: str = "pandas") -> str:
+    """Two contenders on every contact: scores to 1e-6, grades/stage/surge equal."""
+    a = pq.read_table(data / f"out_{a_name}.parquet").to_pandas()
+    b = pq.read_table(data / f"out_{b_name}.parquet").to_pandas()
     a["contact_id"] = a["contact_id"].astype(str)
     b["contact_id"] = b["contact_id"].astype(str)
-    m = a.merge(b, on="contact_id", suffixes=("_ls", "_pd"), how="outer", indicator=True)
+    m = a.merge(b, on="contact_id", suffixes=("_a", "_b"), how="outer", indicator=True)
     if (m["_merge"] != "both").any():
-        raise SystemExit(f"contact sets differ: {m['_merge'].value_counts().to_dict()}")
+        raise SystemExit(
+            f"{a_name} vs {b_name}: contact sets differ: {m['_merge'].value_counts().to_dict()}"
+        )
     worst = {}
     for s in ("fit", "engagement"):
-        diff = np.abs(m[f"{s}_ls"].to_numpy(float) - m[f"{s}_pd"].to_numpy(float))
+        diff = np.abs(m[f"{s}_a"].to_numpy(float) - m[f"{s}_b"].to_numpy(float))
         worst[s] = float(diff.max())
         if worst[s] > 1e-6:
-            bad = m.loc[diff > 1e-6, ["contact_id", f"{s}_ls", f"{s}_pd"]].head()
-            raise SystemExit(f"{s} differs by up to {worst[s]}:\n{bad}")
+            bad = m.loc[diff > 1e-6, ["contact_id", f"{s}_a", f"{s}_b"]].head()
+            raise SystemExit(f"{a_name} vs {b_name}: {s} differs by up to {worst[s]}:\n{bad}")
     for c in ("grade", "stage", "surging"):
-        if (m[f"{c}_ls"].astype(str) != m[f"{c}_pd"].astype(str)).any():
-            bad = m.loc[m[f"{c}_ls"].astype(str) != m[f"{c}_pd"].astype(str)].head()
-            raise SystemExit(f"{c} differs:\n{bad}")
-    mql = int((m["stage_ls"] == "mql").sum())
-    surging = int(m["surging_ls"].astype(bool).sum())
+        if (m[f"{c}_a"].astype(str) != m[f"{c}_b"].astype(str)).any():
+            bad = m.loc[m[f"{c}_a"].astype(str) != m[f"{c}_b"].astype(str)].head()
+            raise SystemExit(f"{a_name} vs {b_name}: {c} differs:\n{bad}")
+    mql = int((m["stage_a"] == "mql").sum())
+    surging = int(m["surging_a"].astype(bool).sum())
     return (
-        f"leadscore == pandas on all {len(m):,} contacts: max |diff| fit {worst['fit']:.1e}, "
+        f"{a_name} == {b_name} on all {len(m):,} contacts: max |diff| fit {worst['fit']:.1e}, "
         f"engagement {worst['engagement']:.1e}; grade, stage, surging equal "
         f"({mql:,} MQLs, {surging:,} surging)"
     )
@@ -409,17 +570,38 @@ def load() -> str:
     return " / ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def show(r: dict[str, Any]) -> None:
+    extra = ""
+    if "setup_s" in r:
+        extra += f"  setup {r['setup_s']:.2f} s"
+    if r.get("server_peak_mib") is not None:
+        extra += f"  server backend peak {r['server_peak_mib']:,.0f} MiB (not in the RSS)"
+    if r.get("jvm_peak_mib") is not None:
+        extra += f"  JVM peak {r['jvm_peak_mib']:,.0f} MiB (not in the RSS)"
+    print(
+        f"  {r['name']:17s} {r['seconds']:7.2f} s in process ({r['process_s']:6.2f} s with "
+        f"start-up)  peak RSS {r['peak_mib']:7,.0f} MiB  rows {r['rows']:,}  "
+        f"load {load()}{extra}",
+        flush=True,
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", choices=["both", "large", "small"], default="both")
-    ap.add_argument("--only", nargs="*", help="run only these contenders")
+    ap.add_argument(
+        "--only",
+        nargs="*",
+        help="run only these contenders (also: " + ", ".join(ENGINE_CONTENDERS) + ")",
+    )
     ap.add_argument("--write-benchmarks", action="store_true", help="print BENCHMARKS.md rows")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--pg-url", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.worker:
-        worker(a.worker, a.data, a.out)
+        worker(a.worker, a.data, a.out, a.pg_url)
         return
     names = a.only or ["floor", "leadscore", "pandas", "leadscore+checks"]
     scales = ["small", "large"] if a.scale == "both" else [a.scale]
@@ -432,47 +614,87 @@ def main() -> None:
     rows = []
     for scale in scales:
         n_contacts, n_events = SCALES[scale]
+        run_names = list(names)
+        engines = [n for n in run_names if n in ENGINE_CONTENDERS]
+        if engines and scale != "small":
+            # Minutes of COPY and Spark at 50M events would say nothing more than 5M do.
+            print(f"\n{', '.join(engines)}: small scale only, not run at {scale}", flush=True)
+            run_names = [n for n in run_names if n not in ENGINE_CONTENDERS]
+            engines = []
+        if engines and "leadscore" not in run_names:
+            run_names.insert(0, "leadscore")  # DuckDB's scores, to compare the engines with
+        if not run_names:
+            continue
         data, gen_s = generate(n_contacts, n_events)
         made = f"generated in {gen_s:.0f} s" if gen_s is not None else "reused"
         print(f"\n{n_contacts:,} contacts / {n_events:,} events ({made}, {data})", flush=True)
         results = {}
-        for name in names:
-            r = run_child(name, data)
+        for name in run_names:
+            if name == "leadscore-postgres":
+                with scratch_database(PG_BASE_URL) as url:
+                    results["postgres-load"] = run_child("postgres-load", data, url)
+                    show(results["postgres-load"])
+                    r = run_child(name, data, url)
+            else:
+                r = run_child(name, data)
             results[name] = r
-            print(
-                f"  {name:17s} {r['seconds']:7.2f} s in process ({r['process_s']:6.2f} s with "
-                f"start-up)  peak RSS {r['peak_mib']:7,.0f} MiB  rows {r['rows']:,}  "
-                f"load {load()}",
-                flush=True,
-            )
+            show(r)
         if "leadscore" in results and "pandas" in results:
             print("  " + compare(data), flush=True)
+        for name in engines:
+            print("  " + compare(data, "leadscore", name), flush=True)
         ls = results.get("leadscore")
         if ls:
             for other in ("pandas", "floor"):
                 if other in results:
                     ratio = ls["process_s"] / results[other]["process_s"]
                     print(f"  a/{other}: {ratio:.2f} (process wall times)", flush=True)
+            for name in engines:
+                ratio = results[name]["seconds"] / ls["seconds"]
+                print(f"  {name}/leadscore: {ratio:.2f} (in process)", flush=True)
         rows.append((n_contacts, n_events, results))
     print(f"\nload after: {load()}")
     if a.write_benchmarks:
-        print(
-            "\n| scale (contacts / events) | contender | wall (process) | in process | peak RSS |"
-        )
-        print("|---|---|---|---|---|")
-        for n_contacts, n_events, results in rows:
-            for name, r in results.items():
-                print(
-                    f"| {n_contacts:,} / {n_events:,} | {name} | {r['process_s']:.1f} s | "
-                    f"{r['seconds']:.1f} s | {r['peak_mib']:,.0f} MiB |"
-                )
-        print("\n| scale | a/b (leadscore / pandas) | a/c (leadscore / floor) |")
-        print("|---|---|---|")
-        for n_contacts, n_events, results in rows:
-            ls, pd_, fl = (results.get(k) for k in ("leadscore", "pandas", "floor"))
-            ab = f"{ls['process_s'] / pd_['process_s']:.2f}" if ls and pd_ else "-"
-            ac = f"{ls['process_s'] / fl['process_s']:.2f}" if ls and fl else "-"
-            print(f"| {n_contacts:,} / {n_events:,} | {ab} | {ac} |")
+        write_benchmarks(rows)
+
+
+def write_benchmarks(rows: list[tuple[int, int, dict[str, dict[str, Any]]]]) -> None:
+    engine_rows = {*ENGINE_CONTENDERS, "postgres-load"}
+    print("\n| scale (contacts / events) | contender | wall (process) | in process | peak RSS |")
+    print("|---|---|---|---|---|")
+    for n_contacts, n_events, results in rows:
+        for name, r in results.items():
+            if name in engine_rows:
+                continue
+            print(
+                f"| {n_contacts:,} / {n_events:,} | {name} | {r['process_s']:.1f} s | "
+                f"{r['seconds']:.1f} s | {r['peak_mib']:,.0f} MiB |"
+            )
+    print("\n| scale | a/b (leadscore / pandas) | a/c (leadscore / floor) |")
+    print("|---|---|---|")
+    for n_contacts, n_events, results in rows:
+        ls, pd_, fl = (results.get(k) for k in ("leadscore", "pandas", "floor"))
+        ab = f"{ls['process_s'] / pd_['process_s']:.2f}" if ls and pd_ else "-"
+        ac = f"{ls['process_s'] / fl['process_s']:.2f}" if ls and fl else "-"
+        print(f"| {n_contacts:,} / {n_events:,} | {ab} | {ac} |")
+    if not any(engine_rows & set(results) for _, _, results in rows):
+        return
+    print(
+        "\n| scale | contender | wall (process) | setup | in process | client peak RSS "
+        "| server / JVM peak |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for n_contacts, n_events, results in rows:
+        for name, r in results.items():
+            if name not in engine_rows:
+                continue
+            setup = f"{r['setup_s']:.1f} s" if "setup_s" in r else "-"
+            other = r.get("server_peak_mib") or r.get("jvm_peak_mib")
+            other_text = f"{other:,.0f} MiB" if other is not None else "-"
+            print(
+                f"| {n_contacts:,} / {n_events:,} | {name} | {r['process_s']:.1f} s | {setup} | "
+                f"{r['seconds']:.1f} s | {r['peak_mib']:,.0f} MiB | {other_text} |"
+            )
 
 
 if __name__ == "__main__":
