@@ -41,14 +41,16 @@ QUALITY = "leadscore_quality"
 # (ANALYZE, BUFFERS) at 100k contacts / 5M events, PostgreSQL 15 defaults
 # (benchmarks/batch.py data; BENCHMARKS.md "PostgreSQL and Spark engines"):
 # - default: merge joins that sort all 5M events by the 4 key columns twice
-#   (external merge sorts of 367 MB and 407 MB on disk): 53-68 s.
+#   (external merge sorts of 367 MB and 407 MB on disk): 53 s (59 s with
+#   work_mem = 256MB, the big sorts still spill; 68 s with jit = off alone).
 # - enable_mergejoin = off: hash joins instead, but the per-contact joins, also
 #   estimated at ~12 rows, become nested loops (100k x 61k rows): stopped at 10 min.
 # - enable_mergejoin and enable_nestloop off: hash joins throughout: 35 s.
 # - jit = off as well: 32 s. The plan's inflated costs pass jit_optimize_above_cost,
 #   and JIT compiling its ~200 expressions took 7.5-8.6 s of each run above.
-# Raising work_mem (64 MB, 256 MB), with or without enable_sort = off, did not help
-# (31.9 s): the sorts left are small or too big for any sane work_mem.
+# Not kept: work_mem = 64MB with enable_sort = off on top (the sort by contact becomes
+# an in-memory hash aggregate): 31.9 s, no gain. The benchmark's score call went from
+# 52 s to 26 s at the same load (scores unchanged).
 PLANNER_SETTINGS = ("enable_mergejoin = off", "enable_nestloop = off", "jit = off")
 
 
