@@ -250,3 +250,39 @@ def test_duckdb_keeps_the_connections_optimizer_setting() -> None:
         assert result.table.num_rows == 200 and result.explain_table is not None
         kept = con.execute("SELECT current_setting('disabled_optimizers')").fetchone()
         assert kept == (setting,)
+
+
+@pytest.mark.postgres
+def test_postgres_planner_settings_hold_for_the_score_query_only(pg_url: str) -> None:
+    # The engine turns merge joins, nested loops and JIT off with SET LOCAL inside its
+    # scoring transaction: in force for both queries, gone afterwards from the connection.
+    from datetime import UTC, datetime
+
+    import psycopg
+
+    from leadscore.engines import get_engine
+    from leadscore.spec import load_model
+
+    model = load_model(EXAMPLES / "model.yaml")
+    names = ("enable_mergejoin", "enable_nestloop", "jit")
+    with psycopg.connect(pg_url, autocommit=True) as con:
+        before = [con.execute(f"SHOW {n}").fetchone() for n in names]
+        engine = get_engine("postgres", url=pg_url, connection=con)
+        seen = []
+        arrow = engine._arrow
+
+        def spy(sql: str) -> Any:
+            seen.append(tuple(con.execute(f"SHOW {n}").fetchone()[0] for n in names))
+            return arrow(sql)
+
+        engine._arrow = spy  # type: ignore[method-assign]
+        result = engine.score(
+            model,
+            EXAMPLES / "contacts.csv",
+            EXAMPLES / "events.csv",
+            datetime(2026, 11, 1, tzinfo=UTC),
+            explain=True,
+        )
+        assert result.table.num_rows == 200 and result.explain_table is not None
+        assert seen == [("off", "off", "off"), ("off", "off", "off")]
+        assert [con.execute(f"SHOW {n}").fetchone() for n in names] == before

@@ -34,6 +34,25 @@ from leadscore.spec.model import ScoringModel
 ROW = "__leadscore_row"
 QUALITY = "leadscore_quality"
 
+# Planner settings for the scoring query only (SET LOCAL in its transaction).
+# PostgreSQL cannot estimate joins on the rule map (a CTE: no statistics), so it
+# expects ~12 rows from events JOIN keymap where there are millions, and costs a
+# hash join on the map's key columns far above its worth. Measured with EXPLAIN
+# (ANALYZE, BUFFERS) at 100k contacts / 5M events, PostgreSQL 15 defaults
+# (benchmarks/batch.py data; BENCHMARKS.md "PostgreSQL and Spark engines"):
+# - default: merge joins that sort all 5M events by the 4 key columns twice
+#   (external merge sorts of 367 MB and 407 MB on disk): 53 s (59 s with
+#   work_mem = 256MB, the big sorts still spill; 68 s with jit = off alone).
+# - enable_mergejoin = off: hash joins instead, but the per-contact joins, also
+#   estimated at ~12 rows, become nested loops (100k x 61k rows): stopped at 10 min.
+# - enable_mergejoin and enable_nestloop off: hash joins throughout: 35 s.
+# - jit = off as well: 32 s. The plan's inflated costs pass jit_optimize_above_cost,
+#   and JIT compiling its ~200 expressions took 7.5-8.6 s of each run above.
+# Not kept: work_mem = 64MB with enable_sort = off on top (the sort by contact becomes
+# an in-memory hash aggregate): 31.9 s, no gain. The benchmark's score call went from
+# 52 s to 26 s at the same load (scores unchanged).
+PLANNER_SETTINGS = ("enable_mergejoin = off", "enable_nestloop = off", "jit = off")
+
 
 def _ident(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
@@ -180,10 +199,15 @@ class PostgresEngine:
             self._upload_quality(quality)
         step("scoring")
         try:
-            table = self._arrow(compiled.sql(pretty=False))
-            if explain:
-                step("explaining")
-            explain_table = self._arrow(compiled.explain_sql(pretty=False)) if explain else None
+            # One transaction, so that SET LOCAL ends with it and a caller's connection
+            # keeps its own settings.
+            with self.con.transaction(), self.con.cursor() as cur:
+                for setting in PLANNER_SETTINGS:
+                    cur.execute(f"SET LOCAL {setting}")
+                table = self._arrow(compiled.sql(pretty=False))
+                if explain:
+                    step("explaining")
+                explain_table = self._arrow(compiled.explain_sql(pretty=False)) if explain else None
         except self.psycopg.errors.DataError:
             if validate and events is not None and ek.get("timestamp") == "text":
                 self._locate_bad_timestamp(events_rel, str(events_name), numbered and numbered_e)
