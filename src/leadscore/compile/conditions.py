@@ -16,6 +16,9 @@ from sqlglot import exp
 from leadscore.compile.dialect import Dialect
 from leadscore.compile.errors import CompileError
 from leadscore.compile.regex import translate
+from leadscore.compile.sqlexp import all_of as _and
+from leadscore.compile.sqlexp import any_of as _or
+from leadscore.compile.sqlexp import paren as _paren
 from leadscore.compile.values import as_flag, as_text, dbl, lit, number_of_text
 from leadscore.spec.model import (
     AllCondition,
@@ -26,22 +29,6 @@ from leadscore.spec.model import (
     PlaceTable,
     Test,
 )
-
-
-def _as(e: exp.Expr | str, alias: str) -> exp.Expr:
-    return exp.alias_(e, alias, copy=False)
-
-
-def _paren(e: exp.Expr) -> exp.Expr:
-    return exp.Paren(this=e)
-
-
-def _and(*parts: exp.Expr) -> exp.Expr:
-    return exp.and_(*parts, copy=False)
-
-
-def _or(*parts: exp.Expr) -> exp.Expr:
-    return exp.or_(*parts, copy=False)
 
 
 def true_(cond: exp.Expr) -> exp.Expr:

@@ -56,6 +56,11 @@ from leadscore.compile.conditions import (
 )
 from leadscore.compile.dialect import Dialect, get_dialect
 from leadscore.compile.errors import CompileError
+from leadscore.compile.sqlexp import alias as _as
+from leadscore.compile.sqlexp import all_of as _and
+from leadscore.compile.sqlexp import any_of as _or
+from leadscore.compile.sqlexp import case as _case
+from leadscore.compile.sqlexp import paren as _paren
 from leadscore.compile.values import as_text, dbl, lit, trim_text
 from leadscore.rules.matchers import condition_fields
 from leadscore.spec.model import (
@@ -73,22 +78,6 @@ DAY_US = 86_400_000_000
 # max_count rules up to this count are scored with a top-n heap per contact (see foldable).
 FOLD_MAX_COUNT = 64
 EVENT_COLUMNS = ("event_id", "contact_id", "type", "timestamp")
-
-
-def _as(e: exp.Expr | str, alias: str) -> exp.Expr:
-    return exp.alias_(e, alias, copy=False)
-
-
-def _paren(e: exp.Expr) -> exp.Expr:
-    return exp.Paren(this=e)
-
-
-def _and(*parts: exp.Expr) -> exp.Expr:
-    return exp.and_(*parts, copy=False)
-
-
-def _or(*parts: exp.Expr) -> exp.Expr:
-    return exp.or_(*parts, copy=False)
 
 
 @dataclass(frozen=True)
@@ -137,15 +126,6 @@ class CompiledModel:
 
 def col(name: str, table: str | None = None) -> exp.Column:
     return exp.column(name, table=table)
-
-
-def _case(whens: Sequence[tuple[exp.Expr, exp.Expr]], default: exp.Expr | None = None) -> exp.Expr:
-    case = exp.Case()
-    for cond, value in whens:
-        case = case.when(cond, value, copy=False)
-    if default is not None:
-        case = case.else_(default, copy=False)
-    return case
 
 
 def _sum(parts: Sequence[exp.Expr]) -> exp.Expr:
@@ -1098,11 +1078,11 @@ class _Compiler:
             out[i] = _case([(_and(kept, exp.NEQ(this=capped, expression=dbl(0))), capped.copy())])
             if surge_aggs is None or surge is None:
                 return None
-            recent = _case(
+            first_recent = _case(
                 [(exp.LTE(this=first_age.copy(), expression=dbl(surge.days)), total.copy())],
                 dbl(0),
             )
-            return _coalesce0(_case([(kept.copy(), self.cap(rule, recent))]))
+            return _coalesce0(_case([(kept.copy(), self.cap(rule, first_recent))]))
         n = rule.max_count
         assert n is not None
         decay = self.decay_of(rule, age.copy())

@@ -15,20 +15,15 @@ from sqlglot import exp
 
 from leadscore.compile.dialect import WHITESPACE, Dialect
 from leadscore.compile.errors import CompileError
+from leadscore.compile.sqlexp import all_of as _and
+from leadscore.compile.sqlexp import any_of as _or
+from leadscore.compile.sqlexp import case
 from leadscore.rules.values import FALSE_WORDS, TRUE_WORDS
 
 Kind = Literal["text", "int", "float", "bool", "decimal", "temporal", "other"]
 KINDS: tuple[str, ...] = ("text", "int", "float", "bool", "decimal", "temporal", "other")
 
 NUMBER_PATTERN = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
-
-
-def _and(*parts: exp.Expr) -> exp.Expr:
-    return exp.and_(*parts, copy=False)
-
-
-def _or(*parts: exp.Expr) -> exp.Expr:
-    return exp.or_(*parts, copy=False)
 
 
 def lit(value: str | float | int | bool | None) -> exp.Expr:
@@ -50,12 +45,7 @@ def dbl(value: float | int) -> exp.Expr:
 
 
 def _case(*whens: tuple[exp.Expr, exp.Expr], default: exp.Expr | None = None) -> exp.Case:
-    case = exp.Case()
-    for cond, value in whens:
-        case = case.when(cond, value, copy=False)
-    if default is not None:
-        case = case.else_(default, copy=False)
-    return case
+    return case(whens, default)
 
 
 def trim_text(x: exp.Expr, d: Dialect | None = None) -> exp.Expr:

@@ -137,9 +137,10 @@ def check_csv_text(*names: str | Path | None) -> None:
                 while chunk := f.read(1 << 24):
                     decoder.decode(chunk)
                 decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            locate_csv_problem(name)
-            raise
+        except UnicodeDecodeError as exc:
+            locate_csv_problem(name)  # names the row, as the Python reader does
+            # Should the reader accept the bytes after all, still name the file.
+            raise InputError(str(name), f"not UTF-8 text: {exc.reason}") from exc
 
 
 def required_event_columns() -> tuple[str, ...]:

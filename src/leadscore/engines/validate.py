@@ -15,6 +15,10 @@ from typing import Any
 from sqlglot import exp
 
 from leadscore.compile.dialect import get_dialect
+from leadscore.compile.sqlexp import alias as _as
+from leadscore.compile.sqlexp import all_of as _and
+from leadscore.compile.sqlexp import any_of as _or
+from leadscore.compile.sqlexp import case
 from leadscore.compile.values import as_text, trim_text
 from leadscore.io import EVENT_COLUMNS, InputError
 
@@ -31,26 +35,6 @@ DUPLICATE_PASSES = 4
 BAD_TIMESTAMP = "cannot read timestamp '{}' (use ISO 8601, e.g. 2026-03-01T14:30:00Z)"
 
 Run = Callable[[str], Sequence[tuple[Any, ...]]]
-
-
-def _as(e: exp.Expr | str, alias: str) -> exp.Expr:
-    return exp.alias_(e, alias, copy=False)
-
-
-def _paren(e: exp.Expr) -> exp.Expr:
-    return exp.Paren(this=e)
-
-
-def _and(*parts: exp.Expr) -> exp.Expr:
-    return exp.and_(*parts, copy=False)
-
-
-def _or(*parts: exp.Expr) -> exp.Expr:
-    return exp.or_(*parts, copy=False)
-
-
-def _case_when(cond: exp.Expr, value: exp.Expr) -> exp.Expr:
-    return exp.Case(ifs=[exp.If(this=cond, true=value)])
 
 
 def _first(select: exp.Select, row: str | None, key: exp.Expr) -> exp.Select:
@@ -130,7 +114,7 @@ def check_inputs(
             exp.column(name, table="t", quoted=True) if raw else text("t", name, event_kinds)
         )
         flag = exp.column(row, table="t") if row else exp.Literal.number(0)
-        firsts.append(exp.Min(this=_case_when(exp.Is(this=empty, expression=exp.null()), flag)))
+        firsts.append(exp.Min(this=case([(exp.Is(this=empty, expression=exp.null()), flag)])))
     got = run(sql(exp.select(*firsts).from_(src_e.copy())))
     for order, (name, first) in enumerate(zip(EVENT_COLUMNS, got[0], strict=True)):
         if first is not None:
