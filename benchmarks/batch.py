@@ -496,11 +496,26 @@ def worker(name: str, data: Path, out: Path, pg_url: str | None = None) -> None:
 
 
 # ------------------------------------------------------------------- run --
+def warm(path: Path) -> None:
+    """Read a file once so a contender's timing is not of the disk.
+
+    This VM's memory reclaim (DAMON) drops file pages left unused for a while: a cold
+    read of the 965 MB events file made the bare GROUP BY take 14 s instead of 3.6 s,
+    so whichever contender ran first after a pause paid for the disk.
+    """
+    with path.open("rb") as f:
+        while f.read(1 << 26):
+            pass
+
+
 def run_child(name: str, data: Path, pg_url: str | None = None) -> dict[str, Any]:
     out = data / f"out_{name}.parquet"
     cmd = [sys.executable, __file__, "--worker", name, "--data", str(data), "--out", str(out)]
     if pg_url:
         cmd += ["--pg-url", pg_url]
+    for path in sorted(data.glob("*.parquet")):
+        if not path.name.startswith("out_"):
+            warm(path)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     # wait4 gives this child's own peak RSS (RUSAGE_CHILDREN would be the max over all).

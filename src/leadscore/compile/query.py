@@ -41,8 +41,9 @@ Both end in the same contact side:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from sqlglot import exp
@@ -111,7 +112,9 @@ class CompiledModel:
     scores: tuple[str, ...]
     rules: tuple[RuleColumn, ...]
     query: exp.Expr
-    explain_query: exp.Expr
+    # The explain query is built on first use: most score calls never ask for it, and
+    # building it is about a third of the compile time of a 30-rule model.
+    build_explain: Callable[[], exp.Expr] = field(repr=False, compare=False)
     quality_fields: Mapping[str, tuple[str, ...]]  # field -> checks computed in the pre-pass
     quality_inputs: Mapping[str, exp.Expr]  # field -> SELECT DISTINCT text of it
     result_columns: tuple[str, ...]
@@ -119,6 +122,10 @@ class CompiledModel:
 
     def sql(self, pretty: bool = True) -> str:
         return self.query.sql(dialect=self.dialect, pretty=pretty)
+
+    @cached_property
+    def explain_query(self) -> exp.Expr:
+        return self.build_explain()
 
     def explain_sql(self, pretty: bool = True) -> str:
         return self.explain_query.sql(dialect=self.dialect, pretty=pretty)
@@ -302,7 +309,12 @@ class _Compiler:
             ctes += self.wide_ctes()
         base, base_explain = self.base_selects()
         q = self.final_query([*ctes, ("base", base)], explain=False)
-        eq = self.explain(self.event_ctes(explain=True) if self.event_slots else [], base_explain)
+
+        def build_explain() -> exp.Expr:
+            return self.explain(
+                self.event_ctes(explain=True) if self.event_slots else [], base_explain
+            )
+
         quality_inputs = {
             f: exp.select(_as(self.contact_reader(None).text(f), "value"))
             .distinct()
@@ -323,7 +335,7 @@ class _Compiler:
             scores=tuple(self.model.scores),
             rules=tuple(self.columns),
             query=q,
-            explain_query=eq,
+            build_explain=build_explain,
             quality_fields={f: tuple(c) for f, c in sorted(self.quality_fields.items())},
             quality_inputs=quality_inputs,
             result_columns=tuple(result_columns),
@@ -838,9 +850,7 @@ class _Compiler:
             if recent_days is not None:
                 # A superset by a second; the exact age test is in the aggregate.
                 lead = int(recent_days * DAY_US) + 1_000_000
-                since = exp.Sub(
-                    this=self.asof_us.copy(), expression=exp.cast(lit(lead), "BIGINT")
-                )
+                since = exp.Sub(this=self.asof_us.copy(), expression=exp.cast(lit(lead), "BIGINT"))
                 when = _and(when, exp.GTE(this=col("ts_us", "e2"), expression=since))
                 raw = self.raw_since(lead)
                 if raw is not None:
@@ -1036,7 +1046,11 @@ class _Compiler:
         if rule.first_time_only:
             return True
         n = rule.max_count
-        return n is not None and n <= FOLD_MAX_COUNT and self.d.top_n(lit(0), 1, True, exp.true()) is not None
+        return (
+            n is not None
+            and n <= FOLD_MAX_COUNT
+            and self.d.top_n(lit(0), 1, True, exp.true()) is not None
+        )
 
     def folded_rule(
         self,
