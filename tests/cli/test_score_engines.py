@@ -173,6 +173,29 @@ def test_unknown_table_and_missing_db_are_clean_errors(tmp_path: Path) -> None:
     assert not (tmp_path / "s.csv").exists()
 
 
+def test_error_messages_keep_square_brackets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rich reads ``[...]`` as markup: an error quoting a name or a pip extra must keep it."""
+    import leadscore.cli.batch as batch_cli
+
+    def run(*args: str) -> Any:
+        return runner.invoke(
+            app, ["score", "-m", str(EXAMPLES / "model.yaml"), "-o", str(tmp_path / "s.csv"), *args]
+        )
+
+    result = run("-c", str(tmp_path / "leads[2026].csv"))
+    assert result.exit_code == 1 and "leads[2026].csv: file not found" in result.output
+
+    def no_driver(engine: str) -> tuple[type[BaseException], ...]:
+        raise ImportError("No module named 'psycopg'", name="psycopg")
+
+    monkeypatch.setattr(batch_cli, "_driver_errors", no_driver)
+    result = run("--engine", "postgres", "--db", "postgresql://x@127.0.0.1/none", "-c", "contacts")
+    assert result.exit_code == 1
+    assert "needs psycopg: pip install 'leadscore[postgres]'" in result.output
+
+
 @pytest.mark.postgres
 def test_postgres_writes_what_python_writes(
     python_files: tuple[Path, Path], tmp_path: Path, pg_url: str
@@ -194,7 +217,9 @@ def test_postgres_reads_tables_in_the_server(
             header = path.open().readline().strip().split(",")
             columns = ", ".join(f'"{h}" text' for h in header)
             con.execute(f"CREATE TABLE cli_crm_{name} ({columns})")
-            with con.cursor().copy(f"COPY cli_crm_{name} FROM STDIN WITH (FORMAT csv, HEADER)") as cp:
+            with con.cursor().copy(
+                f"COPY cli_crm_{name} FROM STDIN WITH (FORMAT csv, HEADER)"
+            ) as cp:
                 cp.write(path.read_bytes())
     out = tmp_path / "scores.csv"
     result = runner.invoke(

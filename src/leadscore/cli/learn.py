@@ -12,15 +12,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
+from rich.text import Text
 
+from leadscore.cli.console import err, fail, out
 from leadscore.cli.options import with_options
 
 if TYPE_CHECKING:
     from leadscore.learn.features import TrainingSet
 
-err = Console(stderr=True)
-out = Console()
 
 ContactsOpt = Annotated[
     Path,
@@ -91,11 +90,6 @@ class TrainingOptions:
     data_end: DataEndOpt = None
 
 
-def fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
-
-
 def _check_method(method: str) -> None:
     if method not in METHODS:
         raise fail(f"--method must be lift, scorecard or predictive, not {method!r}")
@@ -130,8 +124,10 @@ def _training_set(opts: TrainingOptions) -> tuple[TrainingSet, Any, Any]:
         ) from None
     for finding in ts.leakage:
         err.print(
-            f"[yellow]leakage guard:[/] {finding}"
-            + (" (dropped)" if finding.column in ts.dropped_columns else "")
+            Text.assemble(
+                ("leakage guard:", "yellow"),
+                f" {finding}" + (" (dropped)" if finding.column in ts.dropped_columns else ""),
+            )
         )
     if ts.y.nunique() < 2:
         raise fail(

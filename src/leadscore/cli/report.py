@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from leadscore.cli.console import err, fail, out
 from leadscore.cli.options import with_options
 
 if TYPE_CHECKING:
@@ -27,8 +28,6 @@ if TYPE_CHECKING:
     from leadscore.analytics.inputs import Schema
     from leadscore.analytics.render import Section
 
-err = Console(stderr=True)
-out = Console()
 
 app = typer.Typer(
     help="Funnel, lead velocity, RFM, attribution, A/B tests and goals, from CSV/Parquet files.",
@@ -99,11 +98,6 @@ class InputFiles:
 
 # The options of the commands built on stage history, in their --help order.
 STAGE_INPUTS = ("stages", "contacts", "milestone", "id_column", "created_column")
-
-
-def fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(1)
 
 
 def _as_of(text: str | None) -> Any:
@@ -589,7 +583,8 @@ def abtest(
     _print(table.drop(columns=["warnings"]), f"A/B test {table['experiment'].iloc[0]}")
     for _, row in table.iterrows():
         if row["warnings"]:
-            err.print(f"[yellow]warning[/] {row['variant']}: {row['warnings']}", highlight=False)
+            warning = Text.assemble(("warning", "yellow"), f" {row['variant']}: {row['warnings']}")
+            err.print(warning, highlight=False)
     _csv(table, csv)
     _write([abtest_section(table)], html, ts, "leadscore A/B test")
 

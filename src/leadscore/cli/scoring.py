@@ -8,13 +8,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from leadscore.cli.batch import DbOpt, EngineOpt, MasterOpt, choose_engine
-
-err = Console(stderr=True)
-out = Console()
+from leadscore.cli.console import err, fail, out
 
 ModelOpt = Annotated[Path, typer.Option("--model", "-m", help="Scoring-model YAML file.")]
 ContactsOpt = Annotated[
@@ -32,11 +30,6 @@ AsOfOpt = Annotated[
         "--as-of", help="Score as of this moment (ISO 8601; naive = UTC). Default: now, in UTC."
     ),
 ]
-
-
-def fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
 
 
 def parse_as_of(text: str | None) -> datetime:
@@ -92,8 +85,11 @@ def validate(model: Annotated[Path, typer.Argument(help="Scoring-model YAML file
     spec = load_model_or_exit(model)
     rules = sum(len(s.rules) for s in spec.scores.values())
     out.print(
-        f"[green]ok[/] {model}: {len(spec.scores)} score(s) ({', '.join(spec.scores)}), "
-        f"{rules} rule(s), stages: {', '.join(['lead', *spec.lifecycle])}",
+        Text.assemble(
+            ("ok", "green"),
+            f" {model}: {len(spec.scores)} score(s) ({', '.join(spec.scores)}), "
+            f"{rules} rule(s), stages: {', '.join(['lead', *spec.lifecycle])}",
+        ),
         highlight=False,
     )
 
@@ -299,14 +295,25 @@ def explain_command(
     for c in result.contributions:
         style = "green" if c.points > 0 else "red"
         table.add_row(
-            c.score, c.rule_id, c.description, f"[{style}]{c.points:+.2f}[/]", _evidence(c.evidence)
+            c.score,
+            c.rule_id,
+            c.description,
+            Text(f"{c.points:+.2f}", style=style),
+            _evidence(c.evidence),
         )
     out.print(table)
     for name, s in result.scores.items():
-        out.print(f"[bold]{name}[/]: {s.value:.2f}  grade {s.grade or '-'}", highlight=False)
+        line = Text.assemble((name, "bold"), f": {s.value:.2f}  grade {s.grade or '-'}")
+        out.print(line, highlight=False)
     out.print(
-        f"combined grade [bold]{result.grade or '-'}[/], stage [bold]{result.stage}[/], "
-        f"surging: {'yes' if result.surging else 'no'} ({result.surge_points:.1f} recent points)",
+        Text.assemble(
+            "combined grade ",
+            (result.grade or "-", "bold"),
+            ", stage ",
+            (result.stage, "bold"),
+            f", surging: {'yes' if result.surging else 'no'} "
+            f"({result.surge_points:.1f} recent points)",
+        ),
         highlight=False,
     )
 

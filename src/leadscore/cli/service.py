@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from leadscore.cli.console import fail
+
 if TYPE_CHECKING:
     from leadscore.store import Store
 
@@ -61,21 +63,18 @@ def serve(
         try:
             load_model(model)
         except ModelError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(1) from None
+            raise fail(str(exc)) from None
     if registry is not None:
         from leadscore.service.predictive import ChampionWatcher
 
         if not Path(registry).is_dir():
-            typer.echo(f"error: {registry}: no such registry directory", err=True)
-            raise typer.Exit(1)
+            raise fail(f"{registry}: no such registry directory")
         # Fail now on a registry that cannot be read; one with no champion yet is
         # fine (the dashboard says so until `leadscore train` promotes one).
         watcher = ChampionWatcher(registry)
         watcher.load()
         if watcher.broken:
-            typer.echo(f"error: {watcher.problem}", err=True)
-            raise typer.Exit(1)
+            raise fail(f"{watcher.problem}")
     import sys
 
     from leadscore.service.ingest_process import SWITCH_INTERVAL
@@ -117,8 +116,7 @@ def keys_create(
     try:
         created = create_key(store, scope, name)
     except ServiceError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(2) from None
+        raise fail(exc.message, 2) from None
     finally:
         store.dispose()
     typer.echo(created["key"])
@@ -150,8 +148,7 @@ def keys_revoke(
     try:
         revoke_key(store, key_id)
     except ServiceError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(1) from None
+        raise fail(exc.message) from None
     finally:
         store.dispose()
     typer.echo(f"key {key_id} revoked")
