@@ -134,14 +134,25 @@ def field_test(draw: st.DrawFn, fields: list[str]) -> dict[str, Any]:
 
 @st.composite
 def condition(draw: st.DrawFn, depth: int = 0) -> dict[str, Any]:
-    kind = draw(st.sampled_from(["field", "field", "check", "all", "any", "not"] if depth < 2 else ["field", "check"]))
+    kind = draw(
+        st.sampled_from(
+            ["field", "field", "check", "all", "any", "not"] if depth < 2 else ["field", "check"]
+        )
+    )
     if kind == "field":
         return draw(field_test(CONTACT_FIELDS))
     if kind == "check":
         check = draw(st.sampled_from(CHECKS))
         out: dict[str, Any] = {"check": check}
         if draw(st.booleans()):
-            out["fields"] = draw(st.lists(st.sampled_from(["email", "first_name", "f_text", "phone"]), min_size=1, max_size=2, unique=True))
+            out["fields"] = draw(
+                st.lists(
+                    st.sampled_from(["email", "first_name", "f_text", "phone"]),
+                    min_size=1,
+                    max_size=2,
+                    unique=True,
+                )
+            )
         return out
     if kind == "not":
         return {"not": draw(condition(depth + 1))}
@@ -151,7 +162,9 @@ def condition(draw: st.DrawFn, depth: int = 0) -> dict[str, Any]:
 @st.composite
 def where(draw: st.DrawFn) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for prop in draw(st.lists(st.sampled_from(["url", "form", "n", "missing_prop"]), max_size=2, unique=True)):
+    for prop in draw(
+        st.lists(st.sampled_from(["url", "form", "n", "missing_prop"]), max_size=2, unique=True)
+    ):
         tests = draw(st.lists(st.sampled_from(OPS), min_size=1, max_size=2, unique=True))
         out[prop] = {op: draw(test_value(op)) for op in tests}
     return out
@@ -159,7 +172,10 @@ def where(draw: st.DrawFn) -> dict[str, Any]:
 
 @st.composite
 def event_rule(draw: st.DrawFn) -> dict[str, Any]:
-    rule: dict[str, Any] = {"on": draw(st.lists(st.sampled_from(TYPES), min_size=1, max_size=2, unique=True)), "points": draw(points)}
+    rule: dict[str, Any] = {
+        "on": draw(st.lists(st.sampled_from(TYPES), min_size=1, max_size=2, unique=True)),
+        "points": draw(points),
+    }
     if draw(st.booleans()):
         rule["where"] = draw(where())
     if draw(st.booleans()):
@@ -193,7 +209,10 @@ def volume_rule(draw: st.DrawFn) -> dict[str, Any]:
 
 @st.composite
 def inactivity_rule(draw: st.DrawFn) -> dict[str, Any]:
-    rule: dict[str, Any] = {"inactive_days": draw(st.sampled_from([1, 7, 30, 30.25])), "points": draw(points | st.just(0.0))}
+    rule: dict[str, Any] = {
+        "inactive_days": draw(st.sampled_from([1, 7, 30, 30.25])),
+        "points": draw(points | st.just(0.0)),
+    }
     if draw(st.booleans()):
         rule["on"] = draw(st.lists(st.sampled_from(TYPES), min_size=1, max_size=2, unique=True))
     if draw(st.booleans()):
@@ -203,7 +222,9 @@ def inactivity_rule(draw: st.DrawFn) -> dict[str, Any]:
 
 @st.composite
 def rule(draw: st.DrawFn) -> dict[str, Any]:
-    kind = draw(st.sampled_from(["profile", "profile", "event", "event", "event", "volume", "inactivity"]))
+    kind = draw(
+        st.sampled_from(["profile", "profile", "event", "event", "event", "volume", "inactivity"])
+    )
     if kind == "profile":
         out = {"when": draw(condition()), "points": draw(points | st.just(0.0))}
     elif kind == "event":
@@ -221,7 +242,9 @@ def rule(draw: st.DrawFn) -> dict[str, Any]:
 def grades(draw: st.DrawFn) -> dict[str, float | None] | None:
     if draw(st.booleans()):
         return None
-    thresholds = sorted(draw(st.lists(st.integers(-40, 160), min_size=1, max_size=3, unique=True)), reverse=True)
+    thresholds = sorted(
+        draw(st.lists(st.integers(-40, 160), min_size=1, max_size=3, unique=True)), reverse=True
+    )
     labels = ["A", "B", "C", "D"]
     out: dict[str, float | None] = {labels[i]: t / 2 for i, t in enumerate(thresholds)}
     if draw(st.booleans()):
@@ -240,7 +263,13 @@ def models(draw: st.DrawFn) -> ScoringModel:
     for name in score_names:
         spec = scores[name]
         if not spec["rules"]:
-            spec["rules"].append({"id": f"fallback-{name}", "when": {"field": "f_text", "exists": True}, "points": 1.0})
+            spec["rules"].append(
+                {
+                    "id": f"fallback-{name}",
+                    "when": {"field": "f_text", "exists": True},
+                    "points": 1.0,
+                }
+            )
         if draw(st.booleans()):
             low = draw(st.integers(-80, 40)) / 2
             high = low + draw(st.integers(0, 120)) / 2
@@ -252,26 +281,48 @@ def models(draw: st.DrawFn) -> ScoringModel:
         if g is not None:
             scores[name]["grades"] = g
     data: dict[str, Any] = {
-        "settings": {"free_email_domains": ["corp-free.com"], "default_region": draw(st.sampled_from(["US", "GB"]))},
-        "places": {"web": {"field": "url", "default": draw(st.sampled_from([1.0, 0.5])), "weights": {g: draw(st.sampled_from([0.0, 0.5, 2.0, 3.25])) for g in draw(st.lists(st.sampled_from(GLOBS), min_size=1, max_size=3, unique=True))}}},
+        "settings": {
+            "free_email_domains": ["corp-free.com"],
+            "default_region": draw(st.sampled_from(["US", "GB"])),
+        },
+        "places": {
+            "web": {
+                "field": "url",
+                "default": draw(st.sampled_from([1.0, 0.5])),
+                "weights": {
+                    g: draw(st.sampled_from([0.0, 0.5, 2.0, 3.25]))
+                    for g in draw(
+                        st.lists(st.sampled_from(GLOBS), min_size=1, max_size=3, unique=True)
+                    )
+                },
+            }
+        },
         "scores": scores,
     }
     graded = [n for n in score_names if "grades" in scores[n]]
     if graded and draw(st.booleans()):
         data["combined_grade"] = graded
     if draw(st.booleans()):
-        data["surge"] = {"score": draw(st.sampled_from(score_names)), "days": draw(st.sampled_from([1, 7, 7.5])), "min_points": draw(st.integers(-4, 80)) / 4}
+        data["surge"] = {
+            "score": draw(st.sampled_from(score_names)),
+            "days": draw(st.sampled_from([1, 7, 7.5])),
+            "min_points": draw(st.integers(-4, 80)) / 4,
+        }
     lifecycle: dict[str, Any] = {}
     for stage in draw(st.lists(st.sampled_from(["mql", "sql", "hot"]), max_size=2, unique=True)):
         conds: dict[str, Any] = {}
         name = draw(st.sampled_from(score_names))
-        conds[name] = f"{draw(st.sampled_from(['>=', '>', '<=', '<', '==']))} {draw(st.integers(-10, 60)) / 2}"
+        conds[name] = (
+            f"{draw(st.sampled_from(['>=', '>', '<=', '<', '==']))} {draw(st.integers(-10, 60)) / 2}"
+        )
         if "surge" in data and draw(st.booleans()):
             conds["surging"] = draw(st.booleans())
         if scores[name].get("grades") and draw(st.booleans()):
             conds[f"{name}_grade"] = [next(iter(scores[name]["grades"]))]
         if "combined_grade" in data and draw(st.booleans()):
-            conds["grade"] = ["".join(next(iter(scores[n]["grades"])) for n in data["combined_grade"])]
+            conds["grade"] = [
+                "".join(next(iter(scores[n]["grades"])) for n in data["combined_grade"])
+            ]
         lifecycle[stage] = conds
     if lifecycle:
         data["lifecycle"] = lifecycle
@@ -300,8 +351,18 @@ class Dataset:
 
     def contacts_table(self) -> pa.Table:
         cols = ["f_text", "f_int", "f_float", "f_bool", "email", "phone", "first_name"]
-        types = [pa.string(), pa.int64(), pa.float64(), pa.bool_(), pa.string(), pa.string(), pa.string()]
-        data: dict[str, pa.Array] = {"contact_id": pa.array([c.contact_id for c in self.contacts], pa.string())}
+        types = [
+            pa.string(),
+            pa.int64(),
+            pa.float64(),
+            pa.bool_(),
+            pa.string(),
+            pa.string(),
+            pa.string(),
+        ]
+        data: dict[str, pa.Array] = {
+            "contact_id": pa.array([c.contact_id for c in self.contacts], pa.string())
+        }
         for name, typ in zip(cols, types, strict=True):
             data[name] = pa.array([c.fields.get(name) for c in self.contacts], typ)
         return pa.table(data)
@@ -329,7 +390,12 @@ def datasets(draw: st.DrawFn) -> Dataset:
         fields = {
             "f_text": draw(st.one_of(words, st.none())),
             "f_int": draw(st.one_of(st.integers(-3, 12), st.none())),
-            "f_float": draw(st.one_of(st.sampled_from([0.0, 1.0, 1.5, -2.25, 10.0, 0.1, 12345.678, float("nan")]), st.none())),
+            "f_float": draw(
+                st.one_of(
+                    st.sampled_from([0.0, 1.0, 1.5, -2.25, 10.0, 0.1, 12345.678, float("nan")]),
+                    st.none(),
+                )
+            ),
             "f_bool": draw(st.one_of(st.booleans(), st.none())),
             "email": draw(st.sampled_from(EMAILS)),
             "phone": draw(st.sampled_from(PHONES)),
@@ -343,7 +409,11 @@ def datasets(draw: st.DrawFn) -> Dataset:
         if draw(st.booleans()):
             offset: float = draw(st.sampled_from(instants))
         else:
-            offset = draw(st.sampled_from([0, 86_400, 7 * 86_400, 30 * 86_400])) if draw(st.booleans()) else draw(st.integers(-86_400, 200 * 86_400))
+            offset = (
+                draw(st.sampled_from([0, 86_400, 7 * 86_400, 30 * 86_400]))
+                if draw(st.booleans())
+                else draw(st.integers(-86_400, 200 * 86_400))
+            )
         micros = draw(st.sampled_from([0, 0, 1, 500_000, 999_999]))
         ts = AS_OF - timedelta(seconds=offset, microseconds=micros)
         props = {
@@ -363,7 +433,9 @@ def datasets(draw: st.DrawFn) -> Dataset:
     return Dataset(contacts, events)
 
 
-def reference(model: ScoringModel, data: Dataset) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def reference(
+    model: ScoringModel, data: Dataset
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The online evaluator's rows and contributions, by contact id order."""
     scorer = Scorer(model)
     by_contact: dict[str, list[Event]] = {}
@@ -387,7 +459,12 @@ def _same(a: Any, b: Any) -> bool:
     return a == b and type(a) is type(b)
 
 
-def assert_same(model: ScoringModel, data: Dataset, rows: list[dict[str, Any]], contributions: list[dict[str, Any]]) -> None:
+def assert_same(
+    model: ScoringModel,
+    data: Dataset,
+    rows: list[dict[str, Any]],
+    contributions: list[dict[str, Any]],
+) -> None:
     want_rows, want_contrib = reference(model, data)
     rows = sorted(rows, key=lambda r: r["contact_id"])
     assert [r["contact_id"] for r in rows] == [r["contact_id"] for r in want_rows]
@@ -395,8 +472,12 @@ def assert_same(model: ScoringModel, data: Dataset, rows: list[dict[str, Any]], 
         assert set(want) == set(got)
         for key in want:
             assert _same(want[key], got[key]), (want["contact_id"], key, want[key], got[key])
-    order = {c.contact_id: i for i, c in enumerate(sorted(data.contacts, key=lambda c: c.contact_id))}
-    got_sorted = sorted(contributions, key=lambda r: order[r["contact_id"]])  # stable: keeps rule order
+    order = {
+        c.contact_id: i for i, c in enumerate(sorted(data.contacts, key=lambda c: c.contact_id))
+    }
+    got_sorted = sorted(
+        contributions, key=lambda r: order[r["contact_id"]]
+    )  # stable: keeps rule order
     assert len(got_sorted) == len(want_contrib), (want_contrib, got_sorted)
     for want, got in zip(want_contrib, got_sorted, strict=True):
         for key in ("contact_id", "score", "rule_id", "description", "evidence"):

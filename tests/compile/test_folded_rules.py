@@ -73,9 +73,21 @@ def model_of(case: Case) -> ScoringModel:
 
 FIRST_WINDOW = Case(
     "first_time_only_within_days",
-    {"scores": {"eng": {"rules": [
-        {"id": "ft", "on": "page_view", "points": 10, "first_time_only": True, "within_days": 30},
-    ]}}},
+    {
+        "scores": {
+            "eng": {
+                "rules": [
+                    {
+                        "id": "ft",
+                        "on": "page_view",
+                        "points": 10,
+                        "first_time_only": True,
+                        "within_days": 30,
+                    },
+                ]
+            }
+        }
+    },
     {
         # The first event ever is 40 days old: nothing, though a later one is in the window.
         "a_old_first": [("page_view", 40), ("page_view", 5)],
@@ -102,16 +114,33 @@ FIRST_DECAY_SURGE = Case(
     "first_time_only_decay_caps_surge",
     {
         "scores": {
-            "eng": {"rules": [
-                {"id": "ft_hl", "on": "page_view", "points": 20, "first_time_only": True,
-                 "half_life_days": 10, "max_points": 12},
-                {"id": "ft_lin", "on": "email_click", "points": -6, "first_time_only": True,
-                 "decay_days": 20, "max_points": 4, "within_days": 60},
-            ]},
+            "eng": {
+                "rules": [
+                    {
+                        "id": "ft_hl",
+                        "on": "page_view",
+                        "points": 20,
+                        "first_time_only": True,
+                        "half_life_days": 10,
+                        "max_points": 12,
+                    },
+                    {
+                        "id": "ft_lin",
+                        "on": "email_click",
+                        "points": -6,
+                        "first_time_only": True,
+                        "decay_days": 20,
+                        "max_points": 4,
+                        "within_days": 60,
+                    },
+                ]
+            },
             # Not the surge score: its points never reach surge_points.
-            "fit": {"rules": [
-                {"id": "ft_fit", "on": "page_view", "points": 3, "first_time_only": True},
-            ]},
+            "fit": {
+                "rules": [
+                    {"id": "ft_fit", "on": "page_view", "points": 3, "first_time_only": True},
+                ]
+            },
         },
         "surge": {"score": "eng", "days": 7, "min_points": 5},
     },
@@ -143,10 +172,22 @@ FIRST_DECAY_SURGE = Case(
 
 MAX_COUNT_WINDOW = Case(
     "max_count_within_days_decay",
-    {"scores": {"eng": {"rules": [
-        {"id": "top2", "on": "page_view", "points": 8, "max_count": 2, "within_days": 10,
-         "decay_days": 20},
-    ]}}},
+    {
+        "scores": {
+            "eng": {
+                "rules": [
+                    {
+                        "id": "top2",
+                        "on": "page_view",
+                        "points": 8,
+                        "max_count": 2,
+                        "within_days": 10,
+                        "decay_days": 20,
+                    },
+                ]
+            }
+        }
+    },
     {
         "d_window": [("page_view", 12), ("page_view", 3), ("page_view", 1), ("page_view", 2)],
         "d_outside": [("page_view", 11), ("page_view", 15)],
@@ -225,11 +266,33 @@ MAX_COUNT_SURGE_LONG = Case(
 MAX_COUNT_SIGNS = Case(
     "max_count_negative_points_and_caps",
     {
-        "scores": {"eng": {"rules": [
-            {"id": "neg1", "on": "page_view", "points": -4, "max_count": 1, "half_life_days": 2},
-            {"id": "neg3", "on": "email_click", "points": -5, "max_count": 3, "max_points": 12},
-            {"id": "pos3", "on": "form_submit", "points": 10, "max_count": 3, "max_points": 25},
-        ]}},
+        "scores": {
+            "eng": {
+                "rules": [
+                    {
+                        "id": "neg1",
+                        "on": "page_view",
+                        "points": -4,
+                        "max_count": 1,
+                        "half_life_days": 2,
+                    },
+                    {
+                        "id": "neg3",
+                        "on": "email_click",
+                        "points": -5,
+                        "max_count": 3,
+                        "max_points": 12,
+                    },
+                    {
+                        "id": "pos3",
+                        "on": "form_submit",
+                        "points": 10,
+                        "max_count": 3,
+                        "max_points": 25,
+                    },
+                ]
+            }
+        },
         "surge": {"score": "eng", "days": 1.5, "min_points": 0},
     },
     {
@@ -252,13 +315,31 @@ MAX_COUNT_SIGNS = Case(
 
 ZERO_AND_DEAD = Case(
     "zero_points_dead_decay_and_both_limits",
-    {"scores": {"eng": {"rules": [
-        {"id": "zero_top", "on": "page_view", "points": 0, "max_count": 2},
-        {"id": "zero_first", "on": "page_view", "points": 0, "first_time_only": True},
-        {"id": "dead_top", "on": "email_click", "points": 5, "max_count": 2, "decay_days": 3},
-        {"id": "both", "on": "form_submit", "points": 7, "first_time_only": True,
-         "max_count": 1, "within_days": 20},
-    ]}}},
+    {
+        "scores": {
+            "eng": {
+                "rules": [
+                    {"id": "zero_top", "on": "page_view", "points": 0, "max_count": 2},
+                    {"id": "zero_first", "on": "page_view", "points": 0, "first_time_only": True},
+                    {
+                        "id": "dead_top",
+                        "on": "email_click",
+                        "points": 5,
+                        "max_count": 2,
+                        "decay_days": 3,
+                    },
+                    {
+                        "id": "both",
+                        "on": "form_submit",
+                        "points": 7,
+                        "first_time_only": True,
+                        "max_count": 1,
+                        "within_days": 20,
+                    },
+                ]
+            }
+        }
+    },
     {
         "g_dead": [("email_click", 4), ("email_click", 5), ("page_view", 1)],
         "g_live": [("email_click", 1), ("email_click", 4), ("email_click", 5)],
@@ -276,10 +357,21 @@ ZERO_AND_DEAD = Case(
 
 MAX_COUNT_LARGE = Case(
     "max_count_above_the_heap_limit",
-    {"scores": {"eng": {"rules": [
-        {"id": "top64", "on": "page_view", "points": 1, "max_count": 64},  # the top-n heap
-        {"id": "top65", "on": "page_view", "points": 1, "max_count": 65},  # ROW_NUMBER
-    ]}}},
+    {
+        "scores": {
+            "eng": {
+                "rules": [
+                    {
+                        "id": "top64",
+                        "on": "page_view",
+                        "points": 1,
+                        "max_count": 64,
+                    },  # the top-n heap
+                    {"id": "top65", "on": "page_view", "points": 1, "max_count": 65},  # ROW_NUMBER
+                ]
+            }
+        }
+    },
     {"h_70": [("page_view", k / 10) for k in range(70)], "h_3": [("page_view", 1)] * 3},
     {"h_70": {"top64": 64.0, "top65": 65.0}, "h_3": {"top64": 3.0, "top65": 3.0}},
 )
@@ -288,16 +380,28 @@ PLACED = Case(
     "max_count_and_first_time_only_with_a_place",
     {
         "places": {"web": {"field": "url", "default": 1.0, "weights": {"/pricing*": 2.0}}},
-        "scores": {"eng": {"rules": [
-            {"id": "ptop", "on": "page_view", "points": 5, "max_count": 2, "place": "web"},
-            {"id": "pfirst", "on": "page_view", "points": 3, "first_time_only": True,
-             "place": "web"},
-        ]}},
+        "scores": {
+            "eng": {
+                "rules": [
+                    {"id": "ptop", "on": "page_view", "points": 5, "max_count": 2, "place": "web"},
+                    {
+                        "id": "pfirst",
+                        "on": "page_view",
+                        "points": 3,
+                        "first_time_only": True,
+                        "place": "web",
+                    },
+                ]
+            }
+        },
     },
     {
         # The two most recent are /blog (1.0) and /pricing (2.0), whatever weighs more.
-        "p_mixed": [("page_view", 3, "/pricing/x"), ("page_view", 2, "/pricing"),
-                    ("page_view", 1, "/blog")],
+        "p_mixed": [
+            ("page_view", 3, "/pricing/x"),
+            ("page_view", 2, "/pricing"),
+            ("page_view", 1, "/blog"),
+        ],
     },
     {"p_mixed": {"ptop": 5 * (2.0 + 1.0), "pfirst": 3 * 2.0}},
 )
@@ -328,9 +432,7 @@ def online(case: Case) -> dict[str, dict[str, float | None]]:
     out: dict[str, dict[str, float | None]] = {}
     for cid in case.contacts():
         result = scorer.score(Contact(cid), by_contact.get(cid, []), AS_OF)
-        values: dict[str, float | None] = {
-            rule.id: None for _, rule in model.rules()
-        }
+        values: dict[str, float | None] = {rule.id: None for _, rule in model.rules()}
         for c in result.contributions:
             values[c.rule_id] = c.points
         for name, score in result.scores.items():
@@ -428,7 +530,7 @@ def load_pg(con: Any, case: Case) -> tuple[str, str]:
     contacts, events = f"fold_c_{tag}", f"fold_e_{tag}"
     con.execute(f"CREATE TABLE {contacts} (contact_id text)")
     con.execute(
-        f'CREATE TABLE {events} (event_id text, contact_id text, type text, '
+        f"CREATE TABLE {events} (event_id text, contact_id text, type text, "
         '"timestamp" timestamptz, url text)'
     )
     with con.cursor() as cur:
@@ -467,8 +569,13 @@ def test_postgres_matches_online_and_hand_figures(pg_engine: Any, case: Case) ->
 
 # -------------------------------------------------------------- plan shape --
 
-EVENT_KINDS = {"event_id": "text", "contact_id": "text", "type": "text", "timestamp": "temporal",
-               "url": "text"}
+EVENT_KINDS = {
+    "event_id": "text",
+    "contact_id": "text",
+    "type": "text",
+    "timestamp": "temporal",
+    "url": "text",
+}
 
 
 def _sql(rules: list[dict[str, Any]], dialect: str) -> str:
@@ -480,7 +587,10 @@ def _sql(rules: list[dict[str, Any]], dialect: str) -> str:
         }
     )
     compiled = compile_model(
-        model, dialect, contact_kinds={"contact_id": "text"}, event_kinds=EVENT_KINDS,
+        model,
+        dialect,
+        contact_kinds={"contact_id": "text"},
+        event_kinds=EVENT_KINDS,
         as_of_us=as_of_micros(AS_OF),
     )
     return compiled.sql(pretty=False).upper()
@@ -517,10 +627,14 @@ def test_postgres_folds_first_time_only_but_numbers_max_count() -> None:
 # ------------------------------------------------ the surge scan's prefilter --
 
 SURGE_MODEL = {
-    "scores": {"eng": {"rules": [
-        {"id": "top", "on": "page_view", "points": 10, "max_count": 5},
-        {"id": "all", "on": "page_view", "points": 1},
-    ]}},
+    "scores": {
+        "eng": {
+            "rules": [
+                {"id": "top", "on": "page_view", "points": 10, "max_count": 5},
+                {"id": "all", "on": "page_view", "points": 1},
+            ]
+        }
+    },
     "surge": {"score": "eng", "days": 7, "min_points": 1},
 }
 
@@ -567,9 +681,22 @@ def test_printed_query_surge_does_not_depend_on_the_session_zone(zone: str, zone
 
 def test_negative_zero_float_property_is_its_own_key() -> None:
     """DISTINCT and DuckDB's hash treat -0.0 and 0.0 as one value; the rules do not."""
-    model = model_from_dict({"scores": {"eng": {"rules": [
-        {"id": "neg", "on": "page_view", "where": {"n": {"equals": "-0.0"}}, "points": 10},
-    ]}}})
+    model = model_from_dict(
+        {
+            "scores": {
+                "eng": {
+                    "rules": [
+                        {
+                            "id": "neg",
+                            "on": "page_view",
+                            "where": {"n": {"equals": "-0.0"}},
+                            "points": 10,
+                        },
+                    ]
+                }
+            }
+        }
+    )
     values = [0.0, -0.0, -0.0]
     events = [
         Event(f"e{i}", "c1", "page_view", AS_OF - (i + 1) * DAY, {"n": v})

@@ -22,7 +22,11 @@ def run_duckdb(model: ScoringModel, data: Dataset) -> tuple[list, list]:
     return result.rows(), result.contributions()
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(model=models(), data=datasets())
 def test_duckdb_matches_online_evaluator(model: ScoringModel, data: Dataset) -> None:
     rows, contributions = run_duckdb(model, data)

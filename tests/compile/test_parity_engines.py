@@ -66,10 +66,14 @@ def load_pg(con: Any, schema: str, data: Dataset) -> None:
 @pytest.mark.postgres
 @settings(max_examples=40, deadline=None, suppress_health_check=SLOW)
 @given(model=models(), data=datasets())
-def test_postgres_matches_online_evaluator(pg_engine: Any, model: ScoringModel, data: Dataset) -> None:
+def test_postgres_matches_online_evaluator(
+    pg_engine: Any, model: ScoringModel, data: Dataset
+) -> None:
     engine, schema = pg_engine
     load_pg(engine.con, schema, data)
-    result = engine.score(model, f'"{schema}".contacts', f'"{schema}".events', AS_OF, explain=True, validate=False)
+    result = engine.score(
+        model, f'"{schema}".contacts', f'"{schema}".events', AS_OF, explain=True, validate=False
+    )
     assert_same(model, data, result.rows(), result.contributions())
 
 
@@ -97,14 +101,22 @@ def spark_session(spark_available: bool) -> Iterator[Any]:
 @pytest.mark.spark
 @settings(max_examples=8, deadline=None, suppress_health_check=SLOW)
 @given(model=models(), data=datasets())
-def test_spark_matches_online_evaluator(spark_session: Any, model: ScoringModel, data: Dataset) -> None:
+def test_spark_matches_online_evaluator(
+    spark_session: Any, model: ScoringModel, data: Dataset
+) -> None:
     from leadscore.engines.spark import SparkEngine
 
     contacts = data.contacts_table()
     events = data.events_table()
-    spark_session.createDataFrame(contacts.to_pylist(), schema=_schema(contacts)).createOrReplaceTempView("t_contacts")
-    spark_session.createDataFrame(events.to_pylist(), schema=_schema(events)).createOrReplaceTempView("t_events")
-    result = SparkEngine(session=spark_session).score(model, "t_contacts", "t_events", AS_OF, explain=True, validate=False)
+    spark_session.createDataFrame(
+        contacts.to_pylist(), schema=_schema(contacts)
+    ).createOrReplaceTempView("t_contacts")
+    spark_session.createDataFrame(
+        events.to_pylist(), schema=_schema(events)
+    ).createOrReplaceTempView("t_events")
+    result = SparkEngine(session=spark_session).score(
+        model, "t_contacts", "t_events", AS_OF, explain=True, validate=False
+    )
     assert_same(model, data, result.rows(), result.contributions())
 
 

@@ -137,7 +137,9 @@ class Dialect:
     def timestamp_at(self, epoch_us: int) -> exp.Expr | None:
         """A timestamp-with-time-zone constant for microseconds since the epoch, if simple."""
         if self.name == "duckdb":
-            return exp.Anonymous(this="MAKE_TIMESTAMPTZ", expressions=[exp.Literal.number(epoch_us)])
+            return exp.Anonymous(
+                this="MAKE_TIMESTAMPTZ", expressions=[exp.Literal.number(epoch_us)]
+            )
         return None
 
     def top_n(self, value: exp.Expr, n: int, largest: bool, where: exp.Expr) -> exp.Expr | None:

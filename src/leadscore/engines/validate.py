@@ -224,7 +224,9 @@ def _duplicates(
             # Negative keys leave a negative remainder in SQL: residue i or i - parts.
             rem = exp.Mod(this=key.copy(), expression=exp.Literal.number(parts))
             grouped = grouped.where(
-                exp.In(this=rem, expressions=[exp.Literal.number(i), exp.Literal.number(i - parts)]),
+                exp.In(
+                    this=rem, expressions=[exp.Literal.number(i), exp.Literal.number(i - parts)]
+                ),
                 copy=False,
             )
         found = run(sql(grouped))
