@@ -16,6 +16,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -71,6 +72,39 @@ def chromium_path() -> str:
     need(path is not None, "Debian chromium is not installed (apt-get install chromium)")
     assert path is not None
     return path
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    # Belt and braces: even a request a test's route guard missed could not
+    # resolve any host but the local one.
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium(chromium_path: str) -> Iterator[Any]:
+    """The one headless Chromium of the session; every browser test takes it.
+
+    One, and no test starts Playwright itself: while Playwright's sync API is
+    started, the main thread counts as inside a running asyncio loop (a greenlet
+    of Playwright's runs it), so another ``sync_playwright()`` before this one
+    has stopped fails with "using Playwright Sync API inside the asyncio loop".
+    """
+    pytest.importorskip("playwright.sync_api")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
 
 
 @pytest.fixture(scope="session")

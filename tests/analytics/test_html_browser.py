@@ -16,9 +16,7 @@ SCREENSHOTS = Path(__file__).parent / "screenshots"
 
 
 @pytest.mark.browser
-def test_report_renders_offline(chromium_path, tmp_path, screenshots, stages, contacts, events):
-    from playwright.sync_api import sync_playwright
-
+def test_report_renders_offline(chromium, tmp_path, screenshots, stages, contacts, events):
     paths = {}
     for name, frame in (("stages", stages), ("contacts", contacts), ("events", events)):
         paths[name] = tmp_path / f"{name}.csv"
@@ -36,46 +34,35 @@ def test_report_renders_offline(chromium_path, tmp_path, screenshots, stages, co
 
     blocked: list[str] = []
     shot = screenshots.path("analytics_report.png")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium_path,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 2000})
+    context = chromium.new_context(viewport={"width": 1280, "height": 2000})
+    try:
+        page = context.new_page()
 
-            def guard(route):  # only the file itself may load
-                url = route.request.url
-                if url.startswith("file://") or url.startswith("http://localhost"):
-                    route.continue_()
-                else:
-                    blocked.append(url)
-                    route.abort()
+        def guard(route):  # only the file itself may load
+            url = route.request.url
+            if url.startswith("file://") or url.startswith("http://localhost"):
+                route.continue_()
+            else:
+                blocked.append(url)
+                route.abort()
 
-            page.route("**/*", guard)
-            page.goto(html.as_uri())
-            page.wait_for_load_state("load")
-            # Every section is there and every chart has drawn marks with a real size.
-            for key in ("funnel", "velocity", "rfm", "attribution", "goals"):
-                assert page.locator(f"section#{key}").count() == 1
-            charts = page.locator("svg.chart")
-            assert charts.count() >= 6
-            box = charts.first.bounding_box()
-            assert box is not None and box["width"] > 300 and box["height"] > 100
-            assert page.locator("svg.chart rect.bar").count() >= 4
-            bar = page.locator("svg.chart rect.bar").first.bounding_box()
-            assert bar is not None and bar["height"] > 1
-            assert "Stage-to-stage conversion" in page.inner_text("section#funnel")
-            page.screenshot(path=str(shot), full_page=True)
-        finally:
-            browser.close()
+        page.route("**/*", guard)
+        page.goto(html.as_uri())
+        page.wait_for_load_state("load")
+        # Every section is there and every chart has drawn marks with a real size.
+        for key in ("funnel", "velocity", "rfm", "attribution", "goals"):
+            assert page.locator(f"section#{key}").count() == 1
+        charts = page.locator("svg.chart")
+        assert charts.count() >= 6
+        box = charts.first.bounding_box()
+        assert box is not None and box["width"] > 300 and box["height"] > 100
+        assert page.locator("svg.chart rect.bar").count() >= 4
+        bar = page.locator("svg.chart rect.bar").first.bounding_box()
+        assert bar is not None and bar["height"] > 1
+        assert "Stage-to-stage conversion" in page.inner_text("section#funnel")
+        page.screenshot(path=str(shot), full_page=True)
+    finally:
+        context.close()
     assert blocked == []
     assert shot.stat().st_size > 20_000
     screenshots.keep(shot, SCREENSHOTS / shot.name)

@@ -1,7 +1,7 @@
 """A live leadscore server seeded with the example data, and a guarded browser.
 
 The server is the real app from ``create_app`` run by uvicorn in a thread on a
-free 127.0.0.1 port. The browser is Debian's Chromium driven by Playwright; every
+free 127.0.0.1 port. The browser is the session's Chromium (tests/conftest.py); every
 request it makes goes through a route handler that lets only the local server
 through and records anything else, and each test fails if something was blocked.
 """
@@ -172,17 +172,6 @@ def admin_key(service: Service) -> str:
 
 # The README links these; they are replaced only with LEADSCORE_UPDATE_SCREENSHOTS=1.
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    # Belt and braces: even a request the route guard missed could not resolve
-    # any host but the local one.
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-]
 
 
 @dataclass
@@ -280,19 +269,6 @@ class Guard:
         else:
             self.blocked.append(url)
             route.abort("blockedbyclient")
-
-
-@pytest.fixture(scope="session")
-def chromium(chromium_path: str) -> Iterator[Any]:
-    pytest.importorskip("playwright.sync_api")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
