@@ -11,6 +11,7 @@ them over the committed ones (docs/screenshots, tests/analytics/screenshots).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 from collections.abc import Iterator
@@ -96,7 +97,7 @@ def chromium(chromium_path: str) -> Iterator[Any]:
     of Playwright's runs it), so another ``sync_playwright()`` before this one
     has stopped fails with "using Playwright Sync API inside the asyncio loop".
     """
-    pytest.importorskip("playwright.sync_api")
+    need(importlib.util.find_spec("playwright") is not None, "playwright is not installed")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
