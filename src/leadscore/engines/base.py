@@ -1,19 +1,29 @@
-"""What every engine shares: column kinds, the scoring moment, the quality pre-pass."""
+"""What engines share: the steps of ``score``, column kinds, as-of time, the quality pre-pass."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
-from leadscore.compile import CompiledModel, quality_table
+from leadscore.compile import CompiledModel, Tables, compile_model, quality_table
+from leadscore.engines.results import BatchResult
+from leadscore.engines.validate import Run, check_inputs
 from leadscore.io import EVENT_COLUMNS, InputError
 from leadscore.spec.model import ScoringModel
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+# The column an engine adds to a file input: its rows in file order, which the output keeps.
+ROW = "__leadscore_row"
+# The relations an engine makes for its inputs and the quality table (temporary: its
+# connection's or session's own).
+TEMP = Tables("leadscore_contacts", "leadscore_events", "leadscore_quality")
 
 
 def as_of_micros(as_of: datetime) -> int:
@@ -172,3 +182,170 @@ def kinds_from(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
 
 def output_kinds(mapping: Mapping[str, str]) -> dict[str, str]:
     return dict(mapping)
+
+
+Step = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Contacts and events as an engine has read them, for the checks and the queries."""
+
+    contacts: str  # the relation the queries read
+    events: str  # the same; an empty relation when there are no events
+    contacts_name: str  # the file or table that messages name
+    events_name: str | None  # None when there are no events
+    contact_kinds: dict[str, str]
+    event_kinds: dict[str, str]
+    numbered: bool  # the contacts carry ROW
+    events_numbered: bool  # the events carry ROW (True when there are none)
+    validate: bool  # the input checks run before scoring
+
+    def check(
+        self,
+        run: Run,
+        dialect: str,
+        *,
+        can_try_cast: bool = True,
+        row_of: Callable[[str, int], int] | None = None,
+    ) -> None:
+        """:func:`check_inputs` on these inputs; rows are named only when both carry ROW."""
+        check_inputs(
+            run,
+            dialect,
+            self.contacts,
+            self.events if self.events_name is not None else None,
+            self.contact_kinds,
+            self.event_kinds,
+            self.contacts_name,
+            self.events_name,
+            ROW if self.numbered and self.events_numbered else None,
+            can_try_cast=can_try_cast,
+            row_of=row_of,
+        )
+
+
+class BatchEngine(ABC):
+    """The steps of ``score``, the same on every engine; each engine fills in the hooks."""
+
+    name: str  # also the compiler's dialect
+
+    def score(
+        self,
+        model: ScoringModel,
+        contacts: str | Path,
+        events: str | Path | None,
+        as_of: datetime,
+        explain: bool = False,
+        validate: bool = True,
+        progress: Step | None = None,
+    ) -> BatchResult:
+        """Score every contact; a bad input raises :class:`InputError` naming file, row, column."""
+        try:
+            return self._score(model, contacts, events, as_of, explain, validate, progress)
+        except self._csv_errors():
+            locate_csv_problem(contacts, events)  # a malformed CSV: say where, as io does
+            raise
+
+    def _score(
+        self,
+        model: ScoringModel,
+        contacts: str | Path,
+        events: str | Path | None,
+        as_of: datetime,
+        explain: bool,
+        validate: bool,
+        progress: Step | None,
+    ) -> BatchResult:
+        step = progress or (lambda _: None)  # names the current step, for a spinner
+        step("reading inputs")
+        contacts_rel, contacts_name, numbered = self._source(
+            contacts, TEMP.contacts, ("contact_id",)
+        )
+        if events is not None:
+            events_rel, events_name, events_numbered = self._source(
+                events, TEMP.events, EVENT_COLUMNS
+            )
+        else:
+            events_rel, events_name, events_numbered = self._no_events(), None, True
+        inputs = Inputs(
+            contacts_rel,
+            events_rel,
+            contacts_name,
+            events_name,
+            self._kinds(contacts_rel),
+            self._kinds(events_rel),
+            numbered,
+            events_numbered,
+            validate,
+        )
+        if validate:
+            step("checking inputs")
+            self._check_inputs(inputs)
+        step("compiling")
+        compiled = compile_model(
+            model,
+            self.name,
+            contact_kinds=inputs.contact_kinds,
+            event_kinds=inputs.event_kinds,
+            as_of_us=as_of_micros(as_of),
+            tables=Tables(contacts_rel, events_rel, TEMP.quality),
+            row_column=ROW if numbered else None,
+        )
+        step("quality checks")
+        quality = run_quality(model, compiled, self._distinct)
+        if quality is not None:
+            self._upload_quality(quality)
+        step("scoring")
+        table, explain_table = self._run_queries(compiled, inputs, explain, step)
+        return BatchResult(compiled, table, explain_table)
+
+    def _run_queries(
+        self, compiled: CompiledModel, inputs: Inputs, explain: bool, step: Step
+    ) -> tuple[pa.Table, pa.Table | None]:
+        """The scores and, when asked, the explanations (only then is that query built)."""
+        table = self._arrow(compiled.sql(pretty=False))
+        explain_table = None
+        if explain:
+            step("explaining")
+            explain_table = self._arrow(compiled.explain_sql(pretty=False))
+        return table, explain_table
+
+    def _distinct(self, sql: str) -> Iterable[Any]:
+        """The quality pre-pass's one-column answers (see :func:`run_quality`)."""
+        return [r[0] for r in self._fetch(sql)]
+
+    @abstractmethod
+    def _csv_errors(self) -> tuple[type[BaseException], ...]:
+        """The engine's errors that may come from a malformed CSV input."""
+
+    @abstractmethod
+    def _source(
+        self, name: str | Path, temp: str, required: tuple[str, ...]
+    ) -> tuple[str, str, bool]:
+        """(relation to read, name for messages, has ROW) for a file or a table; a file
+        becomes the relation ``temp``."""
+
+    @abstractmethod
+    def _no_events(self) -> str:
+        """An empty events relation, with the event columns, for a call without events."""
+
+    @abstractmethod
+    def _kinds(self, relation: str) -> dict[str, str]:
+        """Column name -> the compiler's kind (ROW left out)."""
+
+    @abstractmethod
+    def _check_inputs(self, inputs: Inputs) -> None:
+        """The input checks of :mod:`leadscore.engines.validate`, as the engine can run them."""
+
+    @abstractmethod
+    def _fetch(self, sql: str) -> list[tuple[Any, ...]]:
+        """A query's rows."""
+
+    @abstractmethod
+    def _upload_quality(self, quality: pa.Table) -> None:
+        """Make the quality pre-pass's table readable as ``TEMP.quality``."""
+
+    @abstractmethod
+    def _arrow(self, sql: str) -> pa.Table:
+        """A compiled query's answer."""

@@ -7,29 +7,22 @@ Python readers would. Rows keep their file order for the output.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from leadscore.compile import Tables, compile_model
+import pyarrow as pa
+
 from leadscore.engines.base import (
-    as_of_micros,
+    ROW,
+    TEMP,
+    BatchEngine,
+    Inputs,
     check_csv_text,
     check_file_header,
     file_header,
     is_file,
     kinds_from,
-    locate_csv_problem,
-    run_quality,
 )
-from leadscore.engines.results import BatchResult
-from leadscore.engines.validate import check_inputs
-from leadscore.io import EVENT_COLUMNS
-from leadscore.spec.model import ScoringModel
-
-ROW = "__leadscore_row"
-TABLES = Tables("leadscore_contacts", "leadscore_events", "leadscore_quality")
 
 
 def _quote(text: str) -> str:
@@ -40,7 +33,7 @@ def _ident(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-class DuckDBEngine:
+class DuckDBEngine(BatchEngine):
     """Scores with DuckDB; ``database`` is a DuckDB file holding the tables, if any."""
 
     name = "duckdb"
@@ -61,8 +54,10 @@ class DuckDBEngine:
         if memory_limit:
             self.con.execute(f"SET memory_limit = {_quote(memory_limit)}")
 
-    def _source(self, name: str | Path, view: str, required: tuple[str, ...]) -> tuple[str, bool]:
-        """A temp view over a file (with a row number) or a table; True if it has rows numbers."""
+    def _source(
+        self, name: str | Path, view: str, required: tuple[str, ...]
+    ) -> tuple[str, str, bool]:
+        """A temp view over a file (with a row number) or a table."""
         if is_file(name):
             path = Path(name)
             check_file_header(path, file_header(path), required)
@@ -79,11 +74,11 @@ class DuckDBEngine:
                     f"SELECT file_row_number + 1 AS {ROW}, * EXCLUDE (file_row_number) FROM {read}"
                 )
             self.con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {body}")
-            return str(path), True
+            return view, str(path), True
         columns = [r[0] for r in self.con.execute(f"DESCRIBE {name}").fetchall()]
         check_file_header(Path(str(name)), columns, required)
         self.con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM {name}")
-        return str(name), False
+        return view, str(name), False
 
     def _csv_columns(self, path: Path) -> str:
         names = file_header(path)
@@ -93,88 +88,35 @@ class DuckDBEngine:
         rows = self.con.execute(f"DESCRIBE {view}").fetchall()
         return kinds_from((r[0], r[1]) for r in rows if r[0] != ROW)
 
-    def score(
-        self,
-        model: ScoringModel,
-        contacts: str | Path,
-        events: str | Path | None,
-        as_of: datetime,
-        explain: bool = False,
-        validate: bool = True,
-        progress: Callable[[str], None] | None = None,
-    ) -> BatchResult:
-        """Score every contact; a bad input raises :class:`InputError` naming file, row, column."""
+    def _csv_errors(self) -> tuple[type[BaseException], ...]:
         import duckdb
 
-        try:
-            return self._score(model, contacts, events, as_of, explain, validate, progress)
-        except duckdb.Error:
-            locate_csv_problem(contacts, events)  # a malformed CSV: say where, as io does
-            raise
+        return (duckdb.Error,)
 
-    def _score(
-        self,
-        model: ScoringModel,
-        contacts: str | Path,
-        events: str | Path | None,
-        as_of: datetime,
-        explain: bool,
-        validate: bool,
-        progress: Callable[[str], None] | None,
-    ) -> BatchResult:
-        step = progress or (lambda _: None)  # names the current step, for a spinner
-        step("reading inputs")
-        contacts_name, numbered = self._source(contacts, TABLES.contacts, ("contact_id",))
-        events_name = None
-        if events is not None:
-            events_name, numbered_e = self._source(events, TABLES.events, EVENT_COLUMNS)
-        else:
-            numbered_e = numbered
-            self.con.execute(
-                f"CREATE OR REPLACE TEMP VIEW {TABLES.events} AS SELECT 0 AS {ROW}, "
-                "NULL::VARCHAR AS event_id, NULL::VARCHAR AS contact_id, NULL::VARCHAR AS type, "
-                "NULL::TIMESTAMPTZ AS timestamp WHERE false"
-            )
-        ck, ek = self._kinds(TABLES.contacts), self._kinds(TABLES.events)
-        if validate:
-            step("checking inputs")
-            check_csv_text(contacts, events)
-            check_inputs(
-                lambda sql: self.con.execute(sql).fetchall(),
-                "duckdb",
-                TABLES.contacts,
-                TABLES.events if events is not None else None,
-                ck,
-                ek,
-                contacts_name,
-                events_name,
-                ROW if numbered and numbered_e else None,
-            )
-        step("compiling")
-        compiled = compile_model(
-            model,
-            "duckdb",
-            contact_kinds=ck,
-            event_kinds=ek,
-            as_of_us=as_of_micros(as_of),
-            tables=TABLES,
-            row_column=ROW if numbered else None,
+    def _no_events(self) -> str:
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {TEMP.events} AS SELECT 0 AS {ROW}, "
+            "NULL::VARCHAR AS event_id, NULL::VARCHAR AS contact_id, NULL::VARCHAR AS type, "
+            "NULL::TIMESTAMPTZ AS timestamp WHERE false"
         )
-        step("quality checks")
-        quality = run_quality(
-            model, compiled, lambda sql: self.con.sql(sql).to_arrow_table().column(0)
-        )
-        if quality is not None:
-            self.con.register(TABLES.quality, quality)
-        step("scoring")
-        table = self._run(compiled.sql(pretty=False))
-        explain_table = None
-        if explain:
-            step("explaining")
-            explain_table = self._run(compiled.explain_sql(pretty=False))
-        return BatchResult(compiled, table, explain_table)
+        return TEMP.events
 
-    def _run(self, sql: str) -> Any:
+    def _check_inputs(self, inputs: Inputs) -> None:
+        # DuckDB decodes only the columns a query reads, so the bytes are checked first.
+        check_csv_text(inputs.contacts_name, inputs.events_name)
+        inputs.check(self._fetch, "duckdb")
+
+    def _fetch(self, sql: str) -> list[tuple[Any, ...]]:
+        return self.con.execute(sql).fetchall()
+
+    def _distinct(self, sql: str) -> pa.ChunkedArray:
+        # An Arrow column: no Python objects for a million e-mails.
+        return self.con.sql(sql).to_arrow_table().column(0)
+
+    def _upload_quality(self, quality: pa.Table) -> None:
+        self.con.register(TEMP.quality, quality)
+
+    def _arrow(self, sql: str) -> pa.Table:
         """A compiled query as an Arrow table, with the rule map as the hashed join side.
 
         The rule map is a DISTINCT over the events, which DuckDB estimates as large as

@@ -8,31 +8,27 @@ column as text (as the Python reader sees it) and its row order kept.
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 from sqlglot import exp
 
-from leadscore.compile import Tables, compile_model
+from leadscore.compile import CompiledModel
 from leadscore.compile.values import trim_text
 from leadscore.engines.base import (
-    as_of_micros,
+    ROW,
+    TEMP,
+    BatchEngine,
+    Inputs,
+    Step,
     check_file_header,
     file_header,
     is_file,
     kind_of,
-    run_quality,
 )
-from leadscore.engines.results import BatchResult
-from leadscore.engines.validate import BAD_TIMESTAMP, check_inputs
-from leadscore.io import EVENT_COLUMNS, InputError, csv_row_error
-from leadscore.spec.model import ScoringModel
-
-ROW = "__leadscore_row"
-QUALITY = "leadscore_quality"
+from leadscore.engines.validate import BAD_TIMESTAMP
+from leadscore.io import InputError, csv_row_error
 
 # Planner settings for the scoring query only (SET LOCAL in its transaction).
 # PostgreSQL cannot estimate joins on the rule map (a CTE: no statistics), so it
@@ -58,7 +54,7 @@ def _ident(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-class PostgresEngine:
+class PostgresEngine(BatchEngine):
     """Scores with PostgreSQL through psycopg 3 (installed with ``leadscore[postgres]``)."""
 
     name = "postgres"
@@ -141,78 +137,43 @@ class PostgresEngine:
                     raise csv_row_error(path, exc, number + 1, reader.line_num) from None
         return temp, str(path), True
 
-    def score(
-        self,
-        model: ScoringModel,
-        contacts: str | Path,
-        events: str | Path | None,
-        as_of: datetime,
-        explain: bool = False,
-        validate: bool = True,
-        progress: Callable[[str], None] | None = None,
-    ) -> BatchResult:
-        step = progress or (lambda _: None)  # names the current step, for a spinner
-        step("reading inputs")
-        contacts_rel, contacts_name, numbered = self._source(
-            contacts, "leadscore_contacts", ("contact_id",)
-        )
-        if events is not None:
-            events_rel, events_name, numbered_e = self._source(
-                events, "leadscore_events", EVENT_COLUMNS
+    def _csv_errors(self) -> tuple[type[BaseException], ...]:
+        return ()  # CSV inputs are copied through Python's reader, which names a bad row itself
+
+    def _no_events(self) -> str:
+        # Not TEMP.events: that may be an earlier call's temp table, which no view replaces.
+        with self.con.cursor() as cur:
+            cur.execute(
+                "CREATE OR REPLACE TEMP VIEW leadscore_no_events AS SELECT NULL::text AS event_id, "
+                "NULL::text AS contact_id, NULL::text AS type, NULL::timestamptz AS timestamp "
+                "WHERE false"
             )
-        else:
-            events_rel, events_name, numbered_e = "leadscore_no_events", None, numbered
-            with self.con.cursor() as cur:
-                cur.execute(
-                    "CREATE OR REPLACE TEMP VIEW leadscore_no_events AS SELECT NULL::text AS event_id, "
-                    "NULL::text AS contact_id, NULL::text AS type, NULL::timestamptz AS timestamp "
-                    "WHERE false"
-                )
-        ck, ek = self._kinds(contacts_rel), self._kinds(events_rel)
-        if validate:
-            step("checking inputs")
-            check_inputs(
-                self._fetch,
-                "postgres",
-                contacts_rel,
-                events_rel if events is not None else None,
-                ck,
-                ek,
-                contacts_name,
-                events_name,
-                ROW if numbered and numbered_e else None,
-                can_try_cast=False,
-            )
-        step("compiling")
-        compiled = compile_model(
-            model,
-            "postgres",
-            contact_kinds=ck,
-            event_kinds=ek,
-            as_of_us=as_of_micros(as_of),
-            tables=Tables(contacts_rel, events_rel, QUALITY),
-            row_column=ROW if numbered else None,
-        )
-        step("quality checks")
-        quality = run_quality(model, compiled, lambda sql: [r[0] for r in self._fetch(sql)])
-        if quality is not None:
-            self._upload_quality(quality)
-        step("scoring")
+        return "leadscore_no_events"
+
+    def _check_inputs(self, inputs: Inputs) -> None:
+        # Copying a CSV has decoded all of it already. PostgreSQL 15 has no TRY_CAST, so
+        # timestamps are checked by shape only (and a failed cast located after).
+        inputs.check(self._fetch, "postgres", can_try_cast=False)
+
+    def _run_queries(
+        self, compiled: CompiledModel, inputs: Inputs, explain: bool, step: Step
+    ) -> tuple[pa.Table, pa.Table | None]:
         try:
             # One transaction, so that SET LOCAL ends with it and a caller's connection
             # keeps its own settings.
             with self.con.transaction(), self.con.cursor() as cur:
                 for setting in PLANNER_SETTINGS:
                     cur.execute(f"SET LOCAL {setting}")
-                table = self._arrow(compiled.sql(pretty=False))
-                if explain:
-                    step("explaining")
-                explain_table = self._arrow(compiled.explain_sql(pretty=False)) if explain else None
+                return super()._run_queries(compiled, inputs, explain, step)
         except self.psycopg.errors.DataError:
-            if validate and events is not None and ek.get("timestamp") == "text":
-                self._locate_bad_timestamp(events_rel, str(events_name), numbered and numbered_e)
+            if (
+                inputs.validate
+                and inputs.events_name is not None
+                and inputs.event_kinds.get("timestamp") == "text"
+            ):
+                numbered = inputs.numbered and inputs.events_numbered
+                self._locate_bad_timestamp(inputs.events, inputs.events_name, numbered)
             raise
-        return BatchResult(compiled, table, explain_table)
 
     def _locate_bad_timestamp(self, relation: str, name: str, numbered: bool) -> None:
         """Name the text timestamp PostgreSQL refused (``2026-13-01``...) as io would.
@@ -242,12 +203,12 @@ class PostgresEngine:
         checks = [c for c in quality.column_names if c not in ("field", "value")]
         cols = ", ".join(["field text", "value text", *[f"{_ident(c)} boolean" for c in checks]])
         with self.con.cursor() as cur:
-            cur.execute(f"DROP TABLE IF EXISTS {QUALITY}")
-            cur.execute(f"CREATE TEMP TABLE {QUALITY} ({cols})")
-            with cur.copy(f"COPY {QUALITY} FROM STDIN") as copy:
+            cur.execute(f"DROP TABLE IF EXISTS {TEMP.quality}")
+            cur.execute(f"CREATE TEMP TABLE {TEMP.quality} ({cols})")
+            with cur.copy(f"COPY {TEMP.quality} FROM STDIN") as copy:
                 for row in quality.to_pylist():
                     copy.write_row([row["field"], row["value"], *[row[c] for c in checks]])
-            cur.execute(f"ANALYZE {QUALITY}")
+            cur.execute(f"ANALYZE {TEMP.quality}")
 
     def _arrow(self, sql: str) -> pa.Table:
         with self.con.cursor() as cur:

@@ -8,33 +8,25 @@ Parquet paths (any Spark-readable URI) or names of tables/views in the catalog.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import datetime
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
-from leadscore.compile import Tables, compile_model
 from leadscore.engines.base import (
-    as_of_micros,
+    ROW,
+    TEMP,
+    BatchEngine,
+    Inputs,
     check_csv_text,
     check_file_header,
     is_file,
     kind_of,
-    locate_csv_problem,
-    run_quality,
 )
-from leadscore.engines.results import BatchResult
-from leadscore.engines.validate import check_inputs
-from leadscore.io import EVENT_COLUMNS
-from leadscore.spec.model import ScoringModel
-
-ROW = "__leadscore_row"
-QUALITY = "leadscore_quality"
 
 
-class SparkEngine:
+class SparkEngine(BatchEngine):
     """Scores with Spark SQL through PySpark (installed with ``leadscore[spark]``)."""
 
     name = "spark"
@@ -88,7 +80,7 @@ class SparkEngine:
             check_file_header(Path(path), df.columns, required)
             # Ids increase with the file order, which the output keeps.
             df = df.withColumn(ROW, F.monotonically_increasing_id())
-            if view == "leadscore_contacts":
+            if view == TEMP.contacts:
                 # The ids are not deterministic across recomputations; pin them once
                 # because the query reads the contacts more than once.
                 df = df.localCheckpoint()
@@ -110,93 +102,31 @@ class SparkEngine:
     def _fetch(self, sql: str) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in self.spark.sql(sql).collect()]
 
-    def score(
-        self,
-        model: ScoringModel,
-        contacts: str | Path,
-        events: str | Path | None,
-        as_of: datetime,
-        explain: bool = False,
-        validate: bool = True,
-        progress: Callable[[str], None] | None = None,
-    ) -> BatchResult:
-        """Score every contact; a bad input raises :class:`InputError` naming file, row, column."""
+    def _csv_errors(self) -> tuple[type[BaseException], ...]:
         from py4j.protocol import Py4JJavaError
         from pyspark.errors import PySparkException
 
-        try:
-            return self._score(model, contacts, events, as_of, explain, validate, progress)
-        except (PySparkException, Py4JJavaError):
-            locate_csv_problem(contacts, events)  # a malformed local CSV: say where, as io does
-            raise
+        return (PySparkException, Py4JJavaError)
 
-    def _score(
-        self,
-        model: ScoringModel,
-        contacts: str | Path,
-        events: str | Path | None,
-        as_of: datetime,
-        explain: bool,
-        validate: bool,
-        progress: Callable[[str], None] | None,
-    ) -> BatchResult:
-        step = progress or (lambda _: None)  # names the current step, for a spinner
-        step("reading inputs")
-        contacts_rel, contacts_name, numbered = self._source(
-            contacts, "leadscore_contacts", ("contact_id",)
+    def _no_events(self) -> str:
+        self.spark.sql(
+            "CREATE OR REPLACE TEMP VIEW leadscore_no_events AS SELECT CAST(NULL AS STRING) AS event_id, "
+            "CAST(NULL AS STRING) AS contact_id, CAST(NULL AS STRING) AS type, "
+            "CAST(NULL AS TIMESTAMP) AS timestamp WHERE false"
         )
-        if events is not None:
-            events_rel, events_name, numbered_e = self._source(
-                events, "leadscore_events", EVENT_COLUMNS
-            )
-        else:
-            events_rel, events_name, numbered_e = "leadscore_no_events", None, numbered
-            self.spark.sql(
-                "CREATE OR REPLACE TEMP VIEW leadscore_no_events AS SELECT CAST(NULL AS STRING) AS event_id, "
-                "CAST(NULL AS STRING) AS contact_id, CAST(NULL AS STRING) AS type, "
-                "CAST(NULL AS TIMESTAMP) AS timestamp WHERE false"
-            )
-        ck, ek = self._kinds(contacts_rel), self._kinds(events_rel)
-        if validate:
-            step("checking inputs")
-            check_csv_text(contacts, events)
-            check_inputs(
-                self._fetch,
-                "spark",
-                contacts_rel,
-                events_rel if events is not None else None,
-                ck,
-                ek,
-                contacts_name,
-                events_name,
-                ROW if numbered and numbered_e else None,
-                row_of=self._row_number,
-            )
-        step("compiling")
-        compiled = compile_model(
-            model,
-            "spark",
-            contact_kinds=ck,
-            event_kinds=ek,
-            as_of_us=as_of_micros(as_of),
-            tables=Tables(contacts_rel, events_rel, QUALITY),
-            row_column=ROW if numbered else None,
-        )
-        step("quality checks")
-        quality = run_quality(model, compiled, lambda sql: [r[0] for r in self._fetch(sql)])
-        if quality is not None:
-            checks = [c for c in quality.column_names if c not in ("field", "value")]
-            schema = ", ".join(
-                ["field STRING", "value STRING", *[f"`{c}` BOOLEAN" for c in checks]]
-            )
-            rows = [tuple(r.values()) for r in quality.to_pylist()]
-            self.spark.createDataFrame(rows, schema=schema).createOrReplaceTempView(QUALITY)
-        step("scoring")
-        table = self._arrow(compiled.sql(pretty=False))
-        if explain:
-            step("explaining")
-        explain_table = self._arrow(compiled.explain_sql(pretty=False)) if explain else None
-        return BatchResult(compiled, table, explain_table)
+        return "leadscore_no_events"
+
+    def _check_inputs(self, inputs: Inputs) -> None:
+        # Spark replaces bytes that are not UTF-8, so the bytes are checked first.
+        check_csv_text(inputs.contacts_name, inputs.events_name)
+        # ROW holds increasing ids, not row numbers: a reported id is counted into one.
+        inputs.check(self._fetch, "spark", row_of=self._row_number)
+
+    def _upload_quality(self, quality: pa.Table) -> None:
+        checks = [c for c in quality.column_names if c not in ("field", "value")]
+        schema = ", ".join(["field STRING", "value STRING", *[f"`{c}` BOOLEAN" for c in checks]])
+        rows = [tuple(r.values()) for r in quality.to_pylist()]
+        self.spark.createDataFrame(rows, schema=schema).createOrReplaceTempView(TEMP.quality)
 
     def _arrow(self, sql: str) -> pa.Table:
         df = self.spark.sql(sql)
