@@ -291,7 +291,9 @@ def test_spark_reports_bad_csv_rows_as_the_python_reader_does(
 ) -> None:
     """One Spark session for a few cases: its row ids are not row numbers, messages must be."""
     engine = get_engine("spark", master="local[1]")
-    cases = [BAD[0], BAD[3]]  # a bad timestamp; a duplicate id ("first at row N")
+    # a text timestamp; an impossible date (a CAST error under ANSI mode unless TRY_CAST);
+    # a duplicate id ("first at row N")
+    cases = [BAD[0], BAD[1], BAD[3]]
     cases.append(("short row", "events", EVENTS + "e5,c1,page_view\n", 5, None))
     for case, which, content, row, column in cases:
         folder = tmp_path / case.replace(" ", "-")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -153,10 +153,6 @@ def check_csv_text(*names: str | Path | None) -> None:
             raise InputError(str(name), f"not UTF-8 text: {exc.reason}") from exc
 
 
-def required_event_columns() -> tuple[str, ...]:
-    return EVENT_COLUMNS
-
-
 def run_quality(
     model: ScoringModel,
     compiled: CompiledModel,
@@ -178,10 +174,6 @@ def run_quality(
 
 def kinds_from(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
     return {name: kind_of(type_name) for name, type_name in pairs}
-
-
-def output_kinds(mapping: Mapping[str, str]) -> dict[str, str]:
-    return dict(mapping)
 
 
 Step = Callable[[str], None]

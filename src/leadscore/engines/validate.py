@@ -171,7 +171,11 @@ def check_inputs(
             bad = _or(
                 bad,
                 exp.Is(
-                    this=exp.TryCast(this=ts.copy(), to=exp.DataType.build("TIMESTAMPTZ")),
+                    # safe: sqlglot writes a plain CAST for Spark otherwise, which fails under
+                    # Spark 4's ANSI mode instead of giving NULL
+                    this=exp.TryCast(
+                        this=ts.copy(), to=exp.DataType.build("TIMESTAMPTZ"), safe=True
+                    ),
                     expression=exp.null(),
                 ),
             )
