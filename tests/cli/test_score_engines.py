@@ -117,10 +117,11 @@ def test_duckdb_reads_tables_of_a_database_file(
 
     db = tmp_path / "crm.duckdb"
     with duckdb.connect(str(db)) as con:
-        # all text, as a CSV reads; the row order is not the file's, so compare sorted
-        for name in ("contacts", "events"):
+        # all text, as a CSV reads; the row order is not the file's, so compare sorted.
+        # "web events" is not a plain identifier: the engine must quote it.
+        for name, table in (("contacts", "contacts"), ("events", '"web events"')):
             path = str(EXAMPLES / f"{name}.csv").replace("'", "''")
-            con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_csv('{path}', all_varchar=1)")
+            con.execute(f"CREATE TABLE {table} AS SELECT * FROM read_csv('{path}', all_varchar=1)")
     out = tmp_path / "scores.csv"
     result = runner.invoke(
         app,
@@ -133,7 +134,7 @@ def test_duckdb_reads_tables_of_a_database_file(
             "-c",
             "contacts",
             "-e",
-            "events",
+            "web events",
             "--as-of",
             "2026-11-01",
             "-o",
@@ -163,6 +164,9 @@ def test_unknown_table_and_missing_db_are_clean_errors(tmp_path: Path) -> None:
     result = run("-c", "crm.contacts")
     assert result.exit_code == 1 and "duckdb engine:" in result.output
     assert "crm.contacts" in result.output and "Traceback" not in result.output
+    # a name that is not an identifier is a table name that does not exist, never SQL
+    result = run("-c", "contacts; SELECT 1")
+    assert result.exit_code == 1 and "Table with name contacts; SELECT 1 does not" in result.output
     result = run("--engine", "postgres", "-c", str(EXAMPLES / "contacts.csv"))
     assert result.exit_code == 1 and "needs --db postgresql://" in result.output
     result = run("--db", str(tmp_path / "none.duckdb"), "-c", "contacts")
@@ -212,14 +216,13 @@ def test_postgres_reads_tables_in_the_server(
     import psycopg
 
     with psycopg.connect(pg_scratch_url, autocommit=True) as con:
-        for name in ("contacts", "events"):
+        # "cli crm events" is not a plain identifier: the engine must quote it
+        for name, table in (("contacts", "cli_crm_contacts"), ("events", '"cli crm events"')):
             path = EXAMPLES / f"{name}.csv"
             header = path.open().readline().strip().split(",")
             columns = ", ".join(f'"{h}" text' for h in header)
-            con.execute(f"CREATE TABLE cli_crm_{name} ({columns})")
-            with con.cursor().copy(
-                f"COPY cli_crm_{name} FROM STDIN WITH (FORMAT csv, HEADER)"
-            ) as cp:
+            con.execute(f"CREATE TABLE {table} ({columns})")
+            with con.cursor().copy(f"COPY {table} FROM STDIN WITH (FORMAT csv, HEADER)") as cp:
                 cp.write(path.read_bytes())
     out = tmp_path / "scores.csv"
     result = runner.invoke(
@@ -233,7 +236,7 @@ def test_postgres_reads_tables_in_the_server(
             "-c",
             "cli_crm_contacts",
             "-e",
-            "cli_crm_events",
+            "cli crm events",
             "--as-of",
             "2026-11-01",
             "-o",

@@ -318,7 +318,7 @@ class _Compiler:
         quality_inputs = {
             f: exp.select(_as(self.contact_reader(None).text(f), "value"))
             .distinct()
-            .from_(_as(exp.to_table(self.tables.contacts), "c"))
+            .from_(_as(exp.to_table(self.tables.contacts, dialect=self.d.name), "c"))
             for f in sorted(self.quality_fields)
         }
         for f in quality_inputs:
@@ -454,7 +454,9 @@ class _Compiler:
         ]
         if need_eid:
             e2_cols.append(_as(self.eid("e"), "eid"))
-        e2 = exp.select(*e2_cols).from_(_as(exp.to_table(self.tables.events), "e"))
+        e2 = exp.select(*e2_cols).from_(
+            _as(exp.to_table(self.tables.events, dialect=self.d.name), "e")
+        )
         on_e2 = [
             exp.EQ(this=self.join_key("e2", k), expression=col(f"k_{i}", "m"))
             for i, k in enumerate(key_cols)
@@ -702,7 +704,11 @@ class _Compiler:
             for i, k in enumerate(key_cols)
             if self.ek[k] == "float"
         ]
-        return exp.select(*cols).distinct().from_(exp.to_table(self.tables.events))
+        return (
+            exp.select(*cols)
+            .distinct()
+            .from_(exp.to_table(self.tables.events, dialect=self.d.name))
+        )
 
     def window_of(self, rule: Any) -> float | None:
         if isinstance(rule, EventRule):
@@ -843,7 +849,7 @@ class _Compiler:
                 )
             inner = (
                 exp.select(*cols)
-                .from_(_as(exp.to_table(self.tables.events), "e"))
+                .from_(_as(exp.to_table(self.tables.events, dialect=self.d.name), "e"))
                 .join(_as(exp.to_table(source), "m"), on=on)
             )
             when: exp.Expr = exp.LTE(this=col("ts_us", "e2"), expression=self.asof_us.copy())
@@ -1173,7 +1179,9 @@ class _Compiler:
             cols.append(_as(dbl(0), "surge_points"))
 
         def make(extra: list[exp.Expr], explain: bool) -> exp.Select:
-            select = exp.select(*cols, *extra).from_(_as(exp.to_table(self.tables.contacts), "c"))
+            select = exp.select(*cols, *extra).from_(
+                _as(exp.to_table(self.tables.contacts, dialect=self.d.name), "c")
+            )
             if self.event_slots:
                 # The explain plan keys pc by the contact id's text; the wide plan by cid_key.
                 key = self.cid("c", self.ck) if explain else self.cid_key("c", self.ck)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+from sqlglot import exp
 
 from leadscore.compile import CompiledModel, Tables, compile_model, quality_table
 from leadscore.engines.results import BatchResult
@@ -64,6 +65,17 @@ def kind_of(type_name: str) -> str:
 
 def is_file(name: str | Path) -> bool:
     return Path(name).suffix.lower() in (".csv", ".parquet", ".pq")
+
+
+def table_sql(name: str, dialect: str) -> str:
+    """A table name from the command line as SQL: plain parts as written, others quoted.
+
+    ``crm.contacts`` stays as it is (so PostgreSQL still folds its case), while a part
+    that is not a plain identifier (``leads[2026]``, ``x; drop table y``) becomes a
+    quoted name, so the database answers "no such table" instead of a syntax error
+    and the text can never be read as SQL.
+    """
+    return exp.to_table(name, dialect=dialect).sql(dialect=dialect)
 
 
 def check_file_header(path: Path, columns: Sequence[str], required: Sequence[str]) -> None:

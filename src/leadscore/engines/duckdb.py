@@ -22,6 +22,7 @@ from leadscore.engines.base import (
     file_header,
     is_file,
     kinds_from,
+    table_sql,
 )
 
 
@@ -75,9 +76,10 @@ class DuckDBEngine(BatchEngine):
                 )
             self.con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {body}")
             return view, str(path), True
-        columns = [r[0] for r in self.con.execute(f"DESCRIBE {name}").fetchall()]
+        table = table_sql(str(name), self.name)
+        columns = [r[0] for r in self.con.execute(f"DESCRIBE {table}").fetchall()]
         check_file_header(Path(str(name)), columns, required)
-        self.con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM {name}")
+        self.con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM {table}")
         return view, str(name), False
 
     def _csv_columns(self, path: Path) -> str:

@@ -26,6 +26,7 @@ from leadscore.engines.base import (
     file_header,
     is_file,
     kind_of,
+    table_sql,
 )
 from leadscore.engines.validate import BAD_TIMESTAMP
 from leadscore.io import InputError, csv_row_error
@@ -94,10 +95,10 @@ class PostgresEngine(BatchEngine):
     ) -> tuple[str, str, bool]:
         """(relation to read, name for messages, has row numbers)."""
         if not is_file(name):
-            table = str(name)
+            table = table_sql(str(name), self.name)
             columns = list(self._kinds(table))
-            check_file_header(Path(table), columns, required)
-            return table, table, False
+            check_file_header(Path(str(name)), columns, required)
+            return table, str(name), False
         path = Path(name)
         if path.suffix.lower() != ".csv":
             raise InputError(

@@ -23,6 +23,7 @@ from leadscore.engines.base import (
     check_file_header,
     is_file,
     kind_of,
+    table_sql,
 )
 
 
@@ -86,9 +87,9 @@ class SparkEngine(BatchEngine):
                 df = df.localCheckpoint()
             df.createOrReplaceTempView(view)
             return view, path, True
-        table = str(name)
-        check_file_header(Path(table), self.spark.table(table).columns, required)
-        return table, table, False
+        table = table_sql(str(name), self.name)
+        check_file_header(Path(str(name)), self.spark.table(table).columns, required)
+        return table, str(name), False
 
     def _kinds(self, table: str) -> dict[str, str]:
         schema = self.spark.table(table).schema
