@@ -127,3 +127,34 @@ def _schema(table: Any) -> str:
         kind = "TIMESTAMP" if str(field.type).startswith("timestamp") else names[str(field.type)]
         parts.append(f"`{field.name}` {kind}")
     return ", ".join(parts)
+
+
+@pytest.mark.spark
+def test_spark_quality_checks_after_a_field_with_no_values(spark_session: Any) -> None:
+    """The pre-pass's table has one Arrow batch per field; a field with no values makes
+    an empty one, and PySpark drops every batch after it unless the table is one chunk."""
+    from leadscore.engines.spark import SparkEngine
+    from leadscore.spec import model_from_dict
+
+    model = model_from_dict(
+        {
+            "scores": {
+                "fit": {
+                    "rules": [
+                        {"id": "free", "when": {"check": "free_email"}, "points": -10},
+                        {"id": "name", "when": {"check": "not_capitalised"}, "points": -3},
+                        {"id": "phone", "when": {"check": "invalid_phone"}, "points": -5},
+                    ]
+                }
+            }
+        }
+    )
+    spark_session.createDataFrame(
+        [("c1", "ann@gmail.com", None, "12345"), ("c2", "bo@acme.com", None, "+1 650 253 0000")],
+        schema="contact_id STRING, email STRING, first_name STRING, phone STRING",
+    ).createOrReplaceTempView("q_contacts")
+    result = SparkEngine(session=spark_session).score(
+        model, "q_contacts", None, AS_OF, validate=False
+    )
+    fit = {r["contact_id"]: r["fit"] for r in result.rows()}
+    assert fit == {"c1": -15.0, "c2": 0.0}

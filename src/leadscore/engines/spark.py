@@ -123,11 +123,17 @@ class SparkEngine(BatchEngine):
         # ROW holds increasing ids, not row numbers: a reported id is counted into one.
         inputs.check(self._fetch, "spark", row_of=self._row_number)
 
+    # The quality pre-pass goes through Arrow both ways: collecting 100,000 distinct
+    # e-mails as Row objects and uploading the answers as Python tuples took 6.3 s of a
+    # 100k / 5M score call.
+    def _distinct(self, sql: str) -> pa.ChunkedArray:
+        return self.spark.sql(sql).toArrow().column(0)
+
     def _upload_quality(self, quality: pa.Table) -> None:
-        checks = [c for c in quality.column_names if c not in ("field", "value")]
-        schema = ", ".join(["field STRING", "value STRING", *[f"`{c}` BOOLEAN" for c in checks]])
-        rows = [tuple(r.values()) for r in quality.to_pylist()]
-        self.spark.createDataFrame(rows, schema=schema).createOrReplaceTempView(TEMP.quality)
+        # One chunk: PySpark 4.3 stops reading an Arrow table at its first empty record
+        # batch, and a field with no values (no last names at all) makes one.
+        table = quality.combine_chunks()
+        self.spark.createDataFrame(table).createOrReplaceTempView(TEMP.quality)
 
     def _arrow(self, sql: str) -> pa.Table:
         df = self.spark.sql(sql)
