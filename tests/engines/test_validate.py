@@ -338,8 +338,8 @@ def test_typed_parquet_columns_are_checked_as_the_python_reader_does(
 def test_duplicate_integer_ids_are_found_in_every_pass(
     tmp_path: Path, duck: Any, ids: list[int]
 ) -> None:
-    """Integer event ids are checked one residue of id % 4 at a time; each pass must see
-    its repeats, negative ids included (their remainder is negative in SQL)."""
+    """Repeated integer event ids are found and named as the Python reader does, negative
+    ids included (DuckDB sorts the ids; see the next test for both ways)."""
     pq.write_table(pa.table({"contact_id": pa.array([1], pa.int64())}), tmp_path / "c.parquet")
     when = datetime(2026, 10, 30, 10, tzinfo=UTC)
     events = {
@@ -358,3 +358,37 @@ def test_duplicate_integer_ids_are_found_in_every_pass(
     pq.write_table(pa.table(events), paths["events"])
     got = engine_error(duck, paths)
     assert (got.row, got.column) == (2, "event_id") and str(got) == str(python_error(paths))
+
+
+@pytest.mark.parametrize("by_sort", [True, False], ids=["sort", "four-passes"])
+@pytest.mark.parametrize("ids", [[10, 11, 12, 11], [-7, 4, -7, 5], [1, 2, 3, 3], [8, 0, 4, 4]])
+def test_repeated_integer_keys_are_found_either_way(ids: list[int], by_sort: bool) -> None:
+    """DuckDB sorts integer ids; PostgreSQL and Spark group them one residue of id % 4 at
+    a time (each pass must see its repeats: a negative id's remainder is negative in SQL).
+    Both must name the first repeat in file order and the row it repeats."""
+    import duckdb
+    from sqlglot import exp
+
+    from leadscore.compile.sqlexp import alias
+    from leadscore.engines.validate import DUPLICATE_PASSES, _duplicates
+
+    con = duckdb.connect()
+    rows = ", ".join(f"({i + 1}, {x})" for i, x in enumerate([*ids, 99]))
+    con.execute(f"CREATE TABLE ev AS SELECT * FROM (VALUES {rows}, (6, NULL)) AS v(r, event_id)")
+
+    def repeat_in_ev() -> tuple[int, str, int | None] | None:
+        return _duplicates(
+            lambda q: con.execute(q).fetchall(),
+            lambda e: e.sql(dialect="duckdb"),
+            alias(exp.to_table("ev"), "t"),
+            exp.column("event_id", table="t", quoted=True),
+            [alias(exp.column("r", table="t"), "row_no")],
+            "r",
+            DUPLICATE_PASSES,
+            by_sort,
+        )
+
+    repeat = next(i for i, x in enumerate(ids) if x in ids[:i])
+    assert repeat_in_ev() == (repeat + 1, ids[repeat], ids.index(ids[repeat]) + 1)
+    con.execute(f"DELETE FROM ev WHERE r = {repeat + 1}")
+    assert repeat_in_ev() is None

@@ -29,7 +29,8 @@ TIMESTAMP_PATTERN = (
     r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$"
 )
 
-# The duplicate event_id check over integer ids runs in this many passes (see _duplicates).
+# The duplicate event_id check over integer ids runs in this many passes where it
+# groups them (see _duplicates; DuckDB sorts them instead).
 DUPLICATE_PASSES = 4
 
 BAD_TIMESTAMP = "cannot read timestamp '{}' (use ISO 8601, e.g. 2026-03-01T14:30:00Z)"
@@ -122,11 +123,11 @@ def check_inputs(
     # Integer ids are distinct exactly when their texts are: group the 8-byte numbers
     # (the hash table of 50M distinct text ids was most of a 4 GiB peak).
     eid = text("t", "event_id", event_kinds)
-    parts = 1
+    parts, by_sort = 1, False
     if event_kinds["event_id"] == "int":
         eid = exp.column("event_id", table="t", quoted=True)
-        parts = DUPLICATE_PASSES
-    dup = _duplicates(run, sql, src_e.copy(), eid, rowcol, row, parts)
+        parts, by_sort = DUPLICATE_PASSES, dialect == "duckdb"
+    dup = _duplicates(run, sql, src_e.copy(), eid, rowcol, row, parts, by_sort)
     if dup is not None:
         number, value, first = dup
         number, first = at(events, number), (at(events, first) if first is not None else None)
@@ -207,19 +208,77 @@ def _duplicates(
     rowcol: list[exp.Expr],
     row: str | None,
     parts: int = 1,
+    by_sort: bool = False,
 ) -> tuple[int, str, int | None] | None:
-    """(row, value, first row) of the first repeated key, or None (cheap GROUP BY first).
+    """(row, value, first row) of the first repeated key, or None (a cheap test first)."""
+    if by_sort:
+        found = _repeat_by_sort(run, sql, source, key)
+    else:
+        found = _repeat_by_group(run, sql, source, key, parts)
+    if not found:
+        return None
+    if row is None:
+        return (0, found[0][0], None)
+    first = exp.Window(this=exp.Min(this=exp.column(row, table="t")), partition_by=[key.copy()])
+    inner = (
+        exp.select(*rowcol, _as(key.copy(), "k"), _as(first, "first_row"))
+        .from_(source.copy())
+        .where(_not_null(key))
+    )
+    query = (
+        exp.select("row_no", "k", "first_row")
+        .from_(_as(exp.Subquery(this=inner), "x"))
+        .where(exp.GT(this=exp.column("row_no"), expression=exp.column("first_row")))
+        .order_by("row_no")
+        .limit(1)
+    )
+    number, value, first_row = run(sql(query))[0]
+    return (int(number), value, int(first_row))
+
+
+def _not_null(key: exp.Expr) -> exp.Expr:
+    return exp.Not(this=exp.Is(this=key.copy(), expression=exp.null()))
+
+
+def _repeat_by_sort(
+    run: Run, sql: Callable[[exp.Expr], str], source: exp.Expr, key: exp.Expr
+) -> Sequence[tuple[Any, ...]]:
+    """A repeated key, if any, from one sort: each key compared with the one before.
+
+    DuckDB with integer keys: 1.8 s and 1.3 GiB for 50M ids, against 6.9 s for
+    four grouping passes. Not on Spark, where a window over the whole table runs in
+    one task.
+    """
+    prev = exp.Window(this=exp.func("LAG", key.copy()), order=exp.Order(expressions=[key.copy()]))
+    keyed = (
+        exp.select(_as(key.copy(), "k"), _as(prev, "prev"))
+        .from_(source.copy())
+        .where(_not_null(key))
+    )
+    return run(
+        sql(
+            exp.select("k")
+            .from_(_as(exp.Subquery(this=keyed), "s"))
+            .where(exp.EQ(this=exp.column("k"), expression=exp.column("prev")))
+            .limit(1)
+        )
+    )
+
+
+def _repeat_by_group(
+    run: Run, sql: Callable[[exp.Expr], str], source: exp.Expr, key: exp.Expr, parts: int
+) -> Sequence[tuple[Any, ...]]:
+    """A repeated key, if any, from GROUP BY ... HAVING COUNT(*) > 1.
 
     An integer key can be checked in ``parts`` passes, one per residue of
     ``key % parts`` (equal keys share a residue): each pass holds a hash table of a
-    fraction of the keys (50M ids: 2.8 GiB in one pass, 0.8 GiB in four, and faster).
+    fraction of the keys (50M ids: 2.8 GiB in one pass, 0.8 GiB in four).
     """
-    found = None
     for i in range(parts):
         grouped = (
             exp.select(_as(key.copy(), "k"))
             .from_(source.copy())
-            .where(exp.Not(this=exp.Is(this=key.copy(), expression=exp.null())))
+            .where(_not_null(key))
             .group_by(key.copy())
             .having(exp.GT(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(1)))
             .limit(1)
@@ -235,23 +294,5 @@ def _duplicates(
             )
         found = run(sql(grouped))
         if found:
-            break
-    if not found:
-        return None
-    if row is None:
-        return (0, found[0][0], None)
-    first = exp.Window(this=exp.Min(this=exp.column(row, table="t")), partition_by=[key.copy()])
-    inner = (
-        exp.select(*rowcol, _as(key.copy(), "k"), _as(first, "first_row"))
-        .from_(source.copy())
-        .where(exp.Not(this=exp.Is(this=key.copy(), expression=exp.null())))
-    )
-    query = (
-        exp.select("row_no", "k", "first_row")
-        .from_(_as(exp.Subquery(this=inner), "x"))
-        .where(exp.GT(this=exp.column("row_no"), expression=exp.column("first_row")))
-        .order_by("row_no")
-        .limit(1)
-    )
-    number, value, first_row = run(sql(query))[0]
-    return (int(number), value, int(first_row))
+            return found
+    return []
