@@ -72,9 +72,12 @@ def run_score(files: dict[str, Path], out: Path, *extra: str) -> object:
 
 
 def test_score_csv_with_explanations(files: dict[str, Path], tmp_path: Path) -> None:
-    out, explain = tmp_path / "scores.csv", tmp_path / "why.csv"
+    deep = tmp_path / ("a-folder-name-long-enough-to-pass-the-console-width-" * 2)
+    deep.mkdir()
+    out, explain = deep / "scores.csv", tmp_path / "why.csv"
     result = run_score(files, out, "--explain", str(explain))
     assert result.exit_code == 0, result.output
+    assert f"-> {out} (contributions: {explain})" in result.output  # one line, to copy
     rows = {r["contact_id"]: r for r in csv.DictReader(out.open())}
     assert rows["c1"]["fit"] == "10.0" and rows["c1"]["engagement"] == "14.0"
     assert rows["c1"]["stage"] == "mql" and rows["c1"]["fit_grade"] == "A"

@@ -4,6 +4,8 @@ Both consoles print text as it is (``markup=False``): messages quote user input
 (paths, rule descriptions, variant names, YAML), and Rich would read a ``[...]`` in
 it as markup and drop it (``pip install 'leadscore[postgres]'`` printed as
 ``pip install 'leadscore'``). Styled words are ``rich.text.Text`` objects instead.
+Lines are not wrapped at the console's width (``soft_wrap``): a terminal wraps them
+anyway, and a path broken over two lines cannot be copied. Tables still fit the width.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-err = Console(stderr=True, markup=False)  # errors, warnings, progress: stdout is for results
-out = Console(markup=False)
+# err: errors, warnings and progress, so that stdout holds only results
+err = Console(stderr=True, markup=False, soft_wrap=True)
+out = Console(markup=False, soft_wrap=True)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print ``error: message`` on stderr; ``raise fail(...)`` exits with ``code``."""
-    err.print(Text.assemble(("error:", "bold red"), " ", message), highlight=False, soft_wrap=True)
+    err.print(Text.assemble(("error:", "bold red"), " ", message), highlight=False)
     return typer.Exit(code)
