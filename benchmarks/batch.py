@@ -194,19 +194,19 @@ def generate(n_contacts: int, n_events: int, seed: int = 11) -> tuple[Path, floa
 
 
 # --------------------------------------------------------------- workers --
+def score_workload(engine: Any, contacts: Any, events: Any, validate: bool = False) -> pa.Table:
+    """The 30-rule model scored by an engine, as of AS_OF, without explanations."""
+    result = engine.score(
+        thirty_rule_model(), contacts, events, AS_OF, explain=False, validate=validate
+    )
+    return result.table.select(SCORE_COLUMNS)
+
+
 def work_leadscore(data: Path, validate: bool) -> pa.Table:
     from leadscore.engines import get_engine
 
     engine = get_engine("duckdb")
-    result = engine.score(
-        thirty_rule_model(),
-        data / "contacts.parquet",
-        data / "events.parquet",
-        AS_OF,
-        explain=False,
-        validate=validate,
-    )
-    return result.table.select(SCORE_COLUMNS)
+    return score_workload(engine, data / "contacts.parquet", data / "events.parquet", validate)
 
 
 def vm_hwm_mib(pid: int) -> float | None:
@@ -275,10 +275,7 @@ def work_postgres(data: Path, url: str) -> tuple[pa.Table, dict[str, Any]]:
     setup = time.perf_counter() - t0
     backend = engine.con.info.backend_pid
     t1 = time.perf_counter()
-    result = engine.score(
-        thirty_rule_model(), "contacts", "events", AS_OF, explain=False, validate=False
-    )
-    table = result.table.select(SCORE_COLUMNS)
+    table = score_workload(engine, "contacts", "events")
     seconds = time.perf_counter() - t1
     # Read before closing: the backend process ends with the connection.
     server = vm_hwm_mib(backend)
@@ -295,15 +292,7 @@ def work_spark(data: Path) -> tuple[pa.Table, dict[str, Any]]:
     setup = time.perf_counter() - t0
     jvm = int(engine.spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid())
     t1 = time.perf_counter()
-    result = engine.score(
-        thirty_rule_model(),
-        data / "contacts.parquet",
-        data / "events.parquet",
-        AS_OF,
-        explain=False,
-        validate=False,
-    )
-    table = result.table.select(SCORE_COLUMNS)
+    table = score_workload(engine, data / "contacts.parquet", data / "events.parquet")
     seconds = time.perf_counter() - t1
     jvm_peak = vm_hwm_mib(jvm)  # the JVM is a separate process: not in this one's RSS
     own = vm_hwm_mib(os.getpid())

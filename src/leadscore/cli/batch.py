@@ -19,6 +19,8 @@ from typing import Annotated, Any
 
 import typer
 
+from leadscore.cli.console import err, fail
+
 # leadscore.cli.scoring imports this module: its helpers are imported in the functions.
 
 ENGINE_HELP = (
@@ -71,8 +73,6 @@ def _steps(title: str) -> Iterator[Callable[[str], None]]:
     """A spinner with the engine's current step and the elapsed time (on stderr)."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from leadscore.cli.console import err
-
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=True) as progress:
         task = progress.add_task(title)
@@ -105,7 +105,6 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _make_engine(engine: str, db: str | None, master: str | None) -> Any:
-    from leadscore.cli.console import fail
     from leadscore.engines import get_engine
 
     if engine == "postgres":
@@ -143,7 +142,6 @@ def engine_rows(
     master: str | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(score rows, contribution rows) computed by a SQL engine, as the evaluator gives them."""
-    from leadscore.cli.console import fail
     from leadscore.compile import CompileError
     from leadscore.io import InputError
 
@@ -221,7 +219,6 @@ def compile_command(
         str, typer.Option("--quality", help="Quality-check table name.")
     ] = "leadscore_quality",
 ) -> None:
-    from leadscore.cli.console import err, fail
     from leadscore.cli.scoring import load_model_or_exit, parse_as_of
     from leadscore.compile import CompileError, Tables, compile_model
     from leadscore.engines.base import as_of_micros

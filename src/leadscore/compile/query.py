@@ -1200,7 +1200,9 @@ class _Compiler:
                     ),
                 )
                 select = select.join(
-                    _as(exp.to_table(self.tables.quality), alias), on=on, join_type="left"
+                    _as(exp.to_table(self.tables.quality, dialect=self.d.name), alias),
+                    on=on,
+                    join_type="left",
                 )
             return select
 

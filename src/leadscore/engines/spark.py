@@ -136,6 +136,4 @@ class SparkEngine(BatchEngine):
         self.spark.createDataFrame(table).createOrReplaceTempView(TEMP.quality)
 
     def _arrow(self, sql: str) -> pa.Table:
-        df = self.spark.sql(sql)
-        table = df.toArrow()
-        return table
+        return self.spark.sql(sql).toArrow()
