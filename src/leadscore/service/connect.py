@@ -1,0 +1,243 @@
+"""What the connectors (website tracker, Segment, email-tool webhooks) share.
+
+Each connector turns a foreign payload into leadscore's own events and contact
+updates, then stores them through the same paths as the native API: events go
+through the group committer (one durable transaction, idempotent by
+``event_id``), identification through :func:`leadscore.service.events.identify`.
+
+Foreign payloads nest objects and lists, while events and profiles hold flat
+scalars; :func:`flatten` is the one rule for that. Strings with NUL characters
+and numbers that are not finite are refused with the path of the offending
+field (PostgreSQL cannot store NUL in text, and JSON has no NaN).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from pydantic import AfterValidator
+from sqlalchemy import select
+
+from leadscore.service import events as event_service
+from leadscore.service.errors import Conflict, Invalid
+from leadscore.store import Store
+from leadscore.store.tables import anonymous_visitors, contacts
+
+Scalar = str | int | float | bool | None
+
+MAX_TEXT = 2_000  # a property value longer than this is cut (the rest is of no use to rules)
+MAX_KEYS = 200  # properties per event or fields per profile
+EMAIL_VISITOR = "email:"  # anonymous id of an address that is not a contact yet
+
+
+def no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+Text = Annotated[str, AfterValidator(no_nul)]
+
+
+class BadValue(ValueError):
+    """A value of a foreign payload that cannot be stored; ``field`` says where."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def snake_case(name: str) -> str:
+    """``firstName`` / ``First Name`` / ``first-name`` -> ``first_name``."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name.strip())
+    return re.sub(r"[^0-9a-zA-Z]+", "_", spaced).strip("_").lower()
+
+
+def scalar(value: Any, where: str) -> Scalar:
+    """One value as something an event property or profile field can hold."""
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise BadValue(where, "must be a finite number")
+        return value
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise BadValue(where, "must not contain NUL characters")
+        return value[:MAX_TEXT]
+    # Lists (and anything else) are kept as JSON text: nothing sent is dropped.
+    text = json.dumps(value, separators=(",", ":"), default=str, allow_nan=False)
+    if "\\u0000" in text:
+        raise BadValue(where, "must not contain NUL characters")
+    return text[:MAX_TEXT]
+
+
+def flatten(
+    values: Mapping[str, Any] | None, where: str, *, snake: bool = False
+) -> dict[str, Scalar]:
+    """Nested objects become ``parent_child`` keys; lists become JSON text.
+
+    ``snake`` turns ``camelCase`` keys into ``snake_case`` (Segment treats both
+    spellings of a trait as the same trait).
+    """
+    out: dict[str, Scalar] = {}
+
+    def walk(prefix: str, node: Mapping[str, Any], path: str) -> None:
+        for key, value in node.items():
+            if not isinstance(key, str) or "\x00" in key:
+                raise BadValue(path, "keys must be text without NUL characters")
+            name = snake_case(key) if snake else key
+            full = f"{prefix}_{name}" if prefix else name
+            if isinstance(value, Mapping):
+                walk(full, value, f"{path}.{key}")
+            else:
+                try:
+                    out[full] = scalar(value, f"{path}.{key}")
+                except ValueError as exc:  # json.dumps of a NaN inside a list
+                    if isinstance(exc, BadValue):
+                        raise
+                    raise BadValue(f"{path}.{key}", "must be finite numbers") from None
+            if len(out) > MAX_KEYS:
+                raise BadValue(path, f"more than {MAX_KEYS} fields")
+
+    walk("", values or {}, where)
+    return out
+
+
+# ------------------------------------------------------------------ storing --
+
+
+@dataclass
+class Outcome:
+    """What happened to one foreign message."""
+
+    status: str  # accepted, duplicate, rejected, skipped
+    event_id: str | None = None
+    errors: list[dict[str, str]] = field(default_factory=list)
+    note: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"status": self.status}
+        if self.event_id is not None:
+            out["event_id"] = self.event_id
+        if self.errors:
+            out["errors"] = self.errors
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+def batch_body(events: list[dict[str, Any]]) -> bytes:
+    """Events as a batch request body: the form both committers (in-process thread and
+    ingest process) take, so connectors get group commit and idempotency unchanged."""
+    return json.dumps({"events": events}, separators=(",", ":"), allow_nan=False).encode()
+
+
+def ensure_contacts(store: Store, contact_ids: set[str]) -> None:
+    """Create bare contacts for ids never seen: a Segment ``track`` for a user often
+    arrives before their ``identify``; its events must not be refused for that."""
+    if not contact_ids:
+        return
+    from leadscore.service.contacts import upsert_contact
+
+    with store.read() as conn:
+        known = set(
+            conn.execute(
+                select(contacts.c.contact_id).where(contacts.c.contact_id.in_(sorted(contact_ids)))
+            ).scalars()
+        )
+    for contact_id in sorted(contact_ids - known):
+        # Created meanwhile by another request? Then this only marks it for rescoring.
+        upsert_contact(store, contact_id)
+
+
+def contacts_by_email(store: Store, emails: set[str]) -> dict[str, str]:
+    """Lower-cased address -> contact id, for the addresses that belong to a contact
+    (contacts store their email lower-cased, see ``upsert_contact``)."""
+    wanted = sorted({e.strip().lower() for e in emails if e})
+    if not wanted:
+        return {}
+    found: dict[str, str] = {}
+    with store.read() as conn:
+        for start in range(0, len(wanted), 5_000):
+            rows = conn.execute(
+                select(contacts.c.email, contacts.c.contact_id).where(
+                    contacts.c.email.in_(wanted[start : start + 5_000])
+                )
+            )
+            found.update({email: cid for email, cid in rows})
+    return found
+
+
+def email_visitor(email: str) -> str:
+    return EMAIL_VISITOR + email.strip().lower()
+
+
+def link_email_history(store: Store, contact_id: str, email: str | None) -> int:
+    """Give the contact the email-tool events recorded for its address before it was a
+    contact (kept under the anonymous id ``email:<address>``). Returns how many moved."""
+    if not email:
+        return 0
+    visitor = email_visitor(email)
+    with store.read() as conn:
+        row = conn.execute(
+            select(anonymous_visitors.c.contact_id).where(
+                anonymous_visitors.c.anonymous_id == visitor
+            )
+        ).first()
+    if row is None or row.contact_id not in (None, contact_id):
+        return 0
+    moved: int = event_service.identify(store, visitor, contact_id=contact_id)["events_linked"]
+    return moved
+
+
+def identify_by_email(
+    store: Store, anonymous_id: str | None, email: str, fields: dict[str, Scalar] | None = None
+) -> str:
+    """The contact with this address (created when there is none: a form fill is how a
+    lead is born), with the visitor's anonymous history joined to it. Returns its id.
+
+    Raises :class:`Conflict` when the anonymous id already belongs to another contact.
+    """
+    from leadscore.service.contacts import upsert_contact
+
+    address = email.strip().lower()
+    if "@" not in address or len(address) > 320:
+        raise Invalid(f"'{email}' is not an email address", "email")
+    if anonymous_id is not None:
+        _check_visitor_free(store, anonymous_id, address)
+    found = contacts_by_email(store, {address})
+    if address in found and not fields:
+        contact_id = found[address]
+    else:
+        contact_id = upsert_contact(
+            store, found.get(address), address if address not in found else None, fields=fields
+        )["contact_id"]
+    if anonymous_id is not None:
+        event_service.identify(store, anonymous_id, contact_id=contact_id)
+    link_email_history(store, contact_id, address)
+    return contact_id
+
+
+def _check_visitor_free(store: Store, anonymous_id: str, email: str) -> None:
+    with store.read() as conn:
+        row = conn.execute(
+            select(anonymous_visitors.c.contact_id, contacts.c.email)
+            .select_from(
+                anonymous_visitors.outerjoin(
+                    contacts, contacts.c.contact_id == anonymous_visitors.c.contact_id
+                )
+            )
+            .where(anonymous_visitors.c.anonymous_id == anonymous_id)
+        ).first()
+    if row is not None and row.contact_id is not None and row.email != email:
+        raise Conflict(
+            f"anonymous id '{anonymous_id}' is already linked to another contact",
+            "anonymous_id",
+        )
