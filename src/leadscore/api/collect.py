@@ -17,9 +17,8 @@ from pydantic import BaseModel, ValidationError
 
 from leadscore.service import collect as collect_service
 from leadscore.service.collect import CollectIn, CollectOut, TokenBucket
-from leadscore.service.connect import batch_body, identify_by_email
+from leadscore.service.connect import batch_body, field_errors, identify_by_email
 from leadscore.service.errors import Conflict
-from leadscore.service.events import clean_errors
 
 router = APIRouter(tags=["connect: website"])
 
@@ -130,7 +129,7 @@ async def post_collect(request: Request) -> Response:
     try:
         body = CollectIn.model_validate_json(raw)
     except ValidationError as exc:
-        errors = clean_errors(exc.errors())
+        errors = field_errors(exc.errors())
         if any(e.get("type") == "json_invalid" for e in exc.errors()):
             errors = [{"field": "body", "message": "malformed JSON"}]
         return JSONResponse({"detail": errors}, status_code=422, headers=headers)

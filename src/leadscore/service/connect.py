@@ -241,3 +241,34 @@ def _check_visitor_free(store: Store, anonymous_id: str, email: str) -> None:
             f"anonymous id '{anonymous_id}' is already linked to another contact",
             "anonymous_id",
         )
+
+
+_TELLING = ("value_error", "finite_number", "string_too_long", "too_long", "string_pattern_mismatch")
+
+
+def field_errors(errors: list[Any], prefix: str = "") -> list[dict[str, str]]:
+    """Pydantic errors as ``{field, message}``, one per field, without the members of
+    unions in the path (``function-after[no_nul(), str]``, ``int``...), and with the
+    message that says most (a NUL or a NaN rather than "not a boolean")."""
+    by_field: dict[str, list[Any]] = {}
+    for e in errors:
+        parts = [p for p in e["loc"] if not (isinstance(p, str) and _union_member(p))]
+        field = event_service.error_field(tuple(parts), prefix)
+        by_field.setdefault(field, []).append(e)
+    out = []
+    for field, found in by_field.items():
+        telling = [e for e in found if e.get("type") in _TELLING]
+        if telling:
+            message = telling[0]["msg"].removeprefix("Value error, ")
+        elif len(found) > 1:
+            message = "must be text, a number, true/false or null"
+        else:
+            message = found[0]["msg"]
+        out.append({"field": field, "message": message})
+    return out
+
+
+def _union_member(part: str) -> bool:
+    return part in ("str", "int", "float", "bool", "none", "dict", "list") or (
+        "[" in part and part.endswith("]")
+    )
