@@ -22,9 +22,7 @@ SHOP = "https://shop.example"
 
 @pytest.fixture
 def site(db_url: str) -> Iterator[Api]:
-    for api in make_api(
-        db_url, collect_origins=(SHOP,), collect_rate=1.0, collect_burst=5.0
-    ):
+    for api in make_api(db_url, collect_origins=(SHOP,), collect_rate=1.0, collect_burst=5.0):
         api.keys["collect"] = create_key(api.service.store, ["collect"], name="site")["key"]
         yield api
 
@@ -37,9 +35,7 @@ def page_view(path: str = "/pricing", **extra: Any) -> dict[str, Any]:
     }
 
 
-def collect(
-    api: Api, body: dict[str, Any], origin: str | None = SHOP, **headers: str
-) -> Any:
+def collect(api: Api, body: dict[str, Any], origin: str | None = SHOP, **headers: str) -> Any:
     sent = {"User-Agent": CHROME, "Content-Type": "text/plain;charset=UTF-8", **headers}
     if origin:
         sent["Origin"] = origin
@@ -47,7 +43,12 @@ def collect(
 
 
 def visit(api: Api, anonymous_id: str, *events: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"key": api.keys["collect"], "anonymous_id": anonymous_id, "events": list(events), **extra}
+    return {
+        "key": api.keys["collect"],
+        "anonymous_id": anonymous_id,
+        "events": list(events),
+        **extra,
+    }
 
 
 def test_tracker_is_served_as_javascript(site: Api) -> None:
@@ -110,12 +111,19 @@ def test_form_with_a_new_email_creates_the_lead(site: Api) -> None:
 
 def test_collect_key_can_do_nothing_else(site: Api) -> None:
     key = {"Authorization": f"Bearer {site.keys['collect']}"}
-    event = {"event_id": "x", "type": "page_view", "timestamp": "2026-01-01T00:00:00Z",
-             "anonymous_id": "a1"}
+    event = {
+        "event_id": "x",
+        "type": "page_view",
+        "timestamp": "2026-01-01T00:00:00Z",
+        "anonymous_id": "a1",
+    }
     assert site.client.post("/v1/events", json=event, headers=key).status_code == 403
-    assert site.client.post(
-        "/v1/identify", json={"anonymous_id": "a1", "email": "a@b.c"}, headers=key
-    ).status_code == 403
+    assert (
+        site.client.post(
+            "/v1/identify", json={"anonymous_id": "a1", "email": "a@b.c"}, headers=key
+        ).status_code
+        == 403
+    )
     assert site.client.post("/v1/contacts", json={"email": "a@b.c"}, headers=key).status_code == 403
     assert site.client.get("/v1/leads", headers=key).status_code == 403
     assert site.client.post("/v1/segment", json={}, headers=key).status_code in (401, 403, 422)
@@ -150,7 +158,12 @@ def test_cors_only_for_configured_origins(site: Api) -> None:
     assert pre.status_code == 403
     # A server-side sender (no Origin) and the service's own pages are not a CORS matter.
     assert collect(site, body, origin=None).status_code == 200
-    assert collect(site, visit(site, "cookie-cors", page_view()), origin="http://testserver").status_code == 200
+    assert (
+        collect(
+            site, visit(site, "cookie-cors", page_view()), origin="http://testserver"
+        ).status_code
+        == 200
+    )
 
 
 def test_bots_and_do_not_track_store_nothing(site: Api) -> None:
@@ -158,9 +171,12 @@ def test_bots_and_do_not_track_store_nothing(site: Api) -> None:
     r = collect(site, visit(site, "cookie-bot1", page_view()), **{"User-Agent": googlebot})
     assert r.status_code == 200 and r.json()["filtered"] == "bot" and r.json()["accepted"] == 0
     headless = CHROME.replace("Chrome/", "HeadlessChrome/")
-    assert collect(site, visit(site, "cookie-bot2", page_view()), **{"User-Agent": headless}).json()[
-        "filtered"
-    ] == "bot"
+    assert (
+        collect(site, visit(site, "cookie-bot2", page_view()), **{"User-Agent": headless}).json()[
+            "filtered"
+        ]
+        == "bot"
+    )
     r = collect(site, visit(site, "cookie-dnt1", page_view()), DNT="1")
     assert r.json()["filtered"] == "do_not_track"
     r = collect(site, visit(site, "cookie-gpc1", page_view()), **{"Sec-GPC": "1"})
@@ -191,19 +207,31 @@ def test_rate_limit_per_key(site: Api) -> None:
 @pytest.mark.parametrize(
     ("raw", "field"),
     [
-        ('{"anonymous_id": "cookie-nan1", "events": [{"event_id": "n", "type": "page_view", '
-         '"properties": {"x": NaN}}]}', "events[0].properties.x"),
-        ('{"anonymous_id": "cookie-nul1", "events": [{"event_id": "n", "type": "page_view", '
-         '"properties": {"url": "/a\\u0000b"}}]}', "events[0].properties.url"),
+        (
+            '{"anonymous_id": "cookie-nan1", "events": [{"event_id": "n", "type": "page_view", '
+            '"properties": {"x": NaN}}]}',
+            "events[0].properties.x",
+        ),
+        (
+            '{"anonymous_id": "cookie-nul1", "events": [{"event_id": "n", "type": "page_view", '
+            '"properties": {"url": "/a\\u0000b"}}]}',
+            "events[0].properties.url",
+        ),
         ('{"anonymous_id": "cookie-xtra", "events": [], "surprise": 1}', "surprise"),
-        ('{"anonymous_id": "cookie-long", "events": [{"event_id": "' + "x" * 101
-         + '", "type": "page_view"}]}', "events[0].event_id"),
+        (
+            '{"anonymous_id": "cookie-long", "events": [{"event_id": "'
+            + "x" * 101
+            + '", "type": "page_view"}]}',
+            "events[0].event_id",
+        ),
         ("{not json", "body"),
     ],
 )
 def test_bad_input_is_refused_naming_the_field(site: Api, raw: str, field: str) -> None:
     r = site.client.post(
-        "/v1/collect", content=raw, headers={"User-Agent": CHROME, "X-API-Key": site.keys["collect"]}
+        "/v1/collect",
+        content=raw,
+        headers={"User-Agent": CHROME, "X-API-Key": site.keys["collect"]},
     )
     assert r.status_code == 422, r.text
     assert r.json()["detail"][0]["field"] == field
