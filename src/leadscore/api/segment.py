@@ -99,7 +99,7 @@ async def _read(request: Request) -> Any:
     try:
         return segment_service.parse_json(raw)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise _Invalid("body", f"malformed JSON: {exc}") from None
+        raise _Invalid(f"malformed JSON: {exc}", "body") from None
 
 
 class _Invalid(ServiceError):
@@ -178,7 +178,7 @@ async def post_message(request: Request) -> JSONResponse:
     body = await _read(request)
     _authorise(request, body)
     if not isinstance(body, dict):
-        raise _Invalid("body", "a Segment message is a JSON object")
+        raise _Invalid("a Segment message is a JSON object", "body")
     out, outcomes = await _handle(request, [body], "body", None)
     result = out.results[0]
     if result.status == "rejected":
@@ -209,7 +209,7 @@ async def post_batch(request: Request) -> SegmentOut:
         batch = SegmentBatch.model_validate(body)
     except ValidationError as exc:
         errors = clean_errors(exc.errors(include_input=False))
-        raise _Invalid(errors[0]["field"] or "body", errors[0]["message"]) from None
+        raise _Invalid(errors[0]["message"], errors[0]["field"] or "body") from None
     out, _ = await _handle(request, batch.batch, "batch", batch.context)
     return out
 
