@@ -221,7 +221,6 @@ def identify_by_email(
         )["contact_id"]
     if anonymous_id is not None:
         event_service.identify(store, anonymous_id, contact_id=contact_id)
-    link_email_history(store, contact_id, address)
     return contact_id
 
 
@@ -243,7 +242,13 @@ def _check_visitor_free(store: Store, anonymous_id: str, email: str) -> None:
         )
 
 
-_TELLING = ("value_error", "finite_number", "string_too_long", "too_long", "string_pattern_mismatch")
+_TELLING = (
+    "value_error",
+    "finite_number",
+    "string_too_long",
+    "too_long",
+    "string_pattern_mismatch",
+)
 
 
 def field_errors(errors: list[Any], prefix: str = "") -> list[dict[str, str]]:

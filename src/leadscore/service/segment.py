@@ -39,7 +39,6 @@ from leadscore.service.connect import (
     Text,
     flatten,
     identify_by_email,
-    link_email_history,
     snake_case,
 )
 from leadscore.service.contacts import upsert_account, upsert_contact
@@ -321,7 +320,6 @@ def _identify(store: Store, msg: SegmentMessage, where: str) -> Outcome:
     upsert_contact(store, contact_id, email, fields=fields)
     if anonymous_id is not None:
         event_service.identify(store, anonymous_id, contact_id=contact_id)
-    link_email_history(store, contact_id, email)
     return Outcome("accepted")
 
 
