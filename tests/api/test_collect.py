@@ -257,3 +257,52 @@ def test_identify_conflict_keeps_the_events(site: Api) -> None:
     assert r.status_code == 200 and r.json()["identified"] is False
     assert site.get("/v1/contacts/c1").json()["event_count"] == 2
     assert site.get("/v1/contacts/c2").json()["event_count"] == 0
+
+
+def test_events_take_the_server_clock(site: Api) -> None:
+    from datetime import UTC, datetime
+
+    pinned = datetime(2026, 11, 2, 14, 30, tzinfo=UTC)
+    site.client.app.state.clock = lambda: pinned  # type: ignore[attr-defined]
+    collect(site, visit(site, "cookie-clock", page_view()))
+    visitor = site.get("/v1/status", "read").json()
+    assert visitor["events"] == 1
+    from sqlalchemy import select
+
+    from leadscore.store.tables import events
+
+    with site.service.store.read() as conn:
+        (ts,) = conn.execute(select(events.c.ts_us)).scalars()
+    assert ts == int(pinned.timestamp() * 1_000_000)
+
+
+def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from leadscore.service.settings import Settings
+
+    monkeypatch.setenv("LEADSCORE_COLLECT_ORIGINS", "https://www.example.com/, https://Example.com")
+    monkeypatch.setenv("LEADSCORE_COLLECT_TYPES", "page_view,form_submit,content_download")
+    monkeypatch.setenv("LEADSCORE_COLLECT_RATE", "5")
+    monkeypatch.setenv("LEADSCORE_MAILGUN_SIGNING_KEY", "key-1")
+    settings = Settings.from_env()
+    assert settings.collect_origins == ("https://www.example.com", "https://example.com")
+    assert settings.collect_types == ("page_view", "form_submit", "content_download")
+    assert settings.collect_rate == 5.0 and settings.mailgun_signing_key == "key-1"
+    assert settings.sendgrid_public_key is None
+
+
+def test_connectors_are_documented_with_examples(site: Api) -> None:
+    doc = site.client.get("/openapi.json").json()
+    schemas = doc["components"]["schemas"]
+    body = doc["paths"]["/v1/collect"]["post"]["requestBody"]["content"]
+    assert body["text/plain"]["schema"] == {"$ref": "#/components/schemas/CollectIn"}
+    assert schemas["CollectIn"]["examples"][0]["identify"] == {"email": "ada@example.com"}
+    assert schemas["SegmentMessage"]["examples"][0]["type"] == "track"
+    batch = doc["paths"]["/v1/segment/batch"]["post"]["requestBody"]["content"]
+    assert batch["application/json"]["schema"] == {"$ref": "#/components/schemas/SegmentBatch"}
+    for hook in ("sendgrid", "mailgun"):
+        content = doc["paths"][f"/v1/hooks/{hook}"]["post"]["requestBody"]["content"]
+        assert content["application/json"]["example"]
+    assert "mandrill_events" in str(doc["paths"]["/v1/hooks/mandrill"]["post"]["requestBody"])
+    for path in ("/v1/collect", "/v1/segment", "/v1/segment/batch", "/v1/hooks/sendgrid"):
+        answer = doc["paths"][path]["post"]["responses"]["200"]["content"]["application/json"]
+        assert answer["schema"]["$ref"].startswith("#/components/schemas/")

@@ -257,7 +257,7 @@ def test_batch_scores_and_retries_are_duplicates(api: Api) -> None:
         ],
         "context": {"ip": "10.1.2.3"},
     }
-    r = api.client.post("/v1/segment/batch?wait=true", json=batch, headers=basic(api.keys["admin"]))
+    r = api.client.post("/v1/segment/batch", json=batch, headers=basic(api.keys["admin"]))
     assert r.status_code == 200, r.text
     out = r.json()
     assert (out["accepted"], out["rejected"]) == (4, 2)
@@ -314,3 +314,21 @@ def test_bad_values_are_refused_naming_the_field(api: Api) -> None:
     r = api.client.post("/v1/segment/batch", json=big, headers=basic(api.keys["ingest"]))
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "batch"
     assert api.get("/v1/status", "read").json()["events"] == 0
+
+
+def test_identify_conflicts_write_nothing(api: Api) -> None:
+    api.contact("c1", email="taken@acme.com")
+    clash = {
+        "type": "identify",
+        "userId": "u-2",
+        "traits": {"email": "taken@acme.com", "plan": "x"},
+    }
+    r = send(api, clash)
+    assert r.status_code == 409 and r.json()["detail"][0]["field"] == "body.traits.email"
+    assert api.get("/v1/contacts/u-2").status_code == 404
+    # An anonymous id that belongs to another user is not moved.
+    send(api, {**IDENTIFY, "traits": {}})
+    other = {"type": "identify", "userId": "u-3", "anonymousId": IDENTIFY["anonymousId"]}
+    r = send(api, other)
+    assert r.status_code == 409 and r.json()["detail"][0]["field"] == "body.anonymousId"
+    assert api.get("/v1/contacts/u-3").status_code == 404

@@ -6,7 +6,6 @@ here; what is stored is decided in :mod:`leadscore.service.collect`.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
@@ -17,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from leadscore.service import collect as collect_service
 from leadscore.service.collect import CollectIn, CollectOut, TokenBucket
-from leadscore.service.connect import batch_body, field_errors, identify_by_email
+from leadscore.service.connect import batch_body, clock_of, field_errors, identify_by_email
 from leadscore.service.errors import Conflict
 
 router = APIRouter(tags=["connect: website"])
@@ -26,11 +25,11 @@ TRACKER = resources.files("leadscore.api.tracker").joinpath("t.js").read_bytes()
 
 
 class Collector:
-    """What the collect route keeps between requests: the rate limiter and the clock."""
+    """What the collect route keeps between requests: the rate limiter (its clock is
+    monotonic, injectable too)."""
 
     def __init__(self, rate: float, burst: float):
         self.limiter = TokenBucket(rate, burst)
-        self.now = lambda: datetime.now(UTC)  # injectable: tests pin the time
 
 
 def _collector(request: Request) -> Collector:
@@ -155,7 +154,7 @@ async def post_collect(request: Request) -> Response:
         )
     ip = request.client.host if request.client else None
     rows, errors = collect_service.events_of(
-        body, request.app.state.settings.collect_types, collector.now(), ip
+        body, request.app.state.settings.collect_types, clock_of(request.app.state)(), ip
     )
     out = CollectOut(errors=errors, rejected=len(errors))
     if rows:

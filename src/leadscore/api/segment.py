@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
@@ -21,7 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
 from leadscore.service import segment as segment_service
-from leadscore.service.connect import Outcome, batch_body, ensure_contacts
+from leadscore.service.connect import Outcome, batch_body, clock_of, ensure_contacts
 from leadscore.service.errors import ServiceError
 from leadscore.service.events import clean_errors
 from leadscore.service.segment import SegmentBatch, SegmentMessage
@@ -110,7 +109,7 @@ async def _handle(
     request: Request, items: list[Any], prefix: str, context: Any
 ) -> tuple[SegmentOut, list[Outcome]]:
     service = request.app.state.service
-    now = datetime.now(UTC)
+    now = clock_of(request.app.state)()
     plan = segment_service.plan(items, prefix, now, context if isinstance(context, dict) else None)
     outcomes = plan.outcomes
     if plan.events:

@@ -16,8 +16,9 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator
@@ -33,6 +34,18 @@ Scalar = str | int | float | bool | None
 MAX_TEXT = 2_000  # a property value longer than this is cut (the rest is of no use to rules)
 MAX_KEYS = 200  # properties per event or fields per profile
 EMAIL_VISITOR = "email:"  # anonymous id of an address that is not a contact yet
+
+
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def clock_of(state: Any) -> Callable[[], datetime]:
+    """The connectors' one clock: ``app.state.clock`` when a test (or an embedder) set
+    one, else the wall clock. Events stamped by the server (the tracker's, Segment
+    messages without a time) take their time from here."""
+    clock: Callable[[], datetime] = getattr(state, "clock", None) or wall_clock
+    return clock
 
 
 def no_nul(value: str) -> str:

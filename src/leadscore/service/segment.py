@@ -294,9 +294,12 @@ def apply_profile(store: Store, msg: SegmentMessage, where: str) -> Outcome:
             return _group(store, msg, where)
         return _alias(store, msg, where)
     except ServiceError as exc:
-        name = {"anonymous_id": "anonymousId", "contact_id": "userId"}.get(
-            exc.field or "", exc.field or "body"
-        )
+        name = {
+            "anonymous_id": "anonymousId",
+            "contact_id": "userId",
+            "email": "traits.email",
+            "account_id": "groupId",
+        }.get(exc.field or "", exc.field or "body")
         return Outcome(
             "rejected",
             errors=[{"field": f"{where}.{name}", "message": exc.message}],
