@@ -213,3 +213,27 @@ def test_nothing_is_sent_before_consent(chromium: Any, site: Site) -> None:
         assert not any(c["name"] == "_lsid" and c["value"] for c in context.cookies())
     finally:
         context.close()
+
+
+def test_do_not_track_sends_nothing(chromium: Any, site: Site) -> None:
+    site.html["/dnt"] = (
+        f"<html><head><title>DNT</title>{snippet(site)}</head><body>"
+        '<button data-leadscore-track="x">Go</button></body></html>'
+    )
+    context = chromium.new_context(user_agent=DESKTOP_CHROME)
+    context.add_init_script(
+        "Object.defineProperty(Navigator.prototype, 'doNotTrack', {get: () => '1'})"
+    )
+    sent: list[str] = []
+    context.on("request", lambda r: sent.append(r.url) if "/v1/collect" in r.url else None)
+    try:
+        page = context.new_page()
+        page.goto(f"{site.pages}/dnt")
+        page.wait_for_function("typeof window.__leadscoreLoaded !== 'undefined'")
+        page.click("text=Go")  # a marked click is sent at once when tracking is on
+        page.evaluate("leadscore('identify', 'someone@acme.com')")
+        page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+        assert not any(c["name"] == "_lsid" for c in context.cookies())
+        assert sent == []
+    finally:
+        context.close()

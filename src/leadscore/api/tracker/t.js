@@ -19,7 +19,8 @@
   if (!tag || w.__leadscoreLoaded) return;
   w.__leadscoreLoaded = true;
   var key = tag.getAttribute("data-key");
-  var endpoint = new URL("/v1/collect", tag.src).href;
+  // Relative to this file, so a leadscore behind a path prefix (/leadscore/t.js) works.
+  var endpoint = tag.getAttribute("data-endpoint") || new URL("v1/collect", tag.src).href;
   var COOKIE = tag.getAttribute("data-cookie") || "_lsid";
   var consent = tag.getAttribute("data-consent") !== "pending";
   var dnt = n.doNotTrack === "1" || w.doNotTrack === "1" || n.globalPrivacyControl === true;
