@@ -10,6 +10,11 @@ errors, request latency p50/p99.
 
     python benchmarks/collect.py                          # SQLite, 16 clients, 20 s
     python benchmarks/collect.py --clients 32 --duration 30 --store postgres
+    python benchmarks/collect.py --compare                # then the same load on /v1/events
+
+With --compare the same server then takes the same page views as single events on
+`POST /v1/events` (an ingest key, JSON), so the tracker path's overhead is measured
+against the native one under the same machine load.
 
 The per-key rate limit is raised for the run (LEADSCORE_COLLECT_RATE): it is the
 endpoint's throughput that is measured, not the limit. Clients use stdlib
@@ -33,6 +38,7 @@ import tempfile
 import threading
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -72,39 +78,47 @@ class Results:
         self.errors: list[str] = []
 
 
-def client(port: int, key: str, visitors: int, stop: threading.Event, out: Results) -> None:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    headers = {
-        "Content-Type": "text/plain;charset=UTF-8",
-        "Origin": ORIGIN,
-        "User-Agent": CHROME,
-        "Referer": ORIGIN + "/",
+def page_view(path: str) -> dict[str, object]:
+    return {
+        "event_id": str(uuid.uuid4()),
+        "type": "page_view",
+        "properties": {
+            "url": path,
+            "page_url": ORIGIN + path + "?utm_source=newsletter",
+            "title": "Acme - " + path.strip("/").title(),
+            "referrer": "https://www.google.com/",
+            "utm_source": "newsletter",
+        },
     }
+
+
+def client(
+    port: int, key: str, visitors: int, stop: threading.Event, out: Results, native: bool
+) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    if native:
+        headers = {"Content-Type": "application/json", "X-API-Key": key}
+    else:
+        headers = {
+            "Content-Type": "text/plain;charset=UTF-8",
+            "Origin": ORIGIN,
+            "User-Agent": CHROME,
+            "Referer": ORIGIN + "/",
+        }
+    stamp = datetime.now(UTC).isoformat()
     accepted, latencies, errors = 0, [], []
     while not stop.is_set():
-        path = random.choice(PAGES)
-        body = json.dumps(
-            {
-                "key": key,
-                "anonymous_id": f"visitor-{random.randrange(visitors):07d}",
-                "events": [
-                    {
-                        "event_id": str(uuid.uuid4()),
-                        "type": "page_view",
-                        "properties": {
-                            "url": path,
-                            "page_url": ORIGIN + path + "?utm_source=newsletter",
-                            "title": "Acme - " + path.strip("/").title(),
-                            "referrer": "https://www.google.com/",
-                            "utm_source": "newsletter",
-                        },
-                    }
-                ],
-            }
-        ).encode()
+        visitor = f"visitor-{random.randrange(visitors):07d}"
+        event = page_view(random.choice(PAGES))
+        if native:
+            body = json.dumps({**event, "timestamp": stamp, "anonymous_id": visitor}).encode()
+        else:
+            body = json.dumps({"key": key, "anonymous_id": visitor, "events": [event]}).encode()
         started = time.perf_counter()
         try:
-            conn.request("POST", "/v1/collect", body=body, headers=headers)
+            conn.request(
+                "POST", "/v1/events" if native else "/v1/collect", body=body, headers=headers
+            )
             response = conn.getresponse()
             text = response.read()
         except (OSError, http.client.HTTPException) as exc:
@@ -113,10 +127,11 @@ def client(port: int, key: str, visitors: int, stop: threading.Event, out: Resul
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             continue
         latencies.append(time.perf_counter() - started)
-        if response.status != 200:
+        if response.status not in (200, 201):
             errors.append(f"{response.status}: {text[:200]!r}")
             continue
-        accepted += json.loads(text)["accepted"]
+        answer = json.loads(text)
+        accepted += int(answer["status"] == "accepted") if native else answer["accepted"]
     with out.lock:
         out.accepted += accepted
         out.requests += len(latencies)
@@ -135,6 +150,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--visitors", type=int, default=20_000)
+    parser.add_argument("--compare", action="store_true", help="then the same on /v1/events")
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="leadscore-collect-"))
@@ -156,6 +172,7 @@ def main() -> None:
         "LEADSCORE_COLLECT_BURST": "1000000",
     }
     key = cli("keys", "create", "--scope", "collect", "--db", db, env=env)
+    ingest_key = cli("keys", "create", "--scope", "ingest", "--db", db, env=env)
     port = free_port()
     server = subprocess.Popen(
         [
@@ -184,23 +201,10 @@ def main() -> None:
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise SystemExit("the server did not start") from None
                 time.sleep(0.2)
-        time.sleep(1.0)
-        stop = threading.Event()
-        out = Results()
-        threads = [
-            threading.Thread(target=client, args=(port, key, args.visitors, stop, out))
-            for _ in range(args.clients)
-        ]
-        load_before = os.getloadavg()
-        started = time.perf_counter()
-        for t in threads:
-            t.start()
-        time.sleep(args.duration)
-        stop.set()
-        for t in threads:
-            t.join()
-        elapsed = time.perf_counter() - started
-        load_after = os.getloadavg()
+        warm_up(port, key, ingest_key)
+        runs = [run(port, key, args, native=False)]
+        if args.compare:
+            runs.append(run(port, ingest_key, args, native=True))
     finally:
         server.send_signal(signal.SIGINT)
         try:
@@ -212,24 +216,57 @@ def main() -> None:
 
             with psycopg.connect(PG_URL, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
-    print(
-        json.dumps(
-            {
-                "store": args.store,
-                "clients": args.clients,
-                "duration_s": round(elapsed, 1),
-                "events_per_s": round(out.accepted / elapsed),
-                "requests_per_s": round(out.requests / elapsed),
-                "errors": len(out.errors),
-                "first_errors": out.errors[:3],
-                "p50_ms": round(pct(out.latencies, 50), 1) if out.latencies else None,
-                "p99_ms": round(pct(out.latencies, 99), 1) if out.latencies else None,
-                "load_before": [round(x, 2) for x in load_before],
-                "load_after": [round(x, 2) for x in load_after],
-            },
-            indent=2,
-        )
-    )
+    for name, result in zip(["/v1/collect", "/v1/events"], runs, strict=False):
+        print(json.dumps({"store": args.store, "route": name, **result}))
+
+
+def warm_up(port: int, key: str, ingest_key: str) -> None:
+    """One request down each path before the clock starts: the ingest child process
+    may still be importing when /health first answers, and the bot patterns compile
+    on first use."""
+    for native, token in ((False, key), (True, ingest_key)):
+        stop = threading.Event()
+        stop.set()  # the client loop runs once
+        out = Results()
+        once = threading.Thread(target=client, args=(port, token, 10, stop, out, native))
+        stop.clear()
+        once.start()
+        time.sleep(0.5)
+        stop.set()
+        once.join()
+        if out.errors or not out.accepted:
+            raise SystemExit(f"warm-up failed: {out.errors[:1]}")
+
+
+def run(port: int, key: str, args: argparse.Namespace, native: bool) -> dict[str, object]:
+    stop = threading.Event()
+    out = Results()
+    threads = [
+        threading.Thread(target=client, args=(port, key, args.visitors, stop, out, native))
+        for _ in range(args.clients)
+    ]
+    load_before = os.getloadavg()
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    time.sleep(args.duration)
+    stop.set()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    load_after = os.getloadavg()
+    return {
+        "clients": args.clients,
+        "duration_s": round(elapsed, 1),
+        "events_per_s": round(out.accepted / elapsed),
+        "requests_per_s": round(out.requests / elapsed),
+        "errors": len(out.errors),
+        "first_errors": out.errors[:3],
+        "p50_ms": round(pct(out.latencies, 50), 1) if out.latencies else None,
+        "p99_ms": round(pct(out.latencies, 99), 1) if out.latencies else None,
+        "load_before": [round(x, 2) for x in load_before],
+        "load_after": [round(x, 2) for x in load_after],
+    }
 
 
 if __name__ == "__main__":
