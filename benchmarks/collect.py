@@ -226,10 +226,8 @@ def warm_up(port: int, key: str, ingest_key: str) -> None:
     on first use."""
     for native, token in ((False, key), (True, ingest_key)):
         stop = threading.Event()
-        stop.set()  # the client loop runs once
         out = Results()
         once = threading.Thread(target=client, args=(port, token, 10, stop, out, native))
-        stop.clear()
         once.start()
         time.sleep(0.5)
         stop.set()
