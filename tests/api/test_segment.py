@@ -298,6 +298,11 @@ def test_bad_values_are_refused_naming_the_field(api: Api) -> None:
     nul["properties"] = {"title": "a\x00b"}
     r = send(api, nul)
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "body.properties.title"
+    long = {**TRACK, "properties": {"title": "x" * 10_001}}
+    r = send(api, long)
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "body.properties.title"
+    huge = {**TRACK, "properties": {"n": 10**30}}
+    assert send(api, huge).json()["detail"][0]["field"] == "body.properties.n"
     naive = {**TRACK, "timestamp": "2015-12-12T19:11:01"}
     r = send(api, naive)
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "body.timestamp"

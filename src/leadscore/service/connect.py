@@ -31,7 +31,7 @@ from leadscore.store.tables import anonymous_visitors, contacts
 
 Scalar = str | int | float | bool | None
 
-MAX_TEXT = 2_000  # a property value longer than this is cut (the rest is of no use to rules)
+MAX_TEXT = 10_000  # characters of one property value (a list counts as its JSON text)
 MAX_KEYS = 200  # properties per event or fields per profile
 EMAIL_VISITOR = "email:"  # anonymous id of an address that is not a contact yet
 
@@ -74,7 +74,11 @@ def snake_case(name: str) -> str:
 
 def scalar(value: Any, where: str) -> Scalar:
     """One value as something an event property or profile field can hold."""
-    if value is None or isinstance(value, bool | int):
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        if not -(2**63) <= value < 2**63:
+            raise BadValue(where, "is too large a number")
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -83,12 +87,15 @@ def scalar(value: Any, where: str) -> Scalar:
     if isinstance(value, str):
         if "\x00" in value:
             raise BadValue(where, "must not contain NUL characters")
-        return value[:MAX_TEXT]
-    # Lists (and anything else) are kept as JSON text: nothing sent is dropped.
-    text = json.dumps(value, separators=(",", ":"), default=str, allow_nan=False)
-    if "\\u0000" in text:
-        raise BadValue(where, "must not contain NUL characters")
-    return text[:MAX_TEXT]
+        text = value
+    else:
+        # Lists (and anything else) are kept as JSON text: nothing sent is dropped.
+        text = json.dumps(value, separators=(",", ":"), default=str, allow_nan=False)
+        if "\\u0000" in text:
+            raise BadValue(where, "must not contain NUL characters")
+    if len(text) > MAX_TEXT:
+        raise BadValue(where, f"longer than {MAX_TEXT:,} characters")
+    return text
 
 
 def flatten(
@@ -103,8 +110,8 @@ def flatten(
 
     def walk(prefix: str, node: Mapping[str, Any], path: str) -> None:
         for key, value in node.items():
-            if not isinstance(key, str) or "\x00" in key:
-                raise BadValue(path, "keys must be text without NUL characters")
+            if not isinstance(key, str) or "\x00" in key or len(key) > 200:
+                raise BadValue(path, "keys must be text of at most 200 characters, no NUL")
             name = snake_case(key) if snake else key
             full = f"{prefix}_{name}" if prefix else name
             if isinstance(value, Mapping):
