@@ -303,6 +303,10 @@ def test_bad_values_are_refused_naming_the_field(api: Api) -> None:
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "body.properties.title"
     huge = {**TRACK, "properties": {"n": 10**30}}
     assert send(api, huge).json()["detail"][0]["field"] == "body.properties.n"
+    r = send(api, {**IDENTIFY, "traits": {"email": "not an address"}})
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "body.traits.email"
+    r = send(api, {**TRACK, "userId": "x" * 201})
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "body.userId"
     naive = {**TRACK, "timestamp": "2015-12-12T19:11:01"}
     r = send(api, naive)
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "body.timestamp"

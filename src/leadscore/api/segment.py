@@ -20,9 +20,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
 from leadscore.service import segment as segment_service
-from leadscore.service.connect import Outcome, batch_body, clock_of, ensure_contacts
+from leadscore.service.connect import (
+    Outcome,
+    batch_body,
+    clock_of,
+    ensure_contacts,
+    field_errors,
+)
 from leadscore.service.errors import ServiceError
-from leadscore.service.events import clean_errors
 from leadscore.service.segment import SegmentBatch, SegmentMessage
 
 router = APIRouter(prefix="/v1/segment", tags=["connect: Segment"])
@@ -207,7 +212,7 @@ async def post_batch(request: Request) -> SegmentOut:
     try:
         batch = SegmentBatch.model_validate(body)
     except ValidationError as exc:
-        errors = clean_errors(exc.errors(include_input=False))
+        errors = field_errors(exc.errors(include_input=False))
         raise _Invalid(errors[0]["message"], errors[0]["field"] or "body") from None
     out, _ = await _handle(request, batch.batch, "batch", batch.context)
     return out

@@ -24,6 +24,7 @@ before gets a bare contact (a ``track`` often comes before the ``identify``).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -37,6 +38,7 @@ from leadscore.service.connect import (
     Outcome,
     Scalar,
     Text,
+    field_errors,
     flatten,
     identify_by_email,
     snake_case,
@@ -46,6 +48,7 @@ from leadscore.service.errors import Conflict, ServiceError
 from leadscore.store import Store
 
 MAX_BATCH = 10_000
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")  # as POST /v1/contacts checks it
 
 # Segment's semantic event names with a leadscore meaning (compared lower-cased);
 # any other name is snake_cased.
@@ -152,8 +155,8 @@ def contact_fields(traits: dict[str, Any], where: str) -> tuple[str | None, dict
         if reserved in fields and ours not in fields:
             fields[ours] = fields.pop(reserved)
     _numeric(fields, "employees")
-    if email is not None and not isinstance(email, str):
-        raise BadValue(f"{where}.email", "must be text")
+    if email is not None and not (isinstance(email, str) and EMAIL.match(email.strip())):
+        raise BadValue(f"{where}.email", "must be an email address")
     return email, fields
 
 
@@ -197,9 +200,7 @@ def plan(raw: list[Any], prefix: str, now: datetime, context: dict[str, Any] | N
                 continue
             row = event_row(msg, where, now)
         except ValidationError as exc:
-            out.outcomes[i] = Outcome(
-                "rejected", errors=event_service.clean_errors(exc.errors(), where)
-            )
+            out.outcomes[i] = Outcome("rejected", errors=field_errors(exc.errors(), where))
             continue
         except BadValue as exc:
             out.outcomes[i] = Outcome(
