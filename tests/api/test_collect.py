@@ -55,7 +55,7 @@ def test_tracker_is_served_as_javascript(site: Api) -> None:
     r = site.client.get("/t.js")
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("application/javascript")
-    assert "sendBeacon" in r.text and "/v1/collect" in r.text
+    assert "sendBeacon" in r.text and "v1/collect" in r.text
     assert len(r.content) < 10_000  # small: one request, no CDN
 
 
@@ -306,3 +306,25 @@ def test_connectors_are_documented_with_examples(site: Api) -> None:
     for path in ("/v1/collect", "/v1/segment", "/v1/segment/batch", "/v1/hooks/sendgrid"):
         answer = doc["paths"][path]["post"]["responses"]["200"]["content"]["application/json"]
         assert answer["schema"]["$ref"].startswith("#/components/schemas/")
+
+
+def test_site_keys_from_the_cli_and_the_api(site: Api, tmp_path: Any) -> None:
+    from typer.testing import CliRunner
+
+    from leadscore.cli.main import app
+    from leadscore.service.keys import KeyChecker
+    from leadscore.store import Store
+
+    db = str(tmp_path / "keys.db")
+    r = CliRunner().invoke(app, ["keys", "create", "--scope", "collect", "--db", db])
+    assert r.exit_code == 0, r.output
+    store = Store(db)
+    info = KeyChecker(store).check(r.stdout.strip().splitlines()[0])
+    store.dispose()
+    assert info is not None and info.allows("collect")
+    assert not (info.allows("ingest") or info.allows("read") or info.allows("admin"))
+    made = site.post("/v1/keys", json={"scopes": ["collect"], "name": "www"})
+    assert made.status_code == 201 and made.json()["scopes"] == ["collect"]
+    body = visit(site, "cookie-api-key", page_view())
+    body["key"] = made.json()["key"]
+    assert collect(site, body).json()["accepted"] == 1
