@@ -122,6 +122,9 @@ async def post_collect(request: Request) -> Response:
             "(add it to LEADSCORE_COLLECT_ORIGINS)",
             {},
         )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > collect_service.MAX_BODY:  # before reading it
+        return _refuse(413, "body", f"larger than {collect_service.MAX_BODY:,} bytes", headers)
     raw = await request.body()
     if len(raw) > collect_service.MAX_BODY:
         return _refuse(413, "body", f"larger than {collect_service.MAX_BODY:,} bytes", headers)
