@@ -207,6 +207,38 @@ MAILGUN_FAILED = {
     },
 }
 
+# The "Accepted Event" of Mailgun's webhook payload reference (a kind leadscore has no
+# name for: kept as email_accepted).
+MAILGUN_ACCEPTED = {
+    "account": {"id": "1234567890303a4bd1f33898"},
+    "api-key-id": "12345678-87654321",
+    "domain": {"name": "sample.mailgun.com"},
+    "envelope": {
+        "sender": "sender@sample.mailgun.com",
+        "targets": "recipient@sample.mailgun.com",
+        "transport": "smtp",
+    },
+    "event": "accepted",
+    "flags": {"is-authenticated": True, "is-test-mode": False},
+    "id": "CCXMjJ7nQi2N3BPigGOdgQ",
+    "log-level": "info",
+    "message": {
+        "headers": {
+            "from": "Sample Sender <sender@sample.mailgun.com>",
+            "message-id": "20260203192638.000be97f99f8cea1@sample.mailgun.com",
+            "subject": "Sample webhook payload",
+            "to": "recipient@sample.mailgun.com",
+        },
+        "size": 341,
+    },
+    "method": "HTTP",
+    "recipient": "recipient@sample.mailgun.com",
+    "recipient-domain": "sample.mailgun.com",
+    "tags": [],
+    "timestamp": 1770146798.843523,
+    "user-variables": {},
+}
+
 # Mailchimp Transactional's example message events (as its "send test" posts them).
 MANDRILL_MSG = {
     "ts": 1365109999,
@@ -386,17 +418,19 @@ def test_mailgun_example_events(hooks: Api) -> None:
     events = {e["type"]: e for e in hooks.get("/v1/contacts/c1").json()["events"]}
     assert set(events) == {"email_click", "email_bounce"}
     click = events["email_click"]
-    assert click["event_id"] == "mailgun:Ase7i2zsRYeDXztHGENqRA"
+    assert click["event_id"] == "mailgun:Ase7i2zsRYeDXztHGENqRA:1521243339"
     assert click["properties"]["url"] == "https://example.com/pricing"
     assert click["properties"]["email_id"] == "20130503182626.18666.16540@example.com"
     assert events["email_bounce"]["properties"]["bounce_type"] == "hard"
+    accepted = mailgun(hooks, MAILGUN_ACCEPTED).json()["results"][0]
+    assert accepted["type"] == "email_accepted" and accepted["status"] == "accepted"
     temporary = {**MAILGUN_FAILED, "id": "tmp-1", "severity": "temporary"}
     assert mailgun(hooks, temporary).json()["results"][0]["type"] == "email_deferred"
     # A retry is a duplicate; a bad signature is refused and writes nothing.
     assert mailgun(hooks, MAILGUN_CLICKED).json()["duplicates"] == 1
     r = mailgun(hooks, {**MAILGUN_CLICKED, "id": "forged"}, key="key-wrong")
     assert r.status_code == 401 and r.json()["detail"][0]["field"] == "signature"
-    assert hooks.get("/v1/contacts/c1").json()["event_count"] == 3
+    assert hooks.get("/v1/contacts/c1").json()["event_count"] == 3  # recipient@sample is no contact
 
 
 def test_mandrill_example_events(hooks: Api) -> None:
@@ -444,7 +478,7 @@ def test_unknown_addresses_are_kept_and_join_the_contact_later(hooks: Api) -> No
     assert detail["event_count"] == 1 and detail["anonymous_ids"] == ["email:vp@acme.com"]
     score = hooks.get("/v1/contacts/c9/score", "read").json()
     rules = {c["rule_id"]: c for c in score["contributions"]}
-    assert rules["demo-email-click"]["evidence"] == ["mailgun:later-1"]
+    assert rules["demo-email-click"]["evidence"] == ["mailgun:later-1:1521243339"]
 
 
 def test_hooks_are_off_until_configured(api: Api) -> None:

@@ -24,7 +24,8 @@ events are kept under the anonymous id ``email:<address>`` and join the contact
 when one is created or identified with that address.
 
 **Retries** are duplicates, not new events: the event id is the tool's own event
-id (SendGrid ``sg_event_id``, Mailgun ``id``); Mandrill's ``_id`` names the
+id (SendGrid ``sg_event_id``; Mailgun ``id`` with the event's time, as Mailgun
+keeps its ids unique only within a day); Mandrill's ``_id`` names the
 *message* (every event of one message shares it), so its event id is ``_id`` with
 the kind, time and url.
 """
@@ -256,7 +257,10 @@ def mailgun_event(data: Any, where: str) -> EmailEvent:
     return EmailEvent(
         "mailgun",
         kind,
-        "mailgun:" + (str(data["id"]) if data.get("id") else _digest(data)),
+        # Mailgun's event id is unique "within a day": with the event's time, for ever.
+        f"mailgun:{data['id']}:{int(_when(data.get('timestamp'), f'{where}.timestamp').timestamp())}"
+        if data.get("id")
+        else "mailgun:" + _digest(data),
         _email(data.get("recipient"), f"{where}.recipient"),
         _when(data.get("timestamp"), f"{where}.timestamp"),
         props,
