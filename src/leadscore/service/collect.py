@@ -23,7 +23,6 @@ import functools
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -176,12 +175,6 @@ def do_not_track(headers: Any) -> bool:
 
 
 # ---------------------------------------------------------------- the work --
-
-
-@dataclass(frozen=True)
-class CollectPolicy:
-    origins: tuple[str, ...]
-    types: tuple[str, ...]
 
 
 def events_of(
