@@ -166,6 +166,8 @@ def test_track_is_an_event_typed_by_its_name(api: Api) -> None:
         "note": None,
     }
     lead = api.get("/v1/contacts/AiUGstSDIg").json()  # created for the event
+    assert [t["cause"] for t in lead["transitions"]] == ["created"]
+    assert lead["stage"] == "lead"
     (ev,) = lead["events"]
     assert ev["type"] == "course_clicked"
     assert ev["event_id"] == "ajs-f8ca1e4de5024d9430b3928bd8ac6b96"

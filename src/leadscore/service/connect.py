@@ -22,12 +22,12 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from leadscore.service import events as event_service
 from leadscore.service.errors import Conflict, Invalid
-from leadscore.store import Store
-from leadscore.store.tables import anonymous_visitors, contacts
+from leadscore.store import Store, now_us
+from leadscore.store.tables import anonymous_visitors, contacts, transitions
 
 Scalar = str | int | float | bool | None
 
@@ -160,21 +160,70 @@ def batch_body(events: list[dict[str, Any]]) -> bytes:
 
 
 def ensure_contacts(store: Store, contact_ids: set[str]) -> None:
-    """Create bare contacts for ids never seen: a Segment ``track`` for a user often
-    arrives before their ``identify``; its events must not be refused for that."""
+    """Create bare contacts for ids never seen, all in one transaction: a Segment
+    ``track`` for a user often arrives before their ``identify``; its events must not
+    be refused for that. (A contact made here is what ``upsert_contact`` makes for an
+    id alone: stage ``lead``, its ``created`` transition, marked for scoring.)"""
     if not contact_ids:
         return
-    from leadscore.service.contacts import upsert_contact
-
     with store.read() as conn:
-        known = set(
+        known = _known(conn, contact_ids)
+    missing = sorted(contact_ids - known)
+    if not missing:
+        return
+    stamp = now_us()
+    with store.write() as conn:
+        missing = sorted(set(missing) - _known(conn, set(missing)))  # created meanwhile?
+        if not missing:
+            return
+        made = conn.execute(
+            event_service.dialect_insert(store, contacts)
+            .on_conflict_do_nothing(index_elements=["contact_id"])
+            .returning(contacts.c.contact_id),
+            [
+                {
+                    "contact_id": cid,
+                    "fields": {},
+                    "stage": "lead",
+                    "stage_us": stamp,
+                    "surging": False,
+                    "dirty": 1,
+                    "created_us": stamp,
+                    "updated_us": stamp,
+                }
+                for cid in missing
+            ],
+        ).scalars()
+        created = sorted(made)  # not those another writer made meanwhile (PostgreSQL)
+        if not created:
+            return
+        conn.execute(
+            insert(transitions),
+            [
+                {
+                    "contact_id": cid,
+                    "from_stage": None,
+                    "to_stage": "lead",
+                    "at_us": stamp,
+                    "cause": "created",
+                }
+                for cid in created
+            ],
+        )
+
+
+def _known(conn: Any, contact_ids: set[str]) -> set[str]:
+    ids = sorted(contact_ids)
+    found: set[str] = set()
+    for start in range(0, len(ids), 5_000):
+        found.update(
             conn.execute(
-                select(contacts.c.contact_id).where(contacts.c.contact_id.in_(sorted(contact_ids)))
+                select(contacts.c.contact_id).where(
+                    contacts.c.contact_id.in_(ids[start : start + 5_000])
+                )
             ).scalars()
         )
-    for contact_id in sorted(contact_ids - known):
-        # Created meanwhile by another request? Then this only marks it for rescoring.
-        upsert_contact(store, contact_id)
+    return found
 
 
 def contacts_by_email(store: Store, emails: set[str]) -> dict[str, str]:
