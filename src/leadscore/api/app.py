@@ -63,7 +63,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in routes.routers():
         app.include_router(router)
     app.include_router(reports.router)  # /v1/reports: funnel analytics over the store
-    _openapi(app, [routes.BatchIn, routes.EventIn, routes.ModelIn])
+    from leadscore.api import collect, email_hooks, segment  # connectors (docs/connect.md)
+
+    app.include_router(collect.router)  # /t.js and /v1/collect: the website tracker
+    app.include_router(segment.router)  # /v1/segment: Segment / RudderStack messages
+    app.include_router(email_hooks.router)  # /v1/hooks/*: SendGrid, Mailgun, Mandrill events
+    _openapi(
+        app,
+        [routes.BatchIn, routes.EventIn, routes.ModelIn, *collect.BODIES, *segment.BODIES],
+    )
     from leadscore import web  # the dashboard (server-rendered pages under /dashboard)
 
     web.install(app)

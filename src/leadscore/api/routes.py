@@ -95,7 +95,7 @@ class WebhookIn(Strict):
 
 
 class KeyIn(Strict):
-    scopes: list[Literal["ingest", "read", "admin"]] = Field(min_length=1)
+    scopes: list[Literal["ingest", "read", "admin", "collect"]] = Field(min_length=1)
     name: str | None = Field(None, max_length=200)
 
 

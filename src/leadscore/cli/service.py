@@ -103,7 +103,8 @@ def db_upgrade(db: DbOpt = "leadscore.db") -> None:
 
 def keys_create(
     scope: Annotated[
-        list[str], typer.Option("--scope", "-s", help="ingest, read or admin (repeatable).")
+        list[str],
+        typer.Option("--scope", "-s", help="ingest, read, admin or collect (repeatable)."),
     ],
     name: Annotated[str | None, typer.Option(help="A label to recognise the key by.")] = None,
     db: DbOpt = "leadscore.db",

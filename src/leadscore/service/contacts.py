@@ -182,6 +182,11 @@ def upsert_contact(
             )
             created = False
     assert contact_id is not None
+    if email is not None and (found is None or found.email != email):
+        # Email-tool events that came before the contact (docs/connect.md) join it now.
+        from leadscore.service.connect import link_email_history
+
+        link_email_history(store, contact_id, email)
     return {**get_contact(store, contact_id), "created": created}
 
 

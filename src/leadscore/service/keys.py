@@ -22,7 +22,9 @@ from leadscore.service.errors import Invalid, NotFound
 from leadscore.store import Store, now_us
 from leadscore.store.tables import api_keys
 
-SCOPES = ("ingest", "read", "admin")
+# ``collect`` is the publishable site key of the website tracker: it can only add
+# the tracker's events and identify visitors (POST /v1/collect), nothing else.
+SCOPES = ("ingest", "read", "admin", "collect")
 
 
 def hash_key(token: str) -> str:

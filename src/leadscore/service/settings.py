@@ -32,6 +32,18 @@ class Settings:
     webhook_backoff_base: float = 2.0  # seconds before the 2nd attempt; doubles each time
     webhook_backoff_max: float = 3600.0
     key_cache_seconds: float = 5.0  # a revoked key stops working within this delay
+    # Connectors (docs/connect.md). Website tracker: the origins whose pages may post
+    # to /v1/collect ("*" for any), the event types a publishable key may add, and
+    # each key's rate limit (events a second, burst).
+    collect_origins: tuple[str, ...] = ()
+    collect_types: tuple[str, ...] = ("page_view", "form_submit", "click")
+    collect_rate: float = 100.0
+    collect_burst: float = 1_000.0
+    # Email-tool webhooks: each is refused (503) until its verification key is set.
+    sendgrid_public_key: str | None = None  # "Verification Key" of the Signed Event Webhook
+    mailgun_signing_key: str | None = None  # "HTTP webhook signing key"
+    mandrill_webhook_key: str | None = None  # the webhook's key in Mailchimp Transactional
+    mandrill_webhook_url: str | None = None  # the URL as registered there (it is signed)
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -43,5 +55,28 @@ class Settings:
             env["model_path"] = os.environ["LEADSCORE_MODEL"]
         if "LEADSCORE_REGISTRY" in os.environ:
             env["registry_path"] = os.environ["LEADSCORE_REGISTRY"]
+        env.update(_connect_env())
         env.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**env)  # type: ignore[arg-type]
+
+
+def _connect_env() -> dict[str, object]:
+    """The connectors' settings from ``LEADSCORE_*`` variables (lists comma-separated)."""
+    env: dict[str, object] = {}
+    for name, var in (("collect_origins", "COLLECT_ORIGINS"), ("collect_types", "COLLECT_TYPES")):
+        if f"LEADSCORE_{var}" in os.environ:
+            items = os.environ[f"LEADSCORE_{var}"].split(",")
+            env[name] = tuple(i.strip().rstrip("/").lower() for i in items if i.strip())
+    for name, var in (("collect_rate", "COLLECT_RATE"), ("collect_burst", "COLLECT_BURST")):
+        if f"LEADSCORE_{var}" in os.environ:
+            env[name] = float(os.environ[f"LEADSCORE_{var}"])
+    for name in (
+        "sendgrid_public_key",
+        "mailgun_signing_key",
+        "mandrill_webhook_key",
+        "mandrill_webhook_url",
+    ):
+        value = os.environ.get(f"LEADSCORE_{name.upper()}")
+        if value:
+            env[name] = value
+    return env

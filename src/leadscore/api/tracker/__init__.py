@@ -1,0 +1,1 @@
+"""The website tracker's JavaScript (served at /t.js by leadscore.api.collect)."""
