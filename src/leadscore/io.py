@@ -37,6 +37,7 @@ class InputError(ValueError):
         line: int | None = None,
     ):
         self.file, self.row, self.column, self.line = str(file), row, column, line
+        self.message = message
         where = [self.file]
         if row is not None:
             where.append(

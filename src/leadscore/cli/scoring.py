@@ -214,6 +214,7 @@ def python_rows(
         if path is not None and path.suffix.lower() not in (".csv", ".parquet", ".pq"):
             raise fail(f"{path}: the python engine reads CSV or Parquet files, not tables")
     leads, grouped = load_inputs(contacts, events)
+    _check_fields(spec, contacts, events)
     scorer = Scorer(spec)
     rows: list[dict[str, Any]] = []
     long_rows: list[dict[str, Any]] = []
@@ -229,6 +230,24 @@ def python_rows(
             if i % 1_000 == 0:
                 progress.update(task, completed=i)
     return rows, long_rows
+
+
+def _check_fields(spec: Any, contacts: Path, events: Path | None) -> None:
+    """The columns the model reads must be in the files (as the SQL engines check)."""
+    from leadscore.engines.base import file_header
+    from leadscore.files.fields import check_model_fields
+    from leadscore.io import InputError
+
+    try:
+        check_model_fields(
+            spec,
+            file_header(contacts),
+            file_header(events) if events is not None else None,
+            contacts,
+            events,
+        )
+    except InputError as exc:
+        raise fail(str(exc)) from None
 
 
 def _load_predictive(path: Path) -> Any:
