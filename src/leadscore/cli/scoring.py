@@ -13,6 +13,8 @@ from rich.text import Text
 
 from leadscore.cli.batch import DbOpt, EngineOpt, MasterOpt, choose_engine
 from leadscore.cli.console import err, fail, out
+from leadscore.cli.files import FileFlags, prepared
+from leadscore.cli.options import with_options
 
 ModelOpt = Annotated[Path, typer.Option("--model", "-m", help="Scoring-model YAML file.")]
 ContactsOpt = Annotated[
@@ -114,7 +116,9 @@ ScoreEventsOpt = Annotated[
 ]
 
 
+@with_options(FileFlags)
 def score(
+    files: FileFlags,
     model: ModelOpt,
     contacts: ScoreContactsOpt,
     out_path: Annotated[
@@ -141,7 +145,7 @@ def score(
 
     Every engine writes the same columns and values; see docs/batch.md.
     """
-    from leadscore.io import atomic_path, output_format, write_table
+    from leadscore.io import output_format
 
     spec = load_model_or_exit(model)
     moment = parse_as_of(as_of)
@@ -151,6 +155,29 @@ def score(
     except ValueError as exc:
         raise fail(str(exc)) from None
     predictor = _load_predictive(predictive) if predictive is not None else None
+    with prepared(files, spec, contacts, events) as (contacts, events):
+        _score_files(
+            spec, contacts, events, moment, out_path, fmt, explain, explain_fmt,
+            predictor, engine, db, master,
+        )  # fmt: skip
+
+
+def _score_files(
+    spec: Any,
+    contacts: str,
+    events: str | None,
+    moment: datetime,
+    out_path: Path,
+    fmt: str,
+    explain: Path | None,
+    explain_fmt: str | None,
+    predictor: Any,
+    engine: Any,
+    db: str | None,
+    master: str | None,
+) -> None:
+    from leadscore.io import atomic_path, write_table
+
     if predictor is not None:
         # the predictive features are read from files; say so before any scoring work
         for name in (contacts, events):
@@ -284,7 +311,9 @@ def contribution_row(contact_id: str, c: Any) -> dict[str, Any]:
     }
 
 
+@with_options(FileFlags)
 def explain_command(
+    files: FileFlags,
     contact: Annotated[str, typer.Option("--contact", help="The contact_id to explain.")],
     model: ModelOpt,
     contacts: ContactsOpt,
@@ -296,7 +325,11 @@ def explain_command(
 
     spec = load_model_or_exit(model)
     moment = parse_as_of(as_of)
-    leads, grouped = load_inputs(contacts, events)
+    with prepared(files, spec, contacts, events) as (contacts_path, events_path):
+        leads, grouped = load_inputs(
+            Path(contacts_path), Path(events_path) if events_path else None
+        )
+        _check_fields(spec, Path(contacts_path), Path(events_path) if events_path else None)
     lead = next((c for c in leads if c.contact_id == contact), None)
     if lead is None:
         raise fail(f"contact '{contact}' is not in {contacts}")

@@ -91,7 +91,8 @@ def check_model_fields(
         if missing:
             header = [c for c in columns if not c.startswith("__leadscore")]
             problems = [_missing(f, wanted[f], Path(str(name)).name, header) for f in missing]
-            raise InputError(name, "; ".join(problems))
+            # One line per field: a whole export read without its preset lacks many.
+            raise InputError(name, "\n  ".join(problems))
 
 
 def _missing(field: str, rules: list[str], file: str, header: Sequence[str]) -> str:

@@ -91,7 +91,7 @@ def import_contacts(
         )
     for row in _rows(source, report, progress):
         values = _values(row.record)
-        body = {k: values.pop(k) for k in CONTACT_KEYS if k in values}
+        body: dict[str, Any] = {k: values.pop(k) for k in CONTACT_KEYS if k in values}
         body["fields"] = values
         try:
             contact = ContactIn.model_validate(body)

@@ -43,9 +43,12 @@ class FieldMapping:
     events: Mapping[str, str] = field(default_factory=dict)
     event_types: Mapping[str, str] = field(default_factory=dict)
     sources: tuple[str, ...] = ()  # what it was built from, for messages
+    # A preset's event types apply only to that vendor's activity export, i.e. when
+    # the type column was renamed; a team's own event_types apply to any file.
+    vendor_types: Mapping[str, str] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
-        return bool(self.contacts or self.events or self.event_types)
+        return bool(self.contacts or self.events or self.event_types or self.vendor_types)
 
     def columns(self, kind: str) -> Mapping[str, str]:
         return self.contacts if kind == "contacts" else self.events
@@ -57,6 +60,7 @@ class FieldMapping:
             {**self.events, **other.events},
             {**self.event_types, **other.event_types},
             self.sources + other.sources,
+            {**self.vendor_types, **other.vendor_types},
         )
 
     def renames(self, kind: str, header: Sequence[str]) -> dict[str, str]:
@@ -77,18 +81,16 @@ class FieldMapping:
             taken.add(target)
         return out
 
-    def event_type(self, value: str) -> str:
-        """The model's event type for a value of the type column (unknown values pass)."""
-        if not self.event_types:
-            return value
-        return self._types().get(_key(value), value)
+    def types_for(self, renamed_type: bool) -> dict[str, str]:
+        """Type value (normalised) -> model type, for a file whose type column was
+        renamed (a vendor export) or not."""
+        chosen = {**self.vendor_types, **self.event_types} if renamed_type else self.event_types
+        return {_key(k): v for k, v in chosen.items()}
 
-    def _types(self) -> dict[str, str]:
-        cached = self.__dict__.get("_types_cache")
-        if cached is None:
-            cached = {_key(k): v for k, v in self.event_types.items()}
-            object.__setattr__(self, "_types_cache", cached)
-        return cached
+
+def event_type(types: Mapping[str, str], value: str) -> str:
+    """The model's event type for a value of the type column (unknown values pass)."""
+    return types.get(_key(value), value) if types else value
 
 
 def preset_for(field_name: str, header: Sequence[str]) -> tuple[str, str] | None:
@@ -117,6 +119,7 @@ def from_data(data: Any, source: str) -> FieldMapping:
     base = FieldMapping()
     if data.get("preset") is not None:
         base = load_preset(str(data["preset"]))
+    vendor = source.startswith("preset ")
     parts: dict[str, dict[str, str]] = {}
     for key in ("contacts", "events", "event_types"):
         section = data.get(key) or {}
@@ -126,7 +129,10 @@ def from_data(data: Any, source: str) -> FieldMapping:
             if not isinstance(target, str) or not target.strip():
                 raise MappingError(f"{source}: {key}.{name}: the model name must be text")
         parts[key] = {str(k): str(v).strip() for k, v in section.items()}
-    own = FieldMapping(parts["contacts"], parts["events"], parts["event_types"], (source,))
+    if vendor:
+        own = FieldMapping(parts["contacts"], parts["events"], {}, (source,), parts["event_types"])
+    else:
+        own = FieldMapping(parts["contacts"], parts["events"], parts["event_types"], (source,))
     return base.then(own)
 
 

@@ -18,7 +18,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from leadscore.files.reader import ReadOptions, Source, parse_date
+from leadscore.files.mapping import event_type
+from leadscore.files.reader import EVENT_REQUIRED, ReadOptions, Source, parse_date
 from leadscore.io import InputError
 
 Note = Callable[[str], None]
@@ -50,6 +51,7 @@ def prepared_inputs(
             assert name is not None
             try:
                 source = Source(name, kind, options)
+                source.require(("contact_id",) if kind == "contacts" else EVENT_REQUIRED)
                 if source.canonical:
                     out.append(name)
                     continue
@@ -155,9 +157,9 @@ def _write_parquet(source: Source, target: Path) -> None:
 
     table = pq.read_table(source.path).rename_columns(source.header)
     if source.maps_types and "type" in table.column_names:
-        mapping = source.options.mapping
         types = [
-            None if v is None else mapping.event_type(str(v)) for v in table["type"].to_pylist()
+            None if v is None else event_type(source.types, str(v))
+            for v in table["type"].to_pylist()
         ]
         table = table.set_column(
             table.column_names.index("type"), "type", pa.array(types, pa.string())

@@ -20,7 +20,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import IO, Any
 
-from leadscore.files.mapping import FieldMapping
+from leadscore.files.mapping import FieldMapping, event_type
 from leadscore.io import InputError
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
@@ -281,8 +281,36 @@ class Source:
         return tuple(c for c in DATE_COLUMNS.get(self.kind, ()) if c in self.header)
 
     @property
+    def types(self) -> dict[str, str]:
+        """The event-type renames that apply to this file (none for contacts)."""
+        if self.kind != "events":
+            return {}
+        return self.options.mapping.types_for("type" in self.source_of)
+
+    @property
     def maps_types(self) -> bool:
-        return self.kind == "events" and bool(self.options.mapping.event_types)
+        return bool(self.types)
+
+    def require(self, columns: Sequence[str]) -> None:
+        """The required columns, after the mapping, with a hint when a preset has them."""
+        from leadscore.files.fields import closest_column
+        from leadscore.files.mapping import preset_for
+
+        missing = [c for c in columns if c not in self.header]
+        if not missing:
+            return
+        hints = []
+        for column in missing:
+            by_preset = preset_for(column, self.file_header)
+            if by_preset is not None:
+                hints.append(f"'{by_preset[0]}' is {column} with --preset {by_preset[1]}")
+            elif (close := closest_column(column, self.file_header)) is not None:
+                hints.append(f"did you mean '{close}'? (use a mapping)")
+        raise InputError(
+            self.path,
+            f"missing required column(s) {', '.join(missing)}; found {', '.join(self.file_header)}"
+            + (f" ({'; '.join(hints)})" if hints else ""),
+        )
 
     @property
     def canonical(self) -> bool:
@@ -373,13 +401,12 @@ class Source:
             self.format or "csv"
         ]()
         dates, fmt = self.dates, self.options.date_format
-        types = self.maps_types
-        mapping = self.options.mapping
+        types = self.types
         width = len(self.file_header)
         for row in raw:
             if row.problem is None and row.record:
                 if types and row.record.get("type"):
-                    row.record["type"] = mapping.event_type(row.record["type"])
+                    row.record["type"] = event_type(types, row.record["type"])
                 for column in dates:
                     value = row.record.get(column)
                     if value and fmt:
