@@ -20,7 +20,7 @@ from pathlib import Path
 
 from leadscore.files.mapping import event_type
 from leadscore.files.reader import EVENT_REQUIRED, ReadOptions, Source, parse_date
-from leadscore.io import InputError
+from leadscore.io import FILE_ALIASES, InputError
 
 Note = Callable[[str], None]
 
@@ -38,8 +38,8 @@ def prepared_inputs(
 ) -> Iterator[tuple[str | None, str | None]]:
     """``(contacts, events)`` as engines can read them; tables and URIs pass unchanged.
 
-    An :class:`InputError` raised inside the block about a converted file is
-    raised again naming the original file and its column.
+    Inside the block, an :class:`InputError` about a converted file names the
+    original file and its column (see ``leadscore.io.FILE_ALIASES``).
     """
     with tempfile.TemporaryDirectory(prefix="leadscore-inputs-") as tmp:
         converted: dict[str, Source] = {}
@@ -49,24 +49,23 @@ def prepared_inputs(
                 out.append(name)
                 continue
             assert name is not None
-            try:
-                source = Source(name, kind, options)
-                source.require(("contact_id",) if kind == "contacts" else EVENT_REQUIRED)
-                if source.canonical:
-                    out.append(name)
-                    continue
-                target = _target(Path(tmp), kind, source)
-                write_canonical(source, target)
-            except InputError as exc:
-                raise _renamed(exc, converted) from None
+            source = Source(name, kind, options)
+            source.require(("contact_id",) if kind == "contacts" else EVENT_REQUIRED)
+            if source.canonical:
+                out.append(name)
+                continue
+            target = _target(Path(tmp), kind, source)
+            write_canonical(source, target)
             converted[str(target)] = source
             out.append(str(target))
             if note is not None:
                 note(describe(source))
+        aliases = {t: (str(s.path), dict(s.source_of)) for t, s in converted.items()}
+        token = FILE_ALIASES.set({**(FILE_ALIASES.get() or {}), **aliases})
         try:
             yield out[0], out[1]
-        except InputError as exc:
-            raise _renamed(exc, converted) from None
+        finally:
+            FILE_ALIASES.reset(token)
 
 
 def describe(source: Source) -> str:
@@ -92,16 +91,6 @@ def _target(tmp: Path, kind: str, source: Source) -> Path:
     folder.mkdir()
     suffix = ".parquet" if source.format == "parquet" else ".csv"
     return folder / (source.path.name + ("" if source.path.suffix.lower() == suffix else suffix))
-
-
-def _renamed(exc: InputError, converted: dict[str, Source]) -> InputError:
-    source = converted.get(exc.file)
-    if source is None:
-        return exc
-    message = exc.message
-    temp = Path(exc.file)
-    message = message.replace(str(temp), str(source.path)).replace(temp.name, source.path.name)
-    return InputError(source.path, message, exc.row, source.column_name(exc.column), exc.line)
 
 
 def write_canonical(source: Source, target: Path) -> None:
