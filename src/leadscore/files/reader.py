@@ -146,24 +146,53 @@ def _decode_error(path: Path, encoding: str) -> UnicodeDecodeError | None:
     return None
 
 
-def _check_text(path: Path, encoding: str, hint: str = "") -> None:
+def _label(encoding: str) -> str:
+    return {"utf-8": "UTF-8", "utf-8-sig": "UTF-8", "utf-16": "UTF-16"}.get(encoding, encoding)
+
+
+def _check_text(path: Path, encoding: str, hint: str = "", delimiter: str = ",") -> None:
     """Raise, naming the file and the row, when the file is not text in ``encoding``."""
     error = _decode_error(path, encoding)
     if error is None:
         return
+    row, reason = _bad_row(path, encoding, delimiter, error)
+    raise InputError(path, f"not {_label(encoding)} text: {reason}{hint}", row=row)
+
+
+def _bad_row(
+    path: Path, encoding: str, delimiter: str, error: UnicodeDecodeError
+) -> tuple[int | None, str]:
+    """(data row, reason) of the first bytes that are not ``encoding`` text.
+
+    Decoding line by line (only on this error path) pins the row exactly; a text
+    stream decodes blocks ahead of the row being parsed. UTF-16 lines cannot be
+    split on a newline byte, so there the row is the one being parsed.
+    """
     number = 0
-    with path.open(newline="", encoding=encoding) as handle:
-        reader = csv.reader(handle)
-        try:
-            for _ in reader:
-                number += 1
-        except UnicodeDecodeError as exc:
-            error = exc
-        except csv.Error:
-            pass
-    label = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8", "utf-16": "UTF-16"}.get(encoding, encoding)
-    row = number if number > 0 else None
-    raise InputError(path, f"not {label} text: {error.reason}{hint}", row=row)
+
+    def lines() -> Iterator[str]:
+        with path.open("rb") as handle:
+            for i, raw in enumerate(handle):
+                yield raw.decode("utf-8-sig" if i == 0 and encoding == "utf-8" else encoding)
+
+    if encoding.startswith("utf-16"):
+        handle = path.open(newline="", encoding=encoding)
+        source: Iterator[str] = iter(handle)
+    else:
+        handle = None
+        source = lines()
+    reader = csv.reader(source, delimiter=delimiter)
+    try:
+        for _ in reader:
+            number += 1
+    except UnicodeDecodeError as exc:
+        return number if number > 0 else None, exc.reason
+    except csv.Error:
+        pass
+    finally:
+        if handle is not None:
+            handle.close()
+    return (number if number > 0 else None), error.reason
 
 
 def _sniff_delimiter(path: Path, encoding: str) -> str:
@@ -442,8 +471,10 @@ class Source:
                         self.path, f"malformed CSV: {exc}", row=number + 1, line=reader.line_num
                     ) from None
                 except UnicodeDecodeError as exc:
+                    enc, delim = self.dialect.encoding, self.dialect.delimiter
+                    row, reason = _bad_row(self.path, enc, delim, exc)
                     raise InputError(
-                        self.path, f"not {self.dialect.encoding} text: {exc.reason}", row=number + 1
+                        self.path, f"not {_label(enc)} text: {reason}", row=row
                     ) from None
                 number += 1
                 self._done = counting.count
