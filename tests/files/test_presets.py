@@ -278,3 +278,19 @@ def test_presets_load_and_bad_mappings_are_named(tmp_path: Path) -> None:
     bad.write_text("contact: {A: b}\n")
     with pytest.raises(MappingError, match="unknown key"):
         build_mapping(mapping_file=bad)
+
+
+def test_the_model_language_keeps_mapping_and_optional_fields() -> None:
+    from leadscore.spec import ModelError, dump_model, parse_model
+
+    text = (EXAMPLES / "model.yaml").read_text(encoding="utf-8") + (
+        "\noptional_fields: [phone, authority]\n"
+        "mapping:\n  preset: pardot\n  contacts: {Titel: job_title}\n  event_types: {Besuch: page_view}\n"
+    )
+    model = parse_model(text)
+    assert model.optional_fields == ("phone", "authority")
+    assert model.mapping is not None and model.mapping.preset == "pardot"
+    again = parse_model(dump_model(model))
+    assert again.optional_fields == model.optional_fields and again.mapping == model.mapping
+    with pytest.raises(ModelError, match="preset"):
+        parse_model(text.replace("preset: pardot", "preset: zoho"))
