@@ -172,7 +172,7 @@ def import_command(
         ),
     ] = None,
     chunk: Annotated[
-        int, typer.Option("--chunk", min=1, max=10_000, help="Events per transaction.")
+        int, typer.Option("--chunk", min=1, max=10_000, help="Rows per transaction.")
     ] = 5_000,
 ) -> None:
     """Load contacts and events files into the service's store, as the API would.
@@ -220,7 +220,7 @@ def import_command(
                     bar.update(task, completed=done)
 
                 if source.kind == "contacts":
-                    import_contacts(store, source, report, advance)
+                    import_contacts(store, source, report, advance, chunk=chunk)
                 else:
                     import_events(store, source, report, advance, chunk=chunk)
     except InputError as exc:

@@ -76,12 +76,14 @@ def _rows(source: Source, report: ImportReport, progress: Progress | None) -> It
 
 
 def import_contacts(
-    store: Store, source: Source, report: ImportReport, progress: Progress | None = None
+    store: Store,
+    source: Source,
+    report: ImportReport,
+    progress: Progress | None = None,
+    chunk: int = CHUNK,
 ) -> None:
-    """Upsert every contact row (one transaction each, as ``POST /v1/contacts``)."""
+    """Upsert every contact row, ``chunk`` rows a transaction, as ``POST /v1/contacts`` does."""
     from leadscore.api.routes import ContactIn  # the API's own validation
-    from leadscore.service.contacts import upsert_contact
-    from leadscore.service.errors import Conflict, Invalid, NotFound
 
     if "contact_id" not in source.header and "email" not in source.header:
         raise InputError(
@@ -89,35 +91,56 @@ def import_contacts(
             "a contacts file needs a contact_id or an email column; "
             f"found {', '.join(source.file_header)} (use --preset or --mapping)",
         )
+    batch: list[tuple[int, Any]] = []
     for row in _rows(source, report, progress):
         values = _values(row.record)
         body: dict[str, Any] = {k: values.pop(k) for k in CONTACT_KEYS if k in values}
         body["fields"] = values
         try:
-            contact = ContactIn.model_validate(body)
+            batch.append((row.number, ContactIn.model_validate(body)))
         except ValidationError as exc:
             error = exc.errors()[0]
-            column = next((str(p) for p in error["loc"] if isinstance(p, str)), None)
-            if column == "fields":
-                column = next((str(p) for p in error["loc"][1:] if isinstance(p, str)), None)
+            names = [str(p) for p in error["loc"] if isinstance(p, str)]
+            column = (
+                names[1]
+                if names[:1] == ["fields"] and len(names) > 1
+                else names[0]
+                if names
+                else None
+            )
             report.reject(source, row.number, column, error["msg"])
             continue
-        try:
-            out = upsert_contact(
-                store,
-                contact.contact_id,
-                contact.email,
-                contact.account_id,
-                contact.owner,
-                contact.fields,
-            )
-        except (Invalid, Conflict, NotFound) as exc:
-            report.reject(source, row.number, getattr(exc, "field", None), str(exc))
-            continue
-        if out.get("created"):
-            report.contacts_created += 1
-        else:
-            report.contacts_updated += 1
+        if len(batch) >= chunk:
+            _upsert(store, source, batch, report)
+    _upsert(store, source, batch, report)
+
+
+def _upsert(
+    store: Store, source: Source, batch: list[tuple[int, Any]], report: ImportReport
+) -> None:
+    """One transaction for the batch; a contact the service refuses is skipped (its checks
+    run before it writes anything) and reported."""
+    from leadscore.service.contacts import upsert_contact_in
+    from leadscore.service.errors import Conflict, Invalid, NotFound
+    from leadscore.store import now_us
+
+    if not batch:
+        return
+    stamp = now_us()
+    with store.write() as conn:
+        for number, c in batch:
+            try:
+                _, created = upsert_contact_in(
+                    conn, stamp, c.contact_id, c.email, c.account_id, c.owner, c.fields
+                )
+            except (Invalid, Conflict, NotFound) as exc:
+                report.reject(source, number, getattr(exc, "field", None), str(exc))
+                continue
+            if created:
+                report.contacts_created += 1
+            else:
+                report.contacts_updated += 1
+    batch.clear()
 
 
 _ITEM_FIELD = re.compile(r"^\w*\[(\d+)\]\.?(?:properties\.)?([^.\[]*)")
