@@ -15,21 +15,8 @@ from difflib import get_close_matches
 from pathlib import Path
 
 from leadscore.io import EVENT_COLUMNS, InputError
-from leadscore.spec.model import CheckCondition, FieldCondition, ProfileRule, ScoringModel
-
-
-def _condition_fields(cond: object) -> list[str]:
-    if isinstance(cond, FieldCondition):
-        return [cond.field]
-    if isinstance(cond, CheckCondition):
-        return list(cond.targets)
-    children = getattr(cond, "all", None) or getattr(cond, "any", None)
-    if children is None and hasattr(cond, "not_"):
-        children = (cond.not_,)
-    out: list[str] = []
-    for child in children or ():
-        out.extend(_condition_fields(child))
-    return out
+from leadscore.rules.matchers import condition_fields
+from leadscore.spec.model import ProfileRule, ScoringModel
 
 
 def fields_read(model: ScoringModel) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
@@ -38,7 +25,7 @@ def fields_read(model: ScoringModel) -> tuple[dict[str, list[str]], dict[str, li
     event: dict[str, list[str]] = {}
     for _, rule in model.rules():
         if isinstance(rule, ProfileRule):
-            for name in _condition_fields(rule.when):
+            for name in condition_fields(rule.when):
                 if rule.id not in contact.setdefault(name, []):
                     contact[name].append(rule.id)
         for prop in getattr(rule, "where", None) or {}:

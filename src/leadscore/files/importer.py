@@ -156,13 +156,7 @@ def import_events(
     """Ingest every event row in chunks (one transaction each, as a batch request)."""
     from leadscore.service.events import ingest
 
-    missing = [c for c in ("event_id", "type", "timestamp") if c not in source.header]
-    if missing:
-        raise InputError(
-            source.path,
-            f"missing required column(s) {', '.join(missing)}; found "
-            f"{', '.join(source.file_header)} (use --preset or --mapping)",
-        )
+    source.require(("event_id", "type", "timestamp"))
     items: list[dict[str, Any]] = []
     numbers: list[int] = []
 
