@@ -294,3 +294,33 @@ def test_the_model_language_keeps_mapping_and_optional_fields() -> None:
     assert again.optional_fields == model.optional_fields and again.mapping == model.mapping
     with pytest.raises(ModelError, match="preset"):
         parse_model(text.replace("preset: pardot", "preset: zoho"))
+
+
+def test_explain_reads_an_export_through_its_preset(
+    example: dict[str, Table], canonical: dict[str, Path], tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from leadscore.cli.main import app
+
+    contacts = write_csv(tmp_path / "c.csv", example["contacts"], rename=HUBSPOT_CONTACTS)
+    base = [
+        "explain",
+        "--contact",
+        "c0003",
+        "-m",
+        str(EXAMPLES / "model.yaml"),
+        "--as-of",
+        "2026-11-01",
+    ]
+    want = CliRunner().invoke(
+        app, [*base, "-c", str(canonical["contacts"]), "-e", str(canonical["events"])]
+    )
+    got = CliRunner().invoke(
+        app, [*base, "-c", str(contacts), "-e", str(canonical["events"]), "--preset", "hubspot"]
+    )
+    assert want.exit_code == 0 and got.exit_code == 0, got.output
+    assert "senior-title" in want.output  # a profile rule on a renamed field fired
+    assert want.stdout == got.stdout
+    bare = CliRunner().invoke(app, [*base, "-c", str(contacts), "-e", str(canonical["events"])])
+    assert bare.exit_code == 1 and "'Record ID' is contact_id with --preset hubspot" in bare.output
