@@ -144,7 +144,6 @@ def _progress() -> Any:
 
 @with_options(FileFlags)
 def import_command(
-    files: FileFlags,
     contacts: Annotated[
         Path | None,
         typer.Option("--contacts", "-c", help="Contacts: CSV (any dialect), .xlsx or Parquet."),
@@ -174,6 +173,7 @@ def import_command(
     chunk: Annotated[
         int, typer.Option("--chunk", min=1, max=10_000, help="Rows per transaction.")
     ] = 5_000,
+    files: FileFlags = FileFlags(),
 ) -> None:
     """Load contacts and events files into the service's store, as the API would.
 

@@ -102,8 +102,8 @@ ScoreContactsOpt = Annotated[
     typer.Option(
         "--contacts",
         "-c",
-        help="Contacts CSV or Parquet (contact_id + fields), or a table name "
-        "(postgres, spark, or duckdb with --db).",
+        help="Contacts CSV (any dialect), .xlsx or Parquet (contact_id + fields), or a table "
+        "name (postgres, spark, or duckdb with --db).",
     ),
 ]
 ScoreEventsOpt = Annotated[
@@ -111,14 +111,14 @@ ScoreEventsOpt = Annotated[
     typer.Option(
         "--events",
         "-e",
-        help="Events CSV or Parquet (event_id, contact_id, type, timestamp, ...), or a table name.",
+        help="Events CSV (any dialect), .xlsx or Parquet (event_id, contact_id, type, "
+        "timestamp, ...), or a table name.",
     ),
 ]
 
 
 @with_options(FileFlags)
 def score(
-    files: FileFlags,
     model: ModelOpt,
     contacts: ScoreContactsOpt,
     out_path: Annotated[
@@ -140,6 +140,7 @@ def score(
             "adds conversion_probability and the top positive/negative factors.",
         ),
     ] = None,
+    files: FileFlags = FileFlags(),  # --preset, --mapping, --delimiter... (after the rest)
 ) -> None:
     """Score every contact: each score and grade, combined grade, stage, surge and top reasons.
 
@@ -313,12 +314,12 @@ def contribution_row(contact_id: str, c: Any) -> dict[str, Any]:
 
 @with_options(FileFlags)
 def explain_command(
-    files: FileFlags,
     contact: Annotated[str, typer.Option("--contact", help="The contact_id to explain.")],
     model: ModelOpt,
     contacts: ContactsOpt,
     events: EventsOpt = None,
     as_of: AsOfOpt = None,
+    files: FileFlags = FileFlags(),
 ) -> None:
     """Show one contact's score breakdown: every rule that fired, its points and evidence."""
     from leadscore.rules import Scorer
