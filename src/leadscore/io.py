@@ -14,6 +14,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,15 @@ from leadscore.rules.values import as_text
 
 EVENT_COLUMNS = ("event_id", "contact_id", "type", "timestamp")
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
+
+
+# A file converted before reading (leadscore.files.prepare: another dialect, an
+# Excel sheet, renamed columns) is read from a temporary copy; errors about the
+# copy, wherever they are raised, name the user's file and its own column names.
+# Temporary path -> (original path, model column -> the file's column).
+FILE_ALIASES: ContextVar[Mapping[str, tuple[str, Mapping[str, str]]] | None] = ContextVar(
+    "leadscore_file_aliases", default=None
+)
 
 
 class InputError(ValueError):
@@ -36,7 +46,13 @@ class InputError(ValueError):
         column: str | None = None,
         line: int | None = None,
     ):
+        alias = (FILE_ALIASES.get() or {}).get(str(file))
+        if alias is not None:
+            temp, (file, columns) = Path(file), alias
+            message = message.replace(str(temp), file).replace(temp.name, Path(file).name)
+            column = columns.get(column, column) if column is not None else None
         self.file, self.row, self.column, self.line = str(file), row, column, line
+        self.message = message
         where = [self.file]
         if row is not None:
             where.append(

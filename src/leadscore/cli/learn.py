@@ -15,6 +15,15 @@ import typer
 from rich.text import Text
 
 from leadscore.cli.console import err, fail, out
+from leadscore.cli.files import (
+    DateFormatOpt,
+    DelimiterOpt,
+    EncodingOpt,
+    FileFlags,
+    MappingOpt,
+    PresetOpt,
+    prepared,
+)
 from leadscore.cli.options import with_options
 
 if TYPE_CHECKING:
@@ -88,6 +97,12 @@ class TrainingOptions:
     exclude: ExcludeOpt = None
     on_leak: OnLeakOpt = "error"
     data_end: DataEndOpt = None
+    # How to read files from a CRM (see leadscore.cli.files.FileFlags).
+    preset: PresetOpt = None
+    mapping: MappingOpt = None
+    delimiter: DelimiterOpt = None
+    encoding: EncodingOpt = None
+    date_format: DateFormatOpt = None
 
 
 def _check_method(method: str) -> None:
@@ -103,9 +118,11 @@ def _training_set(opts: TrainingOptions) -> tuple[TrainingSet, Any, Any]:
     contacts_path = opts.contacts
     if opts.on_leak not in ("error", "drop", "warn"):
         raise fail(f"--on-leak must be error, drop or warn, not {opts.on_leak!r}")
+    flags = FileFlags(opts.preset, opts.mapping, opts.delimiter, opts.encoding, opts.date_format)
     try:
-        contacts = read_contacts(contacts_path, opts.outcome)
-        events = read_events(opts.events)
+        with prepared(flags, None, contacts_path, opts.events) as (contacts_file, events_file):
+            contacts = read_contacts(contacts_file, opts.outcome)
+            events = read_events(events_file)
         with err.status("building the training set (features as of each snapshot)"):
             ts = build_training_set(
                 contacts,

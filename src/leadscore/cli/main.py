@@ -10,6 +10,7 @@ from __future__ import annotations
 import typer
 
 from leadscore.cli import batch, learn, report, scoring
+from leadscore.cli import files as files_cli
 from leadscore.cli import service as service_cli
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ batch.register(app)
 report.register(app)
 service_cli.register(app)
 learn.register(app)
+files_cli.register(app)
 
 
 if __name__ == "__main__":  # pragma: no cover

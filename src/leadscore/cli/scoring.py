@@ -13,6 +13,8 @@ from rich.text import Text
 
 from leadscore.cli.batch import DbOpt, EngineOpt, MasterOpt, choose_engine
 from leadscore.cli.console import err, fail, out
+from leadscore.cli.files import FileFlags, prepared
+from leadscore.cli.options import with_options
 
 ModelOpt = Annotated[Path, typer.Option("--model", "-m", help="Scoring-model YAML file.")]
 ContactsOpt = Annotated[
@@ -100,8 +102,8 @@ ScoreContactsOpt = Annotated[
     typer.Option(
         "--contacts",
         "-c",
-        help="Contacts CSV or Parquet (contact_id + fields), or a table name "
-        "(postgres, spark, or duckdb with --db).",
+        help="Contacts CSV (any dialect), .xlsx or Parquet (contact_id + fields), or a table "
+        "name (postgres, spark, or duckdb with --db).",
     ),
 ]
 ScoreEventsOpt = Annotated[
@@ -109,11 +111,13 @@ ScoreEventsOpt = Annotated[
     typer.Option(
         "--events",
         "-e",
-        help="Events CSV or Parquet (event_id, contact_id, type, timestamp, ...), or a table name.",
+        help="Events CSV (any dialect), .xlsx or Parquet (event_id, contact_id, type, "
+        "timestamp, ...), or a table name.",
     ),
 ]
 
 
+@with_options(FileFlags)
 def score(
     model: ModelOpt,
     contacts: ScoreContactsOpt,
@@ -136,12 +140,13 @@ def score(
             "adds conversion_probability and the top positive/negative factors.",
         ),
     ] = None,
+    files: FileFlags = FileFlags(),  # --preset, --mapping, --delimiter... (after the rest)
 ) -> None:
     """Score every contact: each score and grade, combined grade, stage, surge and top reasons.
 
     Every engine writes the same columns and values; see docs/batch.md.
     """
-    from leadscore.io import atomic_path, output_format, write_table
+    from leadscore.io import output_format
 
     spec = load_model_or_exit(model)
     moment = parse_as_of(as_of)
@@ -151,6 +156,29 @@ def score(
     except ValueError as exc:
         raise fail(str(exc)) from None
     predictor = _load_predictive(predictive) if predictive is not None else None
+    with prepared(files, spec, contacts, events) as (contacts, events):
+        _score_files(
+            spec, contacts, events, moment, out_path, fmt, explain, explain_fmt,
+            predictor, engine, db, master,
+        )  # fmt: skip
+
+
+def _score_files(
+    spec: Any,
+    contacts: str,
+    events: str | None,
+    moment: datetime,
+    out_path: Path,
+    fmt: str,
+    explain: Path | None,
+    explain_fmt: str | None,
+    predictor: Any,
+    engine: Any,
+    db: str | None,
+    master: str | None,
+) -> None:
+    from leadscore.io import atomic_path, write_table
+
     if predictor is not None:
         # the predictive features are read from files; say so before any scoring work
         for name in (contacts, events):
@@ -214,6 +242,7 @@ def python_rows(
         if path is not None and path.suffix.lower() not in (".csv", ".parquet", ".pq"):
             raise fail(f"{path}: the python engine reads CSV or Parquet files, not tables")
     leads, grouped = load_inputs(contacts, events)
+    _check_fields(spec, contacts, events)
     scorer = Scorer(spec)
     rows: list[dict[str, Any]] = []
     long_rows: list[dict[str, Any]] = []
@@ -229,6 +258,24 @@ def python_rows(
             if i % 1_000 == 0:
                 progress.update(task, completed=i)
     return rows, long_rows
+
+
+def _check_fields(spec: Any, contacts: Path, events: Path | None) -> None:
+    """The columns the model reads must be in the files (as the SQL engines check)."""
+    from leadscore.engines.base import file_header
+    from leadscore.files.fields import check_model_fields
+    from leadscore.io import InputError
+
+    try:
+        check_model_fields(
+            spec,
+            file_header(contacts),
+            file_header(events) if events is not None else None,
+            contacts,
+            events,
+        )
+    except InputError as exc:
+        raise fail(str(exc)) from None
 
 
 def _load_predictive(path: Path) -> Any:
@@ -265,19 +312,25 @@ def contribution_row(contact_id: str, c: Any) -> dict[str, Any]:
     }
 
 
+@with_options(FileFlags)
 def explain_command(
     contact: Annotated[str, typer.Option("--contact", help="The contact_id to explain.")],
     model: ModelOpt,
     contacts: ContactsOpt,
     events: EventsOpt = None,
     as_of: AsOfOpt = None,
+    files: FileFlags = FileFlags(),
 ) -> None:
     """Show one contact's score breakdown: every rule that fired, its points and evidence."""
     from leadscore.rules import Scorer
 
     spec = load_model_or_exit(model)
     moment = parse_as_of(as_of)
-    leads, grouped = load_inputs(contacts, events)
+    with prepared(files, spec, contacts, events) as (contacts_path, events_path):
+        leads, grouped = load_inputs(
+            Path(contacts_path), Path(events_path) if events_path else None
+        )
+        _check_fields(spec, Path(contacts_path), Path(events_path) if events_path else None)
     lead = next((c for c in leads if c.contact_id == contact), None)
     if lead is None:
         raise fail(f"contact '{contact}' is not in {contacts}")

@@ -15,6 +15,7 @@ from sqlglot import exp
 from leadscore.compile import CompiledModel, Tables, compile_model, quality_table
 from leadscore.engines.results import BatchResult
 from leadscore.engines.validate import Run, check_inputs
+from leadscore.files.fields import check_model_fields
 from leadscore.io import EVENT_COLUMNS, InputError
 from leadscore.spec.model import ScoringModel
 
@@ -286,6 +287,15 @@ class BatchEngine(ABC):
         if validate:
             step("checking inputs")
             self._check_inputs(inputs)
+        # A field the model reads and a file lacks would score 0 for everyone. A
+        # table's missing column reads as missing, as documented for `compile`.
+        check_model_fields(
+            model,
+            inputs.contact_kinds if is_file(contacts) else None,
+            inputs.event_kinds if events is not None and is_file(events) else None,
+            contacts_name,
+            events_name,
+        )
         step("compiling")
         compiled = compile_model(
             model,

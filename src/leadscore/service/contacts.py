@@ -118,76 +118,94 @@ def upsert_contact(
     """
     if contact_id is None and email is None:
         raise Invalid("give contact_id or email (or both)", "contact_id")
-    email = email.strip().lower() if email else None
-    stamp = now_us()
     with store.write() as conn:
-        if account_id is not None and not _exists(conn, accounts.c.account_id, account_id):
-            raise Invalid(
-                f"unknown account '{account_id}' (create it with PUT /v1/accounts/{{id}})",
-                "account_id",
-            )
-        found = conn.execute(
-            select(contacts).where(
-                contacts.c.contact_id == contact_id
-                if contact_id is not None
-                else contacts.c.email == email
-            )
-        ).first()
-        if email is not None:
-            owner_of_email = conn.execute(
-                select(contacts.c.contact_id).where(contacts.c.email == email)
-            ).scalar()
-            if owner_of_email is not None and (found is None or owner_of_email != found.contact_id):
-                raise Conflict(f"email '{email}' belongs to contact '{owner_of_email}'", "email")
-        if found is None:
-            contact_id = contact_id or "c_" + uuid.uuid4().hex
-            conn.execute(
-                insert(contacts).values(
-                    contact_id=contact_id,
-                    email=email,
-                    account_id=account_id,
-                    owner=owner,
-                    fields=_merge({}, fields),
-                    stage="lead",
-                    stage_us=stamp,
-                    surging=False,
-                    dirty=1,
-                    created_us=stamp,
-                    updated_us=stamp,
-                )
-            )
-            conn.execute(
-                insert(transitions).values(
-                    contact_id=contact_id,
-                    from_stage=None,
-                    to_stage="lead",
-                    at_us=stamp,
-                    cause="created",
-                )
-            )
-            created = True
-        else:
-            contact_id = found.contact_id
-            conn.execute(
-                update(contacts)
-                .where(contacts.c.contact_id == contact_id)
-                .values(
-                    email=email if email is not None else found.email,
-                    account_id=account_id if account_id is not None else found.account_id,
-                    owner=owner if owner is not None else found.owner,
-                    fields=_merge(found.fields, fields),
-                    dirty=contacts.c.dirty + 1,
-                    updated_us=stamp,
-                )
-            )
-            created = False
-    assert contact_id is not None
-    if email is not None and (found is None or found.email != email):
+        contact_id, created = upsert_contact_in(
+            conn, now_us(), contact_id, email, account_id, owner, fields
+        )
+    if email:
         # Email-tool events that came before the contact (docs/connect.md) join it now.
         from leadscore.service.connect import link_email_history
 
-        link_email_history(store, contact_id, email)
+        link_email_history(store, contact_id, email.strip().lower())
     return {**get_contact(store, contact_id), "created": created}
+
+
+def upsert_contact_in(
+    conn: Connection,
+    stamp: int,
+    contact_id: str | None,
+    email: str | None,
+    account_id: str | None,
+    owner: str | None,
+    fields: dict[str, Any] | None,
+) -> tuple[str, bool]:
+    """:func:`upsert_contact` inside a caller's transaction: (contact_id, created).
+
+    Every check raises before anything is written for this contact, so a caller
+    that writes many contacts in one transaction (``leadscore import``) can skip
+    a rejected one and keep the others.
+    """
+    if contact_id is None and email is None:
+        raise Invalid("give contact_id or email (or both)", "contact_id")
+    email = email.strip().lower() if email else None
+    if account_id is not None and not _exists(conn, accounts.c.account_id, account_id):
+        raise Invalid(
+            f"unknown account '{account_id}' (create it with PUT /v1/accounts/{{id}})",
+            "account_id",
+        )
+    found = conn.execute(
+        select(contacts).where(
+            contacts.c.contact_id == contact_id
+            if contact_id is not None
+            else contacts.c.email == email
+        )
+    ).first()
+    if email is not None:
+        owner_of_email = conn.execute(
+            select(contacts.c.contact_id).where(contacts.c.email == email)
+        ).scalar()
+        if owner_of_email is not None and (found is None or owner_of_email != found.contact_id):
+            raise Conflict(f"email '{email}' belongs to contact '{owner_of_email}'", "email")
+    if found is None:
+        contact_id = contact_id or "c_" + uuid.uuid4().hex
+        conn.execute(
+            insert(contacts).values(
+                contact_id=contact_id,
+                email=email,
+                account_id=account_id,
+                owner=owner,
+                fields=_merge({}, fields),
+                stage="lead",
+                stage_us=stamp,
+                surging=False,
+                dirty=1,
+                created_us=stamp,
+                updated_us=stamp,
+            )
+        )
+        conn.execute(
+            insert(transitions).values(
+                contact_id=contact_id,
+                from_stage=None,
+                to_stage="lead",
+                at_us=stamp,
+                cause="created",
+            )
+        )
+        return contact_id, True
+    conn.execute(
+        update(contacts)
+        .where(contacts.c.contact_id == found.contact_id)
+        .values(
+            email=email if email is not None else found.email,
+            account_id=account_id if account_id is not None else found.account_id,
+            owner=owner if owner is not None else found.owner,
+            fields=_merge(found.fields, fields),
+            dirty=contacts.c.dirty + 1,
+            updated_us=stamp,
+        )
+    )
+    return found.contact_id, False
 
 
 def _exists(conn: Connection, column: Any, value: Any) -> bool:

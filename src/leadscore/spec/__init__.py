@@ -215,6 +215,10 @@ def _plain(value: Any) -> Any:
                 stage: {c.key: _stage_yaml(c) for c in conds}
                 for stage, conds in value.lifecycle.items()
             }
+        if value.optional_fields:
+            data["optional_fields"] = list(value.optional_fields)
+        if value.mapping is not None:
+            data["mapping"] = _plain(value.mapping)
         return data
     if isinstance(value, BaseModel):
         out: dict[str, Any] = {}

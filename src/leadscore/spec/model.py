@@ -487,6 +487,20 @@ class Settings(Spec):
         return tuple(d.strip().lower().lstrip("@") for d in domains)
 
 
+class FieldMappingSection(Spec):
+    """``mapping:``: which columns of a team's files feed which model fields.
+
+    ``contacts``/``events`` map a source column to a model field (``"First Name":
+    first_name``); ``event_types`` maps values of the type column to the model's
+    event types; ``preset`` starts from a shipped vendor mapping.
+    """
+
+    preset: Literal["hubspot", "salesforce", "marketo", "pardot"] | None = None
+    contacts: dict[str, str] = Field(default_factory=dict)
+    events: dict[str, str] = Field(default_factory=dict)
+    event_types: dict[str, str] = Field(default_factory=dict)
+
+
 class ScoringModel(Spec):
     """A whole scoring model: several scores, grades, surge and lifecycle thresholds."""
 
@@ -499,6 +513,10 @@ class ScoringModel(Spec):
     lifecycle: dict[Annotated[str, Field(pattern=IDENT)], StageConditions] = Field(
         default_factory=dict
     )
+    # Fields a file may lack (they then read as missing); any other field the
+    # model reads must be a column of the data, or scoring stops naming it.
+    optional_fields: tuple[str, ...] = ()
+    mapping: FieldMappingSection | None = None
 
     @model_validator(mode="after")
     def _references(self, info: ValidationInfo) -> ScoringModel:
