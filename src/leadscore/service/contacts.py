@@ -7,8 +7,9 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, or_, select, update
 
+from leadscore.service.clock import now_us
 from leadscore.service.errors import Conflict, Invalid, NotFound
-from leadscore.store import Store, now_us
+from leadscore.store import Store
 from leadscore.store.tables import (
     accounts,
     anonymous_visitors,

@@ -7,10 +7,11 @@ from typing import Any
 from sqlalchemy import and_, func, insert, select, update
 
 from leadscore.service import lifecycle
+from leadscore.service.clock import now_us
 from leadscore.service.contacts import contact_row, find_contact
 from leadscore.service.errors import Conflict, Invalid
 from leadscore.service.webhooks import enqueue_stage_change
-from leadscore.store import Store, now_us
+from leadscore.store import Store
 from leadscore.store.tables import (
     anonymous_visitors,
     contact_scores,

@@ -25,9 +25,10 @@ from sqlalchemy import Connection, and_, bindparam, delete, insert, select, upda
 
 from leadscore.rules import Contact, Event, LeadScore, Scorer
 from leadscore.service import lifecycle
+from leadscore.service.clock import now_us
 from leadscore.service.webhooks import enqueue_stage_change, enqueue_surging
 from leadscore.spec import ScoringModel, parse_model
-from leadscore.store import Store, now_us
+from leadscore.store import Store
 from leadscore.store.tables import (
     accounts,
     contact_scores,

@@ -28,8 +28,9 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, delete, insert, select, update
 
+from leadscore.service.clock import now_us
 from leadscore.service.errors import Invalid, NotFound
-from leadscore.store import Store, now_us
+from leadscore.store import Store
 from leadscore.store.tables import webhook_deliveries, webhooks
 
 EVENTS = (
