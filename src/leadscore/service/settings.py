@@ -32,6 +32,13 @@ class Settings:
     webhook_backoff_base: float = 2.0  # seconds before the 2nd attempt; doubles each time
     webhook_backoff_max: float = 3600.0
     key_cache_seconds: float = 5.0  # a revoked key stops working within this delay
+    # Scores follow the clock (docs/service.md, "Scores follow the clock").
+    clock_interval: float = 1.0  # how often the scheduler looks for due contacts
+    decay_refresh_seconds: float = 3600.0  # continuous decay: refresh at most this often...
+    decay_tolerance: float = 0.5  # ...and only scores that moved by more than this (points)
+    due_lease_seconds: float = 120.0  # a due contact claimed by a server that died: retried
+    score_changed_throttle: float = 60.0  # lead.score_changed: at most one per contact per this
+    probability_refresh_seconds: float = 86_400.0  # a stored probability is at most this old
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod

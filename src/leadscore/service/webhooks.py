@@ -42,6 +42,7 @@ EVENTS = (
     "lead.lost",
     "lead.lead",
     "lead.surging",
+    "lead.score_changed",  # throttled per contact: see leadscore.service.score_changes
 )
 
 
@@ -277,7 +278,21 @@ class WebhookSender:
                         "last_error": error,
                     }
                     if code is not None and 200 <= code < 300:
-                        values.update(status="delivered", delivered_us=now_us())
+                        # A coalesced delivery (lead.score_changed) whose payload was
+                        # replaced while it was being posted stays pending: the newer
+                        # payload goes out next.
+                        sent = conn.execute(
+                            update(webhook_deliveries)
+                            .where(
+                                webhook_deliveries.c.id == row.id,
+                                webhook_deliveries.c.payload == row.payload,
+                            )
+                            .values(**values, status="delivered", delivered_us=now_us())
+                        ).rowcount
+                        if sent:
+                            continue
+                        values.update(last_error="payload replaced while it was sent")
+                        values.update(attempts=row.attempts)
                     elif attempts >= self.max_attempts:
                         values.update(status="failed")
                     else:
