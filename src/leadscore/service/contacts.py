@@ -206,6 +206,10 @@ def contact_row(row: Any) -> dict[str, Any]:
         "model_version": row.model_version,
         "scored_as_of_us": row.scored_as_of_us,
         "pending_rescoring": row.dirty > 0,
+        # When the stored score next changes without a new event (null: never).
+        "due_us": row.due_us,
+        "probability": row.probability,
+        "predictive_version": row.predictive_version,
         "created_us": row.created_us,
         "updated_us": row.updated_us,
     }

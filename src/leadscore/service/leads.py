@@ -28,6 +28,7 @@ SORT_COLUMNS = {
     "stage_changed": contacts.c.stage_us,
     "contact_id": contacts.c.contact_id,
     "grade": contacts.c.grade,
+    "probability": contacts.c.probability,  # the champion predictive model's, stored
 }
 
 
@@ -45,6 +46,8 @@ def list_leads(
     sort: str = "-updated",
     limit: int = 50,
     offset: int = 0,
+    min_probability: float | None = None,
+    max_probability: float | None = None,
 ) -> dict[str, Any]:
     """Leads matching every filter given, sorted and paginated.
 
@@ -68,6 +71,10 @@ def list_leads(
         conds.append(contacts.c.owner == owner)
     if account_id is not None:
         conds.append(contacts.c.account_id == account_id)
+    if min_probability is not None:
+        conds.append(contacts.c.probability >= min_probability)
+    if max_probability is not None:
+        conds.append(contacts.c.probability <= max_probability)
     if score is not None:
         ranged = contact_scores.alias("ranged")
         query = query.join(
@@ -161,7 +168,11 @@ def current_score(store: Store, contact_id: str) -> dict[str, Any]:
     (this is the hot read path of CRMs)."""
     with store.read() as conn:
         row = find_contact(conn, contact_id)
-    return {**contact_row(row), "explanation": row.explanation}
+    return {
+        **contact_row(row),
+        "explanation": row.explanation,
+        "probability_factors": row.probability_factors,
+    }
 
 
 def event_row(e: Any) -> dict[str, Any]:

@@ -280,6 +280,12 @@ class ScoringEngine:
                 self._save(conn, active, results, cause=cause, seen=seen)
             return len(results)
 
+    def load_one(self, contact_id: str) -> tuple[Contact, list[Event]]:
+        """One contact's profile and history, as the scorer sees them."""
+        with self.store.read() as conn:
+            people, history = self.load(conn, [contact_id])
+        return people[contact_id], history[contact_id]
+
     def score_at(self, contact_id: str, as_of: datetime) -> LeadScore | None:
         """Score one contact at any moment without storing anything."""
         with self.store.read() as conn:
