@@ -168,14 +168,73 @@ def test_stored_scores_match_a_fresh_score_as_simulated_days_pass(
         service.stop()
 
 
-def test_two_servers_share_due_contacts_without_double_work(
-    pg_database: str, tmp_path: Path, clock: ManualClock
-) -> None:
-    """Two services on one PostgreSQL database rescore due contacts concurrently: each
-    contact is rescored once (one clock snapshot each), none is left behind."""
+class Receiver:
+    """A local HTTP receiver counting webhook posts by delivery id."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.deliveries: list[str] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.deliveries.append(self.headers["X-Leadscore-Delivery"])
+                self.send_response(204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 64  # the senders post 8 at a time each
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def both(a: Service, b: Service, work: Callable[[Service], int]) -> int:
+    """Run ``work`` on both servers at once; returns the total they report."""
     import threading
 
+    done: dict[int, int] = {}
+
+    def run(i: int, service: Service) -> None:
+        done[i] = work(service)
+
+    threads = [threading.Thread(target=run, args=(i, s)) for i, s in enumerate((a, b))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    return sum(done.values())
+
+
+def deliver_all(service: Service) -> int:
+    total = 0
+    while n := service.sender.deliver_due():
+        total += n
+    return total
+
+
+@pytest.mark.postgres
+def test_two_servers_share_rescoring_and_webhooks_without_double_work(
+    pg_database: str, tmp_path: Path, clock: ManualClock
+) -> None:
+    """Two services on one PostgreSQL database rescore dirty and due contacts and send
+    webhooks concurrently: each contact is rescored once per cause, each delivery is
+    posted once, none is left behind."""
     import psycopg
+
+    from leadscore.service.webhooks import create_webhook
 
     with psycopg.connect(pg_database, autocommit=True) as conn:  # our scratch database only
         conn.execute("DROP SCHEMA public CASCADE")
@@ -183,34 +242,32 @@ def test_two_servers_share_due_contacts_without_double_work(
     a = serve(pg_database, QUIET_MONTH, tmp_path, run_workers=False, rescore_chunk=20)
     b = Service(Settings(db_url=pg_database, run_workers=False, rescore_chunk=20))
     b.start()
+    receiver = Receiver()
     try:
+        create_webhook(a.store, receiver.url, ["lead.score_changed"])
         start = clock.now()
         n = 300
         for i in range(n):
             upsert_contact(a.store, f"c{i}")
         a.ingest([page_view(f"e{i}", f"c{i}", start) for i in range(n)], "events")
-        a.drain()
+        assert both(a, b, Service.drain) == n  # dirty contacts: leased, never shared
+        assert both(a, b, deliver_all) == n
+        assert sorted(receiver.deliveries) == sorted(set(receiver.deliveries))
+
         clock.advance(days=31)
-        done: dict[str, int] = {}
-
-        def run(service: Service, name: str) -> None:
-            done[name] = service.rescore_due()
-
-        threads = [threading.Thread(target=run, args=(s, k)) for s, k in ((a, "a"), (b, "b"))]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(120)
-        assert done["a"] + done["b"] == n, done
+        assert both(a, b, Service.rescore_due) == n  # due contacts: leased too
+        assert both(a, b, deliver_all) == n
+        assert len(receiver.deliveries) == len(set(receiver.deliveries)) == 2 * n
         with a.store.read() as conn:
             per_contact = conn.execute(
-                select(score_snapshots.c.contact_id, func.count())
-                .where(score_snapshots.c.cause == "clock")
-                .group_by(score_snapshots.c.contact_id)
+                select(score_snapshots.c.cause, func.count()).group_by(
+                    score_snapshots.c.cause, score_snapshots.c.contact_id
+                )
             ).all()
-        assert len(per_contact) == n and {c for _, c in per_contact} == {1}
+        assert len(per_contact) == 2 * n and {c for _, c in per_contact} == {1}
         assert all(value(a, f"c{i}") == -20 for i in range(0, n, 37))
     finally:
+        receiver.close()
         a.stop()
         b.stop()
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select, update
 
 from leadscore.rules import Contact, Event, LeadScore, Scorer
 from leadscore.rules.due import Freshness, due_from_matched
@@ -188,7 +188,9 @@ class ScoringEngine:
                 if active is None:
                     return 0
                 query = select(contacts.c.contact_id, contacts.c.dirty)
-                if contact_ids is None:
+                if contact_ids is None and self.store.dialect == "postgresql":
+                    seen = self._claim_dirty(limit)  # several servers may share the store
+                elif contact_ids is None:
                     query = query.where(contacts.c.dirty > 0).limit(limit)
                     seen = {r.contact_id: r.dirty for r in conn.execute(query)}
                 else:
@@ -236,6 +238,30 @@ class ScoringEngine:
             done = clock.now_us()
             self.lateness.extend((done - claimed[r.result.contact_id]) / 1e6 for r in results)
             return len(results)
+
+    def _claim_dirty(self, limit: int) -> dict[str, int]:
+        """PostgreSQL: lease dirty contacts to this server (``claimed_until_us``), skipping
+        those another server holds; the lease ends when their score is saved."""
+        now = clock.now_us()
+        query = (
+            select(contacts.c.contact_id, contacts.c.dirty)
+            .where(
+                contacts.c.dirty > 0,
+                or_(contacts.c.claimed_until_us.is_(None), contacts.c.claimed_until_us < now),
+            )
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        lease_end = now + round(self.options.lease_seconds * 1_000_000)
+        with self.store.write() as conn:
+            seen = {r.contact_id: r.dirty for r in conn.execute(query)}
+            for part in chunks(sorted(seen)):
+                conn.execute(
+                    update(contacts)
+                    .where(contacts.c.contact_id.in_(part))
+                    .values(claimed_until_us=lease_end)
+                )
+        return seen
 
     def _claim(self, due: Any, now: int, limit: int) -> dict[str, int]:
         """Lease due contacts to this server: their ``due_us`` moves to the lease's end,
@@ -504,6 +530,7 @@ class ScoringEngine:
             "scored_as_of_us": bindparam("scored_as_of_us"),
             "updated_us": bindparam("updated_us"),
             "due_us": bindparam("due_us"),
+            "claimed_until_us": None,
             "probability": bindparam("probability"),
             "probability_factors": bindparam(
                 "probability_factors", type_=contacts.c.probability_factors.type

@@ -73,6 +73,9 @@ contacts = Table(
     # null when it never does; the scheduler rescores contacts whose moment passed.
     # While a server rescores a contact, this holds its lease's end instead.
     Column("due_us", BigInteger, index=True),
+    # PostgreSQL with several servers: a dirty contact one server is rescoring is
+    # leased to it until this moment, so another does not rescore it too.
+    Column("claimed_until_us", BigInteger),
     # The champion predictive model's probability and strongest factors, stored
     # with the rule scores so lists can sort and filter on it.
     Column("probability", Float, index=True),

@@ -20,6 +20,7 @@ PENDING = "event = 'lead.score_changed' AND status = 'pending' AND attempts = 0"
 def upgrade() -> None:
     with op.batch_alter_table("contacts", schema=None) as batch_op:
         batch_op.add_column(sa.Column("due_us", sa.BigInteger(), nullable=True))
+        batch_op.add_column(sa.Column("claimed_until_us", sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column("probability", sa.Float(), nullable=True))
         batch_op.add_column(sa.Column("probability_factors", sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column("predictive_version", sa.String(length=100), nullable=True))
@@ -48,4 +49,5 @@ def downgrade() -> None:
         batch_op.drop_column("predictive_version")
         batch_op.drop_column("probability_factors")
         batch_op.drop_column("probability")
+        batch_op.drop_column("claimed_until_us")
         batch_op.drop_column("due_us")
