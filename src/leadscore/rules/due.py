@@ -28,6 +28,7 @@ grid step (possible only with decaying terms of both signs) is not seen.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -41,6 +42,7 @@ from leadscore.rules.evaluate import (
     Scorer,
     _Hit,
     _kept,
+    _points,
 )
 from leadscore.spec.model import EventRule, InactivityRule, VolumeRule
 
@@ -83,7 +85,8 @@ def due_from_matched(
 ) -> datetime | None:
     """:func:`next_due` for events already matched (and the score at ``as_of`` if known)."""
     now = as_of.timestamp()
-    breaks, continuous = _breaks(scorer, matched, now)
+    breaks, rate = _breaks(scorer, matched, now)
+    continuous = rate > 0
     horizon = now + freshness.horizon_days * DAY
     first_break = min((b for b in breaks if b > now), default=None)
     if not continuous:
@@ -91,7 +94,9 @@ def due_from_matched(
     limit = min(first_break, horizon) if first_break is not None else horizon
     base = result or scorer.score_matched(contact, matched, as_of)
     search = _Search(scorer, contact, matched, base, freshness.tolerance)
-    found = search.first_change(now, limit, freshness.refresh_seconds, freshness.resolution_seconds)
+    found = search.first_change(
+        now, limit, freshness.refresh_seconds, freshness.resolution_seconds, rate
+    )
     if found is None:
         return _moment(limit)
     if not search.crossed(found):  # only a drift: no sooner than one refresh interval
@@ -113,12 +118,13 @@ def _moment(seconds: float) -> datetime:
     return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=seconds)
 
 
-def _breaks(scorer: Scorer, matched: Matched, now: float) -> tuple[list[float], bool]:
-    """Exact moments when a term ends, and whether any term decays continuously."""
+def _breaks(scorer: Scorer, matched: Matched, now: float) -> tuple[list[float], float]:
+    """Exact moments when a term ends, and how fast the decaying terms fade now
+    (points per second, summed: an upper bound of any score's drift rate later)."""
     model = scorer.model
     surge = model.surge
     breaks: list[float] = []
-    continuous = False
+    rate = 0.0
     for plan in scorer._events:
         slot = matched[plan.slot]
         if not slot:
@@ -131,10 +137,12 @@ def _breaks(scorer: Scorer, matched: Matched, now: float) -> tuple[list[float], 
                 continue
             if rule.within_days is not None:
                 breaks.append(kept[0].ts + rule.within_days * DAY + _AFTER)
-            if rule.half_life_days is not None or (
-                rule.decay_days is not None and any(h.age < rule.decay_days for h in kept)
-            ):
-                continuous = True
+            if rule.half_life_days is not None:
+                speed = math.log(2) / (rule.half_life_days * DAY)
+                rate += sum(abs(_points(rule, h)) for h in kept) * speed
+            elif rule.decay_days is not None:
+                fading = [h for h in kept if h.age < rule.decay_days]
+                rate += sum(abs(rule.points * h.weight) for h in fading) / (rule.decay_days * DAY)
             if surge is not None and plan.score == surge.score:
                 recent = [h for h in kept if h.age <= surge.days]
                 if recent:
@@ -152,7 +160,7 @@ def _breaks(scorer: Scorer, matched: Matched, now: float) -> tuple[list[float], 
         last_ts = max((ts for slot in matched for _, ts, _ in slot), default=None)
         if last_ts is not None and (now - last_ts) / DAY <= recycle.after_days:
             breaks.append(last_ts + recycle.after_days * DAY + _AFTER)
-    return breaks, continuous
+    return breaks, rate
 
 
 def _tier_drop(rule: VolumeRule, hits: list[_Hit]) -> float | None:
@@ -179,6 +187,7 @@ class _Search:
         self, scorer: Scorer, contact: Contact, matched: Matched, base: LeadScore, tol: float
     ):
         self.scorer, self.contact, self.matched = scorer, contact, matched
+        self.profile = scorer.profile_contributions(contact)
         self.base_state = _state(base)
         self.base_values = {n: s.value for n, s in base.scores.items()}
         self.tol = tol
@@ -187,7 +196,7 @@ class _Search:
     def at(self, t: float) -> LeadScore:
         result = self._memo.get(t)
         if result is None:
-            result = self.scorer.score_matched(self.contact, self.matched, _moment(t))
+            result = self.scorer.score_matched(self.contact, self.matched, _moment(t), self.profile)
             self._memo[t] = result
         return result
 
@@ -202,17 +211,31 @@ class _Search:
         return any(abs(s.value - self.base_values[n]) > self.tol for n, s in result.scores.items())
 
     def first_change(
-        self, now: float, limit: float, step: float, resolution: float
+        self, now: float, limit: float, step: float, resolution: float, rate: float
     ) -> float | None:
-        """Gallop over ``now + k * step`` (k = 1, 2, 4...) up to ``limit``, then bisect."""
-        lo, k = now, 1
+        """The first moment the score changes (drift past the tolerance or a boundary).
+
+        Decay only fades, so a score unchanged at ``limit`` is unchanged before it,
+        and the drift cannot pass the tolerance sooner than ``tolerance / rate``:
+        the search gallops (offsets doubling) from there, then bisects. Bisection
+        stops at an eighth of the offset (at least 1/16 of ``step``) for a drift:
+        rescoring a little early costs one refresh at most; it goes on to
+        ``resolution`` for a boundary crossing."""
+        if not self.changed(limit):
+            return None
+        lo = now
+        t = now + max(step, self.tol / rate if rate > 0 else step)
         while True:
-            t = min(now + k * step, limit)
+            t = min(t, limit)
             if self.changed(t):
-                return self.bisect(self.changed, lo, t, resolution)
+                coarse = max(resolution, step / 16, (t - now) / 8)
+                hi = self.bisect(self.changed, lo, t, coarse)
+                if self.crossed(hi):
+                    return self.bisect(self.crossed, max(lo, hi - coarse), hi, resolution)
+                return max(now + resolution, hi - coarse)  # before the drift passes tol
             if t >= limit:
                 return None
-            lo, k = t, k * 2
+            lo, t = t, now + 2 * (t - now)
 
     @staticmethod
     def bisect(test: object, lo: float, hi: float, resolution: float) -> float:

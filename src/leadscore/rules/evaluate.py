@@ -255,25 +255,41 @@ class Scorer:
                 matched[slot].append((event_id, ts, weight))
         return matched
 
-    def score_matched(self, contact: Contact, matched: Matched, as_of: datetime) -> LeadScore:
-        """Score from already matched events as of ``as_of`` (no event may be later)."""
+    def profile_contributions(self, contact: Contact) -> list[Contribution]:
+        """What the profile rules give (the same at every moment)."""
+        out = []
+        fields = contact.fields
+        for profile in self._profile:
+            if profile.test(fields):
+                evidence = {f: as_text(fields.get(f)) for f in profile.fields}
+                rule_ = profile.rule
+                out.append(
+                    Contribution(
+                        profile.score, rule_.id, rule_.description or "", rule_.points, evidence
+                    )
+                )
+        return out
+
+    def score_matched(
+        self,
+        contact: Contact,
+        matched: Matched,
+        as_of: datetime,
+        profile: list[Contribution] | None = None,
+    ) -> LeadScore:
+        """Score from already matched events as of ``as_of`` (no event may be later);
+        ``profile``: :meth:`profile_contributions` if already known."""
         now = as_of.timestamp()
         hits: list[list[_Hit]] = [
             [_Hit(event_id, ts, (now - ts) / DAY, weight) for event_id, ts, weight in slot]
             for slot in matched
         ]
 
+        if profile is None:
+            profile = self.profile_contributions(contact)
         contributions: dict[str, list[Contribution]] = {name: [] for name in self.model.scores}
-        fields = contact.fields
-        for profile in self._profile:
-            if profile.test(fields):
-                evidence = {f: as_text(fields.get(f)) for f in profile.fields}
-                rule_ = profile.rule
-                contributions[profile.score].append(
-                    Contribution(
-                        profile.score, rule_.id, rule_.description or "", rule_.points, evidence
-                    )
-                )
+        for part in profile:
+            contributions[part.score].append(part)
 
         surge = self.model.surge
         surge_points = 0.0
