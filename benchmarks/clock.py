@@ -129,7 +129,7 @@ def postgres_cpu() -> float:
         try:
             with open(f"/proc/{pid}/stat") as handle:
                 parts = handle.read().rsplit(")", 1)
-            if "postgres" not in open(f"/proc/{pid}/comm").read():
+            if "postgres" not in Path(f"/proc/{pid}/comm").read_text():
                 continue
             fields = parts[1].split()
             total += (int(fields[11]) + int(fields[12])) / tick
