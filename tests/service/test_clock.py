@@ -294,3 +294,58 @@ def test_a_claim_of_a_dead_server_is_taken_over_after_the_lease(
         assert value(service, "c1") == -20
     finally:
         service.stop()
+
+
+RECYCLE = """
+name: recycling
+scores:
+  engagement:
+    rules:
+      - {id: visit, on: page_view, points: 10, half_life_days: 5}
+lifecycle:
+  mql: {engagement: ">= 8"}
+recycle: {after_days: 20, from: [mql]}
+"""
+
+
+def test_a_quiet_mql_is_recycled_to_nurture_by_the_clock(
+    db_url: str, tmp_path: Path, clock: ManualClock
+) -> None:
+    from leadscore.service.leads import get_lead
+    from leadscore.service.webhooks import create_webhook, list_deliveries
+
+    service = serve(db_url, RECYCLE, tmp_path, run_workers=False)
+    try:
+        hook = create_webhook(service.store, "http://127.0.0.1:9/hook", ["lead.stage_changed"])
+        upsert_contact(service.store, "c1")
+        service.ingest([page_view("e1", "c1", clock.now())], "events")
+        service.drain()
+        assert stored(service, "c1")["stage"] == "mql"
+        for _ in range(10):  # ten simulated days: decayed below the MQL threshold
+            clock.advance(days=1)
+            service.rescore_due()
+        row = stored(service, "c1")
+        assert row["stage"] == "mql" and row["threshold_stage"] == "lead"  # never demoted
+        mql_at = row["stage_us"]
+        assert row["due_us"] <= mql_at + 20 * 86_400_000_000  # at the latest, recycling
+        clock.advance(days=10, seconds=1)
+        assert service.rescore_due() == 1
+        row = stored(service, "c1")
+        assert row["stage"] == "lead"
+        assert row["stage_us"] == round(clock.now().timestamp() * 1e6)
+        last = get_lead(service.store, "c1")["transitions"][-1]
+        assert (last["from_stage"], last["to_stage"], last["cause"]) == ("mql", "lead", "recycle")
+        assert last["reason"] == "no activity for 20 days"
+        (sent, *_) = list_deliveries(service.store, hook["id"])
+        assert sent["payload"]["transition"] == {
+            "from": "mql",
+            "to": "lead",
+            "cause": "recycle",
+            "reason": "no activity for 20 days",
+        }
+        # Active again: a new crossing promotes it again.
+        service.ingest([page_view("e2", "c1", clock.now())], "events")
+        service.drain()
+        assert stored(service, "c1")["stage"] == "mql"
+    finally:
+        service.stop()

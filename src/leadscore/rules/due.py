@@ -7,7 +7,6 @@ these happens:
 * a volume rule's window loses enough events (or active days) to drop a tier;
 * an inactivity rule's threshold is crossed (the last matching event turns N days old);
 * an event leaves the surge window;
-* the model's ``recycle`` quiet period ends (a quiet lead goes back to nurture);
 * a continuously decaying term (``half_life_days`` or ``decay_days``) moves a score
   by more than a tolerance, or carries it across a grade, lifecycle or surge boundary.
 
@@ -155,11 +154,6 @@ def _breaks(scorer: Scorer, matched: Matched, now: float) -> tuple[list[float], 
             last = hits[-1]
             if last.age <= rule.inactive_days:
                 breaks.append(last.ts + rule.inactive_days * DAY + _AFTER)
-    recycle = getattr(model, "recycle", None)
-    if recycle is not None:
-        last_ts = max((ts for slot in matched for _, ts, _ in slot), default=None)
-        if last_ts is not None and (now - last_ts) / DAY <= recycle.after_days:
-            breaks.append(last_ts + recycle.after_days * DAY + _AFTER)
     return breaks, rate
 
 

@@ -91,6 +91,7 @@ class Scored:
     result: LeadScore
     due: datetime | None
     prediction: Prediction | None = None
+    last_event_us: int | None = None  # the latest event seen (recycling quiet leads)
 
 
 @dataclass(frozen=True)
@@ -220,7 +221,10 @@ class ScoringEngine:
         with self.lock:
             as_of = clock.now()
             now = dt_to_us(as_of)
-            due = and_(contacts.c.due_us <= now, contacts.c.dirty == 0)
+            # ``dirty + 0``: an expression, so the planner walks the due_us index
+            # instead of the dirty index (nearly every contact has dirty = 0): the
+            # once-a-second poll stays an index probe at a million contacts.
+            due = and_(contacts.c.due_us <= now, (contacts.c.dirty + 0) == 0)
             with self.store.read() as conn:  # the common case: nothing due, no write
                 if conn.execute(select(contacts.c.contact_id).where(due).limit(1)).first() is None:
                     return 0
@@ -341,7 +345,9 @@ class ScoringEngine:
             if prediction is not None:  # probabilities drift with recency features too
                 refresh = as_of + timedelta(seconds=self.options.probability_refresh)
                 due = refresh if due is None else min(due, refresh)
-            out.append(Scored(result, due, prediction))
+            moments = [e.timestamp for e in history[cid] if e.timestamp <= as_of]
+            last = dt_to_us(max(moments)) if moments else None
+            out.append(Scored(result, due, prediction, last))
         return out
 
     def _predict(
@@ -381,6 +387,7 @@ class ScoringEngine:
                 select(
                     contacts.c.contact_id,
                     contacts.c.stage,
+                    contacts.c.stage_us,
                     contacts.c.threshold_stage,
                     contacts.c.surging,
                     contacts.c.email,
@@ -453,6 +460,43 @@ class ScoringEngine:
                     stamp,
                 )
                 new_stage = move
+            due_us = dt_to_us(item.due) if item.due is not None else None
+            recycle = lifecycle.recycle_at(
+                active.model.recycle,
+                new_stage,
+                stamp if moves else old.stage_us,
+                item.last_event_us,
+                model_stages,
+            )
+            if recycle is not None and recycle <= as_of_us:  # quiet long enough: nurture
+                assert active.model.recycle is not None
+                reason = f"no activity for {active.model.recycle.after_days:g} days"
+                transition_rows.append(
+                    {
+                        "contact_id": cid,
+                        "from_stage": new_stage,
+                        "to_stage": "lead",
+                        "at_us": stamp,
+                        "cause": "recycle",
+                        "reason": reason,
+                        "actor": None,
+                        "model_version": active.version,
+                    }
+                )
+                enqueue_stage_change(
+                    conn,
+                    event_contact(old),
+                    new_stage,
+                    "lead",
+                    "recycle",
+                    reason,
+                    describe(result),
+                    stamp,
+                )
+                new_stage = "lead"
+                moves = [*moves, "lead"]
+            elif recycle is not None:
+                due_us = recycle if due_us is None else min(due_us, recycle)
             if result.surging and not old.surging:
                 enqueue_surging(conn, event_contact(old), describe(result), stamp)
             prediction = item.prediction
@@ -476,7 +520,7 @@ class ScoringEngine:
                     "model_version": active.version,
                     "scored_as_of_us": as_of_us,
                     "updated_us": stamp,
-                    "due_us": dt_to_us(item.due) if item.due is not None else None,
+                    "due_us": due_us,
                     **_prediction_columns(prediction),
                 }
             )
