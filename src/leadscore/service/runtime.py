@@ -222,9 +222,11 @@ class Service:
             self._wake.clear()
             try:
                 while not self._stop.is_set():
+                    # Due contacts get their turn between chunks of dirty ones: a
+                    # steady stream of events must not starve the clock.
+                    scheduler.tick(self._stop)
                     if self.engine.rescore_dirty(self.settings.rescore_chunk) == 0:
                         break
-                scheduler.tick(self._stop)
             except Exception:  # keep the worker alive; the contacts stay dirty
                 log.exception("rescoring failed; will retry")
                 self._stop.wait(1.0)
@@ -268,7 +270,10 @@ class Service:
 
 class ClockScheduler:
     """Rescores due contacts every ``clock_interval`` seconds (of real time: the
-    service clock may be a test's, which does not move by itself)."""
+    service clock may be a test's, which does not move by itself), at most
+    ``MAX_CHUNKS`` transactions per turn so that dirty contacts get theirs too."""
+
+    MAX_CHUNKS = 10
 
     def __init__(self, engine: ScoringEngine, settings: Settings):
         self.engine = engine
@@ -281,7 +286,9 @@ class ClockScheduler:
         if time.monotonic() < self._next:
             return 0
         total = 0
-        while stop is None or not stop.is_set():
+        for _ in range(self.MAX_CHUNKS):
+            if stop is not None and stop.is_set():
+                break
             n = self.engine.rescore_due(self.chunk)
             total += n
             if n < self.chunk:
@@ -310,9 +317,8 @@ def scorer_process_main(db_url: str, chunk: int, interval: float, parent_pid: in
     scheduler = ClockScheduler(engine, settings)
     while os.getppid() == parent_pid:  # orphaned (parent SIGKILLed): stop
         try:
+            scheduler.tick()  # between chunks of dirty contacts: never starved by ingest
             n = engine.rescore_dirty(chunk)
-            if n == 0:
-                scheduler.tick()
         except Exception:
             log.exception("rescoring failed; will retry")
             time.sleep(1.0)
