@@ -249,6 +249,11 @@ class Service:
                 select(func.count()).select_from(contacts).where(contacts.c.dirty > 0)
             ).scalar_one()
             n_events = conn.execute(select(func.count()).select_from(events)).scalar_one()
+            due = conn.execute(  # scores the clock has made stale, not yet rescored
+                select(func.count())
+                .select_from(contacts)
+                .where(contacts.c.due_us <= service_clock.now_us())
+            ).scalar_one()
             webhooks_pending = conn.execute(
                 select(func.count())
                 .select_from(webhook_deliveries)
@@ -262,6 +267,7 @@ class Service:
             "contacts": n_contacts,
             "events": n_events,
             "pending_rescoring": pending,
+            "due_rescoring": due,
             "webhooks_pending": webhooks_pending,
             "active_model": active,
             "jobs": model_service.list_jobs(self.store, limit=5),

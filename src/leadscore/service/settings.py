@@ -5,6 +5,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+CLOCK_SETTINGS = (
+    "clock_interval",
+    "decay_refresh_seconds",
+    "decay_tolerance",
+    "due_lease_seconds",
+    "score_changed_throttle",
+    "probability_refresh_seconds",
+)
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -50,5 +59,8 @@ class Settings:
             env["model_path"] = os.environ["LEADSCORE_MODEL"]
         if "LEADSCORE_REGISTRY" in os.environ:
             env["registry_path"] = os.environ["LEADSCORE_REGISTRY"]
+        for name in CLOCK_SETTINGS:  # LEADSCORE_DECAY_TOLERANCE=1.0 ...
+            if f"LEADSCORE_{name.upper()}" in os.environ:
+                env[name] = float(os.environ[f"LEADSCORE_{name.upper()}"])
         env.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**env)  # type: ignore[arg-type]
