@@ -10,7 +10,7 @@ it defaults to now.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -18,6 +18,7 @@ from pydantic import AwareDatetime, Field
 
 from leadscore.api.routes import ID, Strict, svc
 from leadscore.api.security import require
+from leadscore.service import clock
 from leadscore.service import reports as R
 from leadscore.service.keys import KeyInfo
 
@@ -37,7 +38,7 @@ Days = Annotated[float | None, Query(gt=0)]
 
 def _now() -> datetime:
     # The surface asks the clock (as the CLI does); the analytics never do.
-    return datetime.now(UTC)
+    return clock.now()
 
 
 def _when(text: str | None, field: str) -> Any:

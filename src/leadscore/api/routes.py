@@ -305,6 +305,9 @@ def _score_view(contact: dict[str, Any]) -> dict[str, Any]:
         "model_version": contact["model_version"],
         "as_of_us": contact["scored_as_of_us"],
         "pending_rescoring": contact["pending_rescoring"],
+        "due_us": contact.get("due_us"),
+        "probability": contact.get("probability"),
+        "predictive_version": contact.get("predictive_version"),
     }
 
 
@@ -331,6 +334,7 @@ def get_score(
                 "contributions": explanation.get("contributions", []),
                 "top_reasons": explanation.get("top_reasons", []),
                 "surge_points": explanation.get("surge_points"),
+                "probability_factors": detail.get("probability_factors"),
             }
         )
     contact_service.get_contact(service.store, contact_id)
@@ -395,10 +399,16 @@ def get_leads(
     owner: str | None = None,
     account_id: str | None = None,
     sort: Annotated[
-        str, Query(pattern=r"^[-+]?[A-Za-z_][A-Za-z0-9_]*$", description="e.g. -engagement")
+        str,
+        Query(
+            pattern=r"^[-+]?[A-Za-z_][A-Za-z0-9_]*$",
+            description="e.g. -engagement, or -probability (the predictive model's)",
+        ),
     ] = "-updated",
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
+    min_probability: Annotated[float | None, Query(ge=0, le=1)] = None,
+    max_probability: Annotated[float | None, Query(ge=0, le=1)] = None,
     _: KeyInfo = require("read"),
 ) -> dict[str, Any]:
     return lead_service.list_leads(
@@ -414,6 +424,8 @@ def get_leads(
         sort=sort,
         limit=limit,
         offset=offset,
+        min_probability=min_probability,
+        max_probability=max_probability,
     )
 
 

@@ -154,6 +154,10 @@ class _Hit:
     weight: float
 
 
+# Per event rule (by slot), the matching events: (event id, epoch seconds, place weight).
+Matched = list[list[tuple[str, float, float]]]
+
+
 class Scorer:
     """A scoring model compiled for fast, repeated online evaluation."""
 
@@ -227,6 +231,15 @@ class Scorer:
     # -- scoring -------------------------------------------------------------
     def score(self, contact: Contact, events: Iterable[Event], as_of: datetime) -> LeadScore:
         """Score one contact as of ``as_of`` (timezone-aware); later events are ignored."""
+        return self.score_matched(contact, self.match(events, as_of), as_of)
+
+    def match(self, events: Iterable[Event], as_of: datetime) -> Matched:
+        """The events visible at ``as_of``, matched to the event rules (time order).
+
+        Matching does not depend on the moment, only on which events are visible,
+        so one match serves every later moment until a new event arrives (see
+        :func:`leadscore.rules.due.next_due`).
+        """
         if as_of.tzinfo is None or as_of.utcoffset() is None:
             raise ValueError("as_of must be timezone-aware (for example 2026-11-01T00:00:00+00:00)")
         now = as_of.timestamp()
@@ -236,23 +249,47 @@ class Scorer:
             if ts <= now:
                 visible.append((ts, event.event_id, event))
         visible.sort(key=lambda item: (item[0], item[1]))
-
-        hits: list[list[_Hit]] = [[] for _ in self._events]
+        matched: Matched = [[] for _ in self._events]
         for ts, event_id, event in visible:
             for slot, weight in self._matches(event):
-                hits[slot].append(_Hit(event_id, ts, (now - ts) / DAY, weight))
+                matched[slot].append((event_id, ts, weight))
+        return matched
 
-        contributions: dict[str, list[Contribution]] = {name: [] for name in self.model.scores}
+    def profile_contributions(self, contact: Contact) -> list[Contribution]:
+        """What the profile rules give (the same at every moment)."""
+        out = []
         fields = contact.fields
         for profile in self._profile:
             if profile.test(fields):
                 evidence = {f: as_text(fields.get(f)) for f in profile.fields}
                 rule_ = profile.rule
-                contributions[profile.score].append(
+                out.append(
                     Contribution(
                         profile.score, rule_.id, rule_.description or "", rule_.points, evidence
                     )
                 )
+        return out
+
+    def score_matched(
+        self,
+        contact: Contact,
+        matched: Matched,
+        as_of: datetime,
+        profile: list[Contribution] | None = None,
+    ) -> LeadScore:
+        """Score from already matched events as of ``as_of`` (no event may be later);
+        ``profile``: :meth:`profile_contributions` if already known."""
+        now = as_of.timestamp()
+        hits: list[list[_Hit]] = [
+            [_Hit(event_id, ts, (now - ts) / DAY, weight) for event_id, ts, weight in slot]
+            for slot in matched
+        ]
+
+        if profile is None:
+            profile = self.profile_contributions(contact)
+        contributions: dict[str, list[Contribution]] = {name: [] for name in self.model.scores}
+        for part in profile:
+            contributions[part.score].append(part)
 
         surge = self.model.surge
         surge_points = 0.0

@@ -7,8 +7,9 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, or_, select, update
 
+from leadscore.service.clock import now_us
 from leadscore.service.errors import Conflict, Invalid, NotFound
-from leadscore.store import Store, now_us
+from leadscore.store import Store
 from leadscore.store.tables import (
     accounts,
     anonymous_visitors,
@@ -228,6 +229,10 @@ def contact_row(row: Any) -> dict[str, Any]:
         "model_version": row.model_version,
         "scored_as_of_us": row.scored_as_of_us,
         "pending_rescoring": row.dirty > 0,
+        # When the stored score next changes without a new event (null: never).
+        "due_us": row.due_us,
+        "probability": row.probability,
+        "predictive_version": row.predictive_version,
         "created_us": row.created_us,
         "updated_us": row.updated_us,
     }

@@ -27,8 +27,9 @@ from pydantic import (
 from pydantic_core import to_json
 from sqlalchemy import Connection, Table, bindparam, select, update
 
+from leadscore.service.clock import now_us
 from leadscore.service.errors import Conflict, Invalid, NotFound
-from leadscore.store import Store, now_us
+from leadscore.store import Store
 from leadscore.store.tables import anonymous_visitors, contacts, events
 
 Scalar = str | int | float | bool | None

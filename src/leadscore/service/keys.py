@@ -18,8 +18,9 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
+from leadscore.service.clock import now_us
 from leadscore.service.errors import Invalid, NotFound
-from leadscore.store import Store, now_us
+from leadscore.store import Store
 from leadscore.store.tables import api_keys
 
 # ``collect`` is the publishable site key of the website tracker: it can only add

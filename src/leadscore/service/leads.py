@@ -7,10 +7,11 @@ from typing import Any
 from sqlalchemy import and_, func, insert, select, update
 
 from leadscore.service import lifecycle
+from leadscore.service.clock import now_us
 from leadscore.service.contacts import contact_row, find_contact
 from leadscore.service.errors import Conflict, Invalid
 from leadscore.service.webhooks import enqueue_stage_change
-from leadscore.store import Store, now_us
+from leadscore.store import Store
 from leadscore.store.tables import (
     anonymous_visitors,
     contact_scores,
@@ -27,6 +28,7 @@ SORT_COLUMNS = {
     "stage_changed": contacts.c.stage_us,
     "contact_id": contacts.c.contact_id,
     "grade": contacts.c.grade,
+    "probability": contacts.c.probability,  # the champion predictive model's, stored
 }
 
 
@@ -44,6 +46,8 @@ def list_leads(
     sort: str = "-updated",
     limit: int = 50,
     offset: int = 0,
+    min_probability: float | None = None,
+    max_probability: float | None = None,
 ) -> dict[str, Any]:
     """Leads matching every filter given, sorted and paginated.
 
@@ -67,6 +71,10 @@ def list_leads(
         conds.append(contacts.c.owner == owner)
     if account_id is not None:
         conds.append(contacts.c.account_id == account_id)
+    if min_probability is not None:
+        conds.append(contacts.c.probability >= min_probability)
+    if max_probability is not None:
+        conds.append(contacts.c.probability <= max_probability)
     if score is not None:
         ranged = contact_scores.alias("ranged")
         query = query.join(
@@ -160,7 +168,11 @@ def current_score(store: Store, contact_id: str) -> dict[str, Any]:
     (this is the hot read path of CRMs)."""
     with store.read() as conn:
         row = find_contact(conn, contact_id)
-    return {**contact_row(row), "explanation": row.explanation}
+    return {
+        **contact_row(row),
+        "explanation": row.explanation,
+        "probability_factors": row.probability_factors,
+    }
 
 
 def event_row(e: Any) -> dict[str, Any]:

@@ -18,13 +18,17 @@ lost           lost                      ``reason`` recorded as an outcome
 =============  ========================  ===========================================
 
 Opportunity, customer and lost belong to sales: thresholds never move a lead out
-of them. Stage names a model defines beyond mql/sql rank just above ``mql`` in the
+of them. Time can move a lead too: with the model's ``recycle`` a quiet MQL (no event
+and no stage change for N days) goes back to ``lead`` (cause ``recycle``, dated,
+with its webhooks), when the clock scheduler rescores it (:func:`recycle_at`). Stage names a model defines beyond mql/sql rank just above ``mql`` in the
 order they are listed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+from leadscore.spec.model import Recycle
 
 CANONICAL = {"lead": 0, "mql": 10, "sql": 20, "opportunity": 30, "customer": 40, "lost": 50}
 SALES_OWNED = frozenset({"opportunity", "customer", "lost"})
@@ -72,3 +76,29 @@ def threshold_moves(
         s for s in model_stages if floor < rank(s, model_stages) < new_rank and s != new_threshold
     ]
     return [*sorted(passed, key=lambda s: rank(s, model_stages)), new_threshold]
+
+
+DAY_US = 86_400_000_000
+
+
+def recycle_at(
+    recycle: Recycle | None,
+    stage: str,
+    stage_us: int,
+    last_event_us: int | None,
+    model_stages: Sequence[str],
+) -> int | None:
+    """When a lead in ``stage`` goes back to ``lead`` if nothing happens (us), or None.
+
+    The model's ``recycle: {after_days, from}``: quiet means no event and no stage
+    change for ``after_days`` days, so a lead sales just accepted is not recycled
+    because its last visit was long ago. ``from`` defaults to the model's threshold
+    stages; sales-owned stages are never recycled.
+    """
+    if recycle is None or stage in SALES_OWNED or stage == "lead":
+        return None
+    stages = recycle.from_ if recycle.from_ is not None else tuple(model_stages)
+    if stage not in stages:
+        return None
+    quiet_since = max(stage_us, last_event_us or 0)
+    return quiet_since + round(recycle.after_days * DAY_US)

@@ -9,10 +9,11 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, update
 
+from leadscore.service.clock import now_us
 from leadscore.service.errors import Invalid, NotFound
 from leadscore.service.scoring import ScoringEngine
 from leadscore.spec import ModelError, parse_model
-from leadscore.store import Store, now_us
+from leadscore.store import Store
 from leadscore.store.tables import contacts, models, rescore_jobs
 
 

@@ -179,6 +179,7 @@ class Prediction:
     probability: float
     positive: list[dict[str, Any]]
     negative: list[dict[str, Any]]
+    version: str = ""  # the registry version that computed it
 
 
 def predict(
@@ -204,6 +205,12 @@ def predict(
     else:
         proba, tops = champion.predictor.predict_proba(X)[:, 1], [{}] * len(X)
     return [
-        Prediction(str(cid), float(p), list(t.get("positive", [])), list(t.get("negative", [])))
+        Prediction(
+            str(cid),
+            float(p),
+            list(t.get("positive", [])),
+            list(t.get("negative", [])),
+            champion.version,
+        )
         for cid, p, t in zip(X.index, proba, tops, strict=True)
     ]

@@ -2,7 +2,9 @@
 
 Workers (each a daemon thread):
 
-* the **scorer** rescoring dirty contacts (woken right after each ingest commit);
+* the **scorer** rescoring dirty contacts (woken right after each ingest commit)
+  and, every ``clock_interval`` seconds, the contacts whose scores are due (scores
+  follow the clock: see :mod:`leadscore.service.scoring`);
 * the **webhook sender** posting due deliveries;
 * the **rescorer** running full rescoring jobs after a model activation.
 
@@ -16,6 +18,7 @@ champion predictive model of that registry is loaded (and followed: see
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import threading
@@ -25,12 +28,14 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from leadscore.rules.due import Freshness
+from leadscore.service import clock as service_clock
 from leadscore.service import models as model_service
 from leadscore.service.events import Committer, IngestResult
 from leadscore.service.ingest_process import EncodedResult, IngestProcess
 from leadscore.service.keys import KeyChecker
 from leadscore.service.predictive import ChampionWatcher
-from leadscore.service.scoring import ScoringEngine
+from leadscore.service.scoring import EngineOptions, ScoringEngine
 from leadscore.service.settings import Settings
 from leadscore.service.webhooks import WebhookSender
 from leadscore.store import Store
@@ -41,11 +46,28 @@ log = logging.getLogger("leadscore.service")
 SCORER_NICE = 5  # the scorer process's CPU priority below the API and ingest processes
 
 
+def engine_options(settings: Settings) -> EngineOptions:
+    return EngineOptions(
+        freshness=Freshness(
+            refresh_seconds=settings.decay_refresh_seconds, tolerance=settings.decay_tolerance
+        ),
+        lease_seconds=settings.due_lease_seconds,
+        score_changed_throttle=settings.score_changed_throttle,
+        probability_refresh=settings.probability_refresh_seconds,
+    )
+
+
 class Service:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, clock: service_clock.Clock | None = None):
+        """``clock``: the service's clock (tests pass a ManualClock); see service/clock.py."""
+        if clock is not None:
+            service_clock.install(clock)
         self.settings = settings
         self.store = Store(settings.db_url)
-        self.engine = ScoringEngine(self.store)
+        self.predictive = (
+            ChampionWatcher(settings.registry_path) if settings.registry_path else None
+        )
+        self.engine = ScoringEngine(self.store, engine_options(settings), self.predictive)
         self.keys = KeyChecker(self.store, settings.key_cache_seconds)
         self.rescorer = model_service.Rescorer(self.store, self.engine, settings.rescore_chunk)
         self.sender = WebhookSender(
@@ -54,9 +76,6 @@ class Service:
             max_attempts=settings.webhook_max_attempts,
             backoff_base=settings.webhook_backoff_base,
             backoff_max=settings.webhook_backoff_max,
-        )
-        self.predictive = (
-            ChampionWatcher(settings.registry_path) if settings.registry_path else None
         )
         self.committer: Committer | IngestProcess | None = None
         self._scorer_process: Any = None
@@ -95,7 +114,21 @@ class Service:
         # A plain child interpreter (not multiprocessing): nothing depends on how
         # the parent was started. The URL goes by environment, not argv, so a
         # password never shows in `ps`.
-        env = {**os.environ, "LEADSCORE_DB": self.store.url}
+        env = {
+            **os.environ,
+            "LEADSCORE_DB": self.store.url,
+            "LEADSCORE_SCORER_SETTINGS": json.dumps(
+                {
+                    "clock_interval": self.settings.clock_interval,
+                    "decay_refresh_seconds": self.settings.decay_refresh_seconds,
+                    "decay_tolerance": self.settings.decay_tolerance,
+                    "due_lease_seconds": self.settings.due_lease_seconds,
+                    "score_changed_throttle": self.settings.score_changed_throttle,
+                    "probability_refresh_seconds": self.settings.probability_refresh_seconds,
+                    "registry_path": self.settings.registry_path,
+                }
+            ),
+        }
         self._scorer_process = subprocess.Popen(
             [
                 sys.executable,
@@ -173,12 +206,25 @@ class Service:
             if n == 0:
                 return total
 
+    def rescore_due(self) -> int:
+        """Rescore every contact whose score is due now (tests and tools); returns how many."""
+        total = 0
+        while True:
+            n = self.engine.rescore_due(self.settings.rescore_chunk)
+            total += n
+            if n == 0:
+                return total
+
     def _score_loop(self) -> None:
+        scheduler = ClockScheduler(self.engine, self.settings)
         while not self._stop.is_set():
-            self._wake.wait(1.0)
+            self._wake.wait(min(1.0, self.settings.clock_interval))
             self._wake.clear()
             try:
                 while not self._stop.is_set():
+                    # Due contacts get their turn between chunks of dirty ones: a
+                    # steady stream of events must not starve the clock.
+                    scheduler.tick(self._stop)
                     if self.engine.rescore_dirty(self.settings.rescore_chunk) == 0:
                         break
             except Exception:  # keep the worker alive; the contacts stay dirty
@@ -203,6 +249,11 @@ class Service:
                 select(func.count()).select_from(contacts).where(contacts.c.dirty > 0)
             ).scalar_one()
             n_events = conn.execute(select(func.count()).select_from(events)).scalar_one()
+            due = conn.execute(  # scores the clock has made stale, not yet rescored
+                select(func.count())
+                .select_from(contacts)
+                .where(contacts.c.due_us <= service_clock.now_us())
+            ).scalar_one()
             webhooks_pending = conn.execute(
                 select(func.count())
                 .select_from(webhook_deliveries)
@@ -216,10 +267,40 @@ class Service:
             "contacts": n_contacts,
             "events": n_events,
             "pending_rescoring": pending,
+            "due_rescoring": due,
             "webhooks_pending": webhooks_pending,
             "active_model": active,
             "jobs": model_service.list_jobs(self.store, limit=5),
         }
+
+
+class ClockScheduler:
+    """Rescores due contacts every ``clock_interval`` seconds (of real time: the
+    service clock may be a test's, which does not move by itself), at most
+    ``MAX_CHUNKS`` transactions per turn so that dirty contacts get theirs too."""
+
+    MAX_CHUNKS = 10
+
+    def __init__(self, engine: ScoringEngine, settings: Settings):
+        self.engine = engine
+        self.chunk = settings.rescore_chunk
+        self.interval = settings.clock_interval
+        self._next = 0.0
+
+    def tick(self, stop: threading.Event | None = None) -> int:
+        """Rescore what is due, if the interval has passed; returns how many."""
+        if time.monotonic() < self._next:
+            return 0
+        total = 0
+        for _ in range(self.MAX_CHUNKS):
+            if stop is not None and stop.is_set():
+                break
+            n = self.engine.rescore_due(self.chunk)
+            total += n
+            if n < self.chunk:
+                break
+        self._next = time.monotonic() + self.interval
+        return total
 
 
 def scorer_process_main(db_url: str, chunk: int, interval: float, parent_pid: int) -> None:
@@ -230,9 +311,19 @@ def scorer_process_main(db_url: str, chunk: int, interval: float, parent_pid: in
     # cores are saturated, acknowledging events and answering reads come first.
     os.nice(SCORER_NICE)
     store = Store(db_url)
-    engine = ScoringEngine(store)
+    settings = Settings(
+        db_url=db_url,
+        rescore_chunk=chunk,
+        **json.loads(os.environ.get("LEADSCORE_SCORER_SETTINGS", "{}")),
+    )
+    predictive = ChampionWatcher(settings.registry_path) if settings.registry_path else None
+    if predictive is not None:
+        predictive.load()
+    engine = ScoringEngine(store, engine_options(settings), predictive)
+    scheduler = ClockScheduler(engine, settings)
     while os.getppid() == parent_pid:  # orphaned (parent SIGKILLed): stop
         try:
+            scheduler.tick()  # between chunks of dirty contacts: never starved by ingest
             n = engine.rescore_dirty(chunk)
         except Exception:
             log.exception("rescoring failed; will retry")

@@ -5,6 +5,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+CLOCK_SETTINGS = (
+    "clock_interval",
+    "decay_refresh_seconds",
+    "decay_tolerance",
+    "due_lease_seconds",
+    "score_changed_throttle",
+    "probability_refresh_seconds",
+)
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -44,6 +53,13 @@ class Settings:
     mailgun_signing_key: str | None = None  # "HTTP webhook signing key"
     mandrill_webhook_key: str | None = None  # the webhook's key in Mailchimp Transactional
     mandrill_webhook_url: str | None = None  # the URL as registered there (it is signed)
+    # Scores follow the clock (docs/service.md, "Scores follow the clock").
+    clock_interval: float = 1.0  # how often the scheduler looks for due contacts
+    decay_refresh_seconds: float = 3600.0  # continuous decay: refresh at most this often...
+    decay_tolerance: float = 0.5  # ...and only scores that moved by more than this (points)
+    due_lease_seconds: float = 120.0  # a due contact claimed by a server that died: retried
+    score_changed_throttle: float = 60.0  # lead.score_changed: at most one per contact per this
+    probability_refresh_seconds: float = 86_400.0  # a stored probability is at most this old
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -56,6 +72,9 @@ class Settings:
         if "LEADSCORE_REGISTRY" in os.environ:
             env["registry_path"] = os.environ["LEADSCORE_REGISTRY"]
         env.update(_connect_env())
+        for name in CLOCK_SETTINGS:  # LEADSCORE_DECAY_TOLERANCE=1.0 ...
+            if f"LEADSCORE_{name.upper()}" in os.environ:
+                env[name] = float(os.environ[f"LEADSCORE_{name.upper()}"])
         env.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**env)  # type: ignore[arg-type]
 

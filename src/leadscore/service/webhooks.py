@@ -28,8 +28,9 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, delete, insert, select, update
 
+from leadscore.service.clock import now_us
 from leadscore.service.errors import Invalid, NotFound
-from leadscore.store import Store, now_us
+from leadscore.store import Store
 from leadscore.store.tables import webhook_deliveries, webhooks
 
 EVENTS = (
@@ -41,6 +42,7 @@ EVENTS = (
     "lead.lost",
     "lead.lead",
     "lead.surging",
+    "lead.score_changed",  # throttled per contact: see leadscore.service.score_changes
 )
 
 
@@ -237,6 +239,8 @@ class WebhookSender:
         self.backoff_max = backoff_max
         self._pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="webhook")
         self._lock = threading.Lock()
+        self._lock_client = threading.Lock()
+        self._client: Any = None
 
     def backoff_us(self, attempts: int) -> int:
         delay = min(self.backoff_max, self.backoff_base * 2 ** max(0, attempts - 1))
@@ -246,24 +250,27 @@ class WebhookSender:
         """Attempt every due delivery once; returns how many were attempted."""
         with self._lock:
             now = now_us()
-            with self.store.read() as conn:
-                due = conn.execute(
-                    select(
-                        webhook_deliveries.c.id,
-                        webhook_deliveries.c.event,
-                        webhook_deliveries.c.payload,
-                        webhook_deliveries.c.attempts,
-                        webhooks.c.url,
-                        webhooks.c.secret,
-                    )
-                    .select_from(webhook_deliveries.join(webhooks))
-                    .where(
-                        webhook_deliveries.c.status == "pending",
-                        webhook_deliveries.c.next_attempt_us <= now,
-                    )
-                    .order_by(webhook_deliveries.c.next_attempt_us, webhook_deliveries.c.id)
-                    .limit(limit)
-                ).all()
+            query = (
+                select(
+                    webhook_deliveries.c.id,
+                    webhook_deliveries.c.event,
+                    webhook_deliveries.c.payload,
+                    webhook_deliveries.c.attempts,
+                    webhooks.c.url,
+                    webhooks.c.secret,
+                )
+                .select_from(webhook_deliveries.join(webhooks))
+                .where(
+                    webhook_deliveries.c.status == "pending",
+                    webhook_deliveries.c.next_attempt_us <= now,
+                )
+                .order_by(webhook_deliveries.c.next_attempt_us, webhook_deliveries.c.id)
+                .limit(limit)
+            )
+            with self.store.read() as conn:  # the common case: nothing due, no write
+                if not conn.execute(query.limit(1)).first():
+                    return 0
+            due = self._claim(query, now)
             if not due:
                 return 0
             outcomes = list(self._pool.map(self._post, due))
@@ -276,7 +283,26 @@ class WebhookSender:
                         "last_error": error,
                     }
                     if code is not None and 200 <= code < 300:
-                        values.update(status="delivered", delivered_us=now_us())
+                        # A coalesced delivery (lead.score_changed) whose payload was
+                        # replaced while it was being posted stays pending: the newer
+                        # payload goes out next.
+                        sent = conn.execute(
+                            update(webhook_deliveries)
+                            .where(
+                                webhook_deliveries.c.id == row.id,
+                                webhook_deliveries.c.payload == row.payload,
+                            )
+                            .values(
+                                **values,
+                                status="delivered",
+                                delivered_us=now_us(),
+                                next_attempt_us=now_us(),  # its turn, not the lease
+                            )
+                        ).rowcount
+                        if sent:
+                            continue
+                        values.update(last_error="payload replaced while it was sent")
+                        values.update(attempts=row.attempts, next_attempt_us=now_us())
                     elif attempts >= self.max_attempts:
                         values.update(status="failed")
                     else:
@@ -287,6 +313,24 @@ class WebhookSender:
                         .values(**values)
                     )
             return len(due)
+
+    def _claim(self, query: Any, now: int) -> list[Any]:
+        """Lease due deliveries to this server before posting them: their next attempt
+        moves past the post's timeout, so another server (or the next pass) does not
+        post them too; if this one dies mid-post they are due again after the lease
+        (at least once: receivers de-duplicate on X-Leadscore-Delivery)."""
+        if self.store.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True, of=webhook_deliveries)
+        lease_end = now + int((2 * self.timeout + 30) * 1_000_000)
+        with self.store.write() as conn:
+            due = list(conn.execute(query).all())
+            if due:
+                conn.execute(
+                    update(webhook_deliveries)
+                    .where(webhook_deliveries.c.id.in_([r.id for r in due]))
+                    .values(next_attempt_us=lease_end)
+                )
+        return due
 
     def _post(self, row: Any) -> tuple[int | None, str | None]:
         import httpx
@@ -300,12 +344,24 @@ class WebhookSender:
             "X-Leadscore-Signature": sign(row.secret, body),
         }
         try:
-            response = httpx.post(row.url, content=body, headers=headers, timeout=self.timeout)
+            response = self._http().post(row.url, content=body, headers=headers)
         except httpx.HTTPError as exc:
             return None, f"{type(exc).__name__}: {exc}"[:500]
         if 200 <= response.status_code < 300:
             return response.status_code, None
         return response.status_code, f"HTTP {response.status_code}: {response.text[:200]}"
 
+    def _http(self) -> Any:
+        """One HTTP client for every post (thread-safe): a new client per post built a
+        TLS context each time, ~150 ms of CPU on a busy machine."""
+        import httpx
+
+        with self._lock_client:
+            if self._client is None:
+                self._client = httpx.Client(timeout=self.timeout)
+            return self._client
+
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._client is not None:
+            self._client.close()

@@ -499,6 +499,18 @@ class FieldMappingSection(Spec):
     contacts: dict[str, str] = Field(default_factory=dict)
     events: dict[str, str] = Field(default_factory=dict)
     event_types: dict[str, str] = Field(default_factory=dict)
+SALES_STAGES = ("opportunity", "customer", "lost")
+
+
+class Recycle(Spec):
+    """Send quiet leads back to nurture: a lead in one of ``from`` stages with no
+    event (and no stage change) for ``after_days`` days returns to ``lead``."""
+
+    after_days: float = Field(gt=0)
+    from_: tuple[str, ...] | None = Field(default=None, alias="from", min_length=1)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, serialize_by_alias=True
+    )
 
 
 class ScoringModel(Spec):
@@ -517,6 +529,7 @@ class ScoringModel(Spec):
     # model reads must be a column of the data, or scoring stops naming it.
     optional_fields: tuple[str, ...] = ()
     mapping: FieldMappingSection | None = None
+    recycle: Recycle | None = None
 
     @model_validator(mode="after")
     def _references(self, info: ValidationInfo) -> ScoringModel:
@@ -561,6 +574,8 @@ def cross_reference_problems(model: ScoringModel) -> list[Problem]:
             problems.append(Problem(("combined_grade", i), f"score '{name}' has no grades"))
     if model.surge is not None and model.surge.score not in model.scores:
         problems.append(Problem(("surge", "score"), f"unknown score '{model.surge.score}'"))
+    if model.recycle is not None:
+        problems.extend(_recycle_problems(model, model.recycle))
     for stage, conditions in model.lifecycle.items():
         if stage == "lead":
             problems.append(
@@ -569,6 +584,30 @@ def cross_reference_problems(model: ScoringModel) -> list[Problem]:
         for cond in conditions:
             path = ("lifecycle", stage, cond.key)
             problems.extend(_stage_condition_problems(model, cond, path))
+    return problems
+
+
+def _recycle_problems(model: ScoringModel, recycle: Recycle) -> list[Problem]:
+    if not model.lifecycle:
+        return [Problem(("recycle",), "'recycle' needs lifecycle: stages to recycle from")]
+    problems = []
+    allowed = [*model.lifecycle, "sql"]
+    for i, stage in enumerate(recycle.from_ or ()):
+        if stage in SALES_STAGES:
+            problems.append(
+                Problem(
+                    ("recycle", "from", i),
+                    f"'{stage}' belongs to sales; recycle moves only marketing stages "
+                    f"({', '.join(dict.fromkeys(allowed))})",
+                )
+            )
+        elif stage not in allowed:
+            problems.append(
+                Problem(
+                    ("recycle", "from", i),
+                    f"unknown stage '{stage}' (stages: {', '.join(dict.fromkeys(allowed))})",
+                )
+            )
     return problems
 
 

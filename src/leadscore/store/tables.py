@@ -23,9 +23,12 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData()
+
+SCORE_CHANGED_PENDING = "event = 'lead.score_changed' AND status = 'pending' AND attempts = 0"
 
 ID = String(200)
 
@@ -65,6 +68,19 @@ contacts = Table(
     Column("dirty", Integer, nullable=False, default=0, index=True),
     Column("created_us", BigInteger, nullable=False),
     Column("updated_us", BigInteger, nullable=False),
+    # Scores follow the clock (migration clock_due): the moment the stored score
+    # stops being true without a new event (a window ends, decay crosses a grade...),
+    # null when it never does; the scheduler rescores contacts whose moment passed.
+    # While a server rescores a contact, this holds its lease's end instead.
+    Column("due_us", BigInteger, index=True),
+    # PostgreSQL with several servers: a dirty contact one server is rescoring is
+    # leased to it until this moment, so another does not rescore it too.
+    Column("claimed_until_us", BigInteger),
+    # The champion predictive model's probability and strongest factors, stored
+    # with the rule scores so lists can sort and filter on it.
+    Column("probability", Float, index=True),
+    Column("probability_factors", JSON),
+    Column("predictive_version", String(100)),
 )
 
 contact_scores = Table(
@@ -223,6 +239,17 @@ webhook_deliveries = Table(
     Column("delivered_us", BigInteger),
     Index("ix_webhook_deliveries_due", "status", "next_attempt_us"),
     Index("ix_webhook_deliveries_hook", "webhook_id", "id"),
+    # lead.score_changed is throttled per contact and coalesced to the latest:
+    # at most one not-yet-attempted delivery per subscription and contact, so two
+    # servers saving the same contact update one row instead of sending twice.
+    Index(
+        "uq_webhook_deliveries_score_changed",
+        "webhook_id",
+        "contact_id",
+        unique=True,
+        sqlite_where=text(SCORE_CHANGED_PENDING),
+        postgresql_where=text(SCORE_CHANGED_PENDING),
+    ),
 )
 
 api_keys = Table(

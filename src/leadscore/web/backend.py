@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -23,6 +23,7 @@ from fastapi import FastAPI, Request
 from markupsafe import Markup
 from sqlalchemy import select
 
+from leadscore.service import clock
 from leadscore.service import leads as lead_service
 from leadscore.service import models as model_service
 from leadscore.service.errors import ServiceError
@@ -220,7 +221,7 @@ def predictive_for(request: Request, detail: D.LeadDetail) -> PredictiveView:
     champ, why = champion(request)
     if champ is None:
         return PredictiveView(message=why)
-    now = datetime.now(UTC)
+    now = clock.now()
     try:
         (pred,) = predict(champ, [(detail.contact, detail.events)], now, PREDICTIVE_FACTORS)
     except Exception as exc:  # a model that cannot score this lead must not take the page down
@@ -298,7 +299,7 @@ def funnel_sections(request: Request, period: str) -> list[SectionView]:
     from leadscore.analytics.velocity import lead_velocity
 
     stages, people = stage_frames(store(request))
-    now = pd.Timestamp(datetime.now(UTC))
+    now = pd.Timestamp(clock.now())
     if people.empty:
         return [SectionView("funnel", "Funnel", "", notes=["No leads in the store yet."])]
     report = funnel_report(stages, people, as_of=now, period=period, funnel=list(FUNNEL_STAGES))

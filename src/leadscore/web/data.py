@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -474,7 +474,9 @@ def history_for_whatif(
 
 
 def utc_now() -> datetime:
-    return datetime.now(UTC)
+    from leadscore.service import clock
+
+    return clock.now()
 
 
 __all__ = [

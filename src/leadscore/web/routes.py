@@ -27,6 +27,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from leadscore.service import clock
 from leadscore.spec import ModelError, ScoringModel, parse_model
 from leadscore.web import auth, backend, charts
 from leadscore.web import data as D
@@ -134,7 +135,7 @@ def heat(count: int, top: int) -> str:
 
 
 def ago(moment: datetime) -> str:
-    seconds = (datetime.now(UTC) - moment).total_seconds()
+    seconds = (clock.now() - moment).total_seconds()
     if seconds < 90:
         return "just now"
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
@@ -591,7 +592,7 @@ def _model_submit(request: Request, form: dict[str, str]) -> Response:
         leads, outcomes, total = D.history_for_whatif(
             backend.store(request), backend.engine(request), WHATIF_LIMIT
         )
-        now = datetime.now(UTC)
+        now = clock.now()
         moments = {cid: at - timedelta(microseconds=1) for cid, (_, at) in outcomes.items()}
         report = what_if(
             active.model,
