@@ -63,7 +63,6 @@ from leadscore.compile.sqlexp import any_of as _or
 from leadscore.compile.sqlexp import case as _case
 from leadscore.compile.sqlexp import paren as _paren
 from leadscore.compile.values import as_text, dbl, lit, trim_text
-from leadscore.rules.matchers import condition_fields
 from leadscore.spec.model import (
     CHECKS,
     CheckCondition,
@@ -74,6 +73,7 @@ from leadscore.spec.model import (
     StageCondition,
     VolumeRule,
 )
+from leadscore.spec.semantics import condition_fields
 
 DAY_US = 86_400_000_000
 # max_count rules up to this count are scored with a top-n heap per contact (see foldable).
@@ -776,7 +776,7 @@ class _Compiler:
         kreader = FieldReader("k", self.ek, self.d, "events")
         # With a hash join the key is the raw values: NULL and '' then make two rule-map
         # rows with the same points, and no event pays for a COALESCE per key column.
-        raw_keys = self.d.key_hash([lit(0)]) is not None
+        raw_keys = self.d.supports_key_hash
 
         def key(alias: str, name: str) -> exp.Expr:
             if raw_keys and self.ek[name] != "float":  # -0.0 and 0.0 hash alike
@@ -789,7 +789,11 @@ class _Compiler:
             m = _and(*conds) if len(conds) > 1 else (conds[0] if conds else None)
             km_cols.append(_as(_case([(m, pw)]) if m is not None else pw, f"p{c.index}"))
         keymap: exp.Expr = exp.select(*km_cols).distinct().from_(_as(exp.to_table("keys"), "k"))
-        hashed = self.d.key_hash([col(f"k_{i}") for i in range(len(key_cols))])
+        hashed = (
+            self.d.key_hash([col(f"k_{i}") for i in range(len(key_cols))])
+            if self.d.supports_key_hash
+            else None
+        )
         if hashed is not None:
             # Join on one 64-bit hash of the key instead of several strings per event; two
             # keys of one data set with the same hash stop the query instead of mixing up.
@@ -837,9 +841,7 @@ class _Compiler:
             if with_eid:
                 source = "keymap_r"
             if hashed is not None:
-                on: exp.Expr = exp.EQ(
-                    this=col("h", "m"), expression=self.d.key_hash(event_keys) or exp.null()
-                )
+                on: exp.Expr = exp.EQ(this=col("h", "m"), expression=self.d.key_hash(event_keys))
             else:
                 on = _and(
                     *[
@@ -1031,9 +1033,9 @@ class _Compiler:
         """
         if self.as_of_int is None or self.ek["timestamp"] != "temporal":
             return None
-        since = self.d.timestamp_at(self.as_of_int - lead_us - DAY_US)
-        if since is None:
+        if not self.d.supports_timestamp_constant:
             return None
+        since = self.d.timestamp_at(self.as_of_int - lead_us - DAY_US)
         return exp.GTE(this=exp.column("timestamp", table="e", quoted=True), expression=since)
 
     def foldable(self, rule: EventRule) -> bool:
@@ -1052,11 +1054,7 @@ class _Compiler:
         if rule.first_time_only:
             return True
         n = rule.max_count
-        return (
-            n is not None
-            and n <= FOLD_MAX_COUNT
-            and self.d.top_n(lit(0), 1, True, exp.true()) is not None
-        )
+        return n is not None and n <= FOLD_MAX_COUNT and self.d.supports_top_n
 
     def folded_rule(
         self,
