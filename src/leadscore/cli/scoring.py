@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from leadscore.cli.batch import DbOpt, EngineOpt, MasterOpt, choose_engine
-from leadscore.cli.console import err, fail, out
+from leadscore.cli.console import err, fail, load_model_or_exit, out, parse_as_of
 
 ModelOpt = Annotated[Path, typer.Option("--model", "-m", help="Scoring-model YAML file.")]
 ContactsOpt = Annotated[
@@ -30,26 +30,6 @@ AsOfOpt = Annotated[
         "--as-of", help="Score as of this moment (ISO 8601; naive = UTC). Default: now, in UTC."
     ),
 ]
-
-
-def parse_as_of(text: str | None) -> datetime:
-    from leadscore.io import parse_timestamp
-
-    if text is None:
-        return datetime.now(UTC)
-    try:
-        return parse_timestamp(text)
-    except ValueError as exc:
-        raise fail(f"--as-of: {exc}") from None
-
-
-def load_model_or_exit(path: Path) -> Any:
-    from leadscore.spec import ModelError, load_model
-
-    try:
-        return load_model(path)
-    except ModelError as exc:
-        raise fail(str(exc)) from None
 
 
 def load_inputs(
