@@ -18,10 +18,10 @@ from typing import Any
 import pyarrow as pa
 from hypothesis import strategies as st
 
-from leadscore.cli.scoring import contribution_row
 from leadscore.rules import Contact, Event, Scorer
 from leadscore.spec import model_from_dict
 from leadscore.spec.model import ScoringModel
+from leadscore.spec.output import contribution_record
 
 AS_OF = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 TYPES = ["page_view", "email_click", "form_submit", "webinar"]
@@ -469,7 +469,12 @@ def reference(
     for c in sorted(data.contacts, key=lambda c: c.contact_id):
         result = scorer.score(c, by_contact.get(c.contact_id, ()), AS_OF)
         rows.append(result.to_row())
-        contributions.extend(contribution_row(c.contact_id, x) for x in result.contributions)
+        contributions.extend(
+            contribution_record(
+                c.contact_id, x.score, x.rule_id, x.description, x.points, x.evidence
+            )
+            for x in result.contributions
+        )
     return rows, contributions
 
 

@@ -63,6 +63,7 @@ from leadscore.compile.plan_result import base_selects, final_query
 from leadscore.compile.plan_wide import wide_ctes
 from leadscore.compile.sqlexp import alias as _as
 from leadscore.spec.model import ScoringModel
+from leadscore.spec.output import LEAD_COLUMNS, per_score_columns
 
 
 @dataclass(frozen=True)
@@ -159,12 +160,8 @@ def quality_inputs(cx: Context) -> dict[str, exp.Expr]:
 
 def result_columns(cx: Context) -> tuple[str, ...]:
     """The compiled query's columns: the output contract's, surge points, every rule's."""
-    columns = ["contact_id"]
-    for name in cx.model.scores:
-        columns += [name, f"{name}_grade"]
-    columns += ["grade", "stage", "surging", "surge_points"]
-    columns += [c.column for c in cx.columns]
-    return tuple(columns)
+    columns = [*per_score_columns(cx.model.scores), *LEAD_COLUMNS, "surge_points"]
+    return (*columns, *(c.column for c in cx.columns))
 
 
 __all__ = ["CompiledModel", "RuleColumn", "Tables", "compile_model"]

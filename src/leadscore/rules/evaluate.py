@@ -32,6 +32,7 @@ from leadscore.spec.model import (
     Surge,
     VolumeRule,
 )
+from leadscore.spec.output import BOUND_DESCRIPTIONS, score_columns
 
 DAY = 86_400.0
 _CACHE_LIMIT = 500_000
@@ -105,15 +106,11 @@ class LeadScore:
 
     def to_row(self) -> dict[str, Any]:
         """A flat record: each score and grade, combined grade, stage, surge, reasons."""
-        row: dict[str, Any] = {"contact_id": self.contact_id}
-        for name, result in self.scores.items():
-            row[name] = result.value
-            row[f"{name}_grade"] = result.grade
-        row["grade"] = self.grade
-        row["stage"] = self.stage
-        row["surging"] = self.surging
-        row["top_reasons"] = self.reasons_text()
-        return row
+        values: list[Any] = [self.contact_id]
+        for result in self.scores.values():
+            values += [result.value, result.grade]
+        values += [self.grade, self.stage, self.surging, self.reasons_text()]
+        return dict(zip(score_columns(self.scores), values, strict=True))
 
 
 def _fmt(points: float) -> str:
@@ -315,7 +312,7 @@ class Scorer:
             value = bounded(spec, raw)
             if value != raw:
                 bound = "ceiling" if spec.ceiling is not None and raw > spec.ceiling else "floor"
-                said = "Capped at the ceiling" if bound == "ceiling" else "Raised to the floor"
+                said = BOUND_DESCRIPTIONS[bound]
                 parts.append(Contribution(name, bound, said, value - raw))
             results[name] = ScoreResult(name, value, grade_of(spec.grades, value), tuple(parts))
 
