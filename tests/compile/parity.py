@@ -18,16 +18,35 @@ from typing import Any
 import pyarrow as pa
 from hypothesis import strategies as st
 
-from leadscore.cli.scoring import contribution_row
 from leadscore.rules import Contact, Event, Scorer
 from leadscore.spec import model_from_dict
 from leadscore.spec.model import ScoringModel
+from leadscore.spec.output import contribution_record
 
 AS_OF = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 TYPES = ["page_view", "email_click", "form_submit", "webinar"]
 
 # Values chosen to hit the interesting cases: padding, case, numbers in text,
-# flag words, blanks, LIKE metacharacters and a couple of non-ASCII letters.
+# flag words, blanks, LIKE metacharacters and a couple of non-ASCII letters; then
+# UNICODE (spec/semantics.py): other scripts' digits (not numbers, and not regex
+# \d, anywhere), full-width and right-to-left text, odd whitespace that trims (no
+# NUL: no engine stores it), -0.0 and huge and tiny numbers that a double holds.
+UNICODE = [
+    "１２",
+    "٣٣",
+    "1２",
+    "ＶＰ Ｓａｌｅｓ",
+    "مدير المبيعات",
+    "\u200fabc",
+    "\u3000director\u2003",
+    "\x0b10\x1f",
+    "\xa0yes\u2029",
+    "a\u2003b",
+    "-0.0",
+    "1e300",
+    "-1.5E-300",
+    "5e-324",
+]
 WORDS = [
     "/pricing",
     "/Pricing/enterprise",
@@ -53,6 +72,7 @@ WORDS = [
     "ÉCOLE",
     "asdf",
     "john",
+    *UNICODE,
 ]
 NEEDLES = ["/pri", "pricing", "o", "x_y", "%", "", "VP", "10", "ë", "é", "/"]
 REGEXES = [
@@ -341,6 +361,8 @@ EMAILS = [
     None,
 ]
 PHONES = ["+1 650 253 0000", "+44 20 7946 0958", "020 7946 0958", "123", "", None, "(650) 253-0000"]
+# Integers a double cannot hold exactly: every engine rounds them as float() does.
+HUGE_INTS = [2**62 + 1, -(2**53) - 1]
 NAMES = ["John", "john", "Asdf", "Zoë", "  ", None, "ÉMILE", "mary-ann"]
 
 
@@ -389,10 +411,12 @@ def datasets(draw: st.DrawFn) -> Dataset:
     for i in range(n):
         fields = {
             "f_text": draw(st.one_of(words, st.none())),
-            "f_int": draw(st.one_of(st.integers(-3, 12), st.none())),
+            "f_int": draw(st.one_of(st.integers(-3, 12), st.sampled_from(HUGE_INTS), st.none())),
             "f_float": draw(
                 st.one_of(
-                    st.sampled_from([0.0, 1.0, 1.5, -2.25, 10.0, 0.1, 12345.678, float("nan")]),
+                    st.sampled_from(
+                        [0.0, -0.0, 1.0, 1.5, -2.25, 10.0, 0.1, 12345.678, float("nan")]
+                    ),
                     st.none(),
                 )
             ),
@@ -419,7 +443,7 @@ def datasets(draw: st.DrawFn) -> Dataset:
         props = {
             "url": draw(st.one_of(st.sampled_from(WORDS), st.none())),
             "form": draw(st.one_of(st.sampled_from(["demo", "Demo ", "trial", ""]), st.none())),
-            "n": draw(st.one_of(st.integers(0, 12), st.none())),
+            "n": draw(st.one_of(st.integers(0, 12), st.sampled_from(HUGE_INTS), st.none())),
         }
         events.append(
             Event(
@@ -445,7 +469,12 @@ def reference(
     for c in sorted(data.contacts, key=lambda c: c.contact_id):
         result = scorer.score(c, by_contact.get(c.contact_id, ()), AS_OF)
         rows.append(result.to_row())
-        contributions.extend(contribution_row(c.contact_id, x) for x in result.contributions)
+        contributions.extend(
+            contribution_record(
+                c.contact_id, x.score, x.rule_id, x.description, x.points, x.evidence
+            )
+            for x in result.contributions
+        )
     return rows, contributions
 
 

@@ -19,9 +19,7 @@ from typing import Annotated, Any
 
 import typer
 
-from leadscore.cli.console import err, fail
-
-# leadscore.cli.scoring imports this module: its helpers are imported in the functions.
+from leadscore.cli.console import err, fail, load_model_or_exit, parse_as_of
 
 ENGINE_HELP = (
     "Where to score: duckdb (default; embedded, reads CSV/Parquet files or tables of a "
@@ -219,7 +217,6 @@ def compile_command(
         str, typer.Option("--quality", help="Quality-check table name.")
     ] = "leadscore_quality",
 ) -> None:
-    from leadscore.cli.scoring import load_model_or_exit, parse_as_of
     from leadscore.compile import CompileError, Tables, compile_model
     from leadscore.engines.base import as_of_micros
     from leadscore.io import atomic_path

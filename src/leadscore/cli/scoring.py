@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,9 +11,10 @@ from rich.table import Table
 from rich.text import Text
 
 from leadscore.cli.batch import DbOpt, EngineOpt, MasterOpt, choose_engine
-from leadscore.cli.console import err, fail, out
+from leadscore.cli.console import err, fail, load_model_or_exit, out, parse_as_of
 from leadscore.cli.files import FileFlags, prepared
 from leadscore.cli.options import with_options
+from leadscore.spec.output import CONTRIBUTION_COLUMNS, contribution_record, score_columns
 
 ModelOpt = Annotated[Path, typer.Option("--model", "-m", help="Scoring-model YAML file.")]
 ContactsOpt = Annotated[
@@ -32,26 +32,6 @@ AsOfOpt = Annotated[
         "--as-of", help="Score as of this moment (ISO 8601; naive = UTC). Default: now, in UTC."
     ),
 ]
-
-
-def parse_as_of(text: str | None) -> datetime:
-    from leadscore.io import parse_timestamp
-
-    if text is None:
-        return datetime.now(UTC)
-    try:
-        return parse_timestamp(text)
-    except ValueError as exc:
-        raise fail(f"--as-of: {exc}") from None
-
-
-def load_model_or_exit(path: Path) -> Any:
-    from leadscore.spec import ModelError, load_model
-
-    try:
-        return load_model(path)
-    except ModelError as exc:
-        raise fail(str(exc)) from None
 
 
 def load_inputs(
@@ -208,10 +188,7 @@ def _score_files(
         )
 
     # 2. write them, all files or none
-    columns = ["contact_id"]
-    for name in spec.scores:
-        columns += [name, f"{name}_grade"]
-    columns += ["grade", "stage", "surging", "top_reasons"]
+    columns = score_columns(spec.scores)
     if predictor is not None:
         columns += _add_predictive(
             rows, predictor, Path(contacts), Path(events) if events else None, moment
@@ -219,7 +196,7 @@ def _score_files(
     with atomic_path(out_path) as tmp:
         if explain is not None and explain_fmt is not None:
             with atomic_path(explain) as tmp_explain:
-                write_table(tmp_explain, long_rows, CONTRIBUTION_COLUMNS, explain_fmt)
+                write_table(tmp_explain, long_rows, list(CONTRIBUTION_COLUMNS), explain_fmt)
                 write_table(tmp, rows, columns, fmt)
         else:
             write_table(tmp, rows, columns, fmt)
@@ -298,18 +275,9 @@ def _add_predictive(
         raise fail(str(exc)) from None
 
 
-CONTRIBUTION_COLUMNS = ["contact_id", "score", "rule_id", "description", "points", "evidence"]
-
-
 def contribution_row(contact_id: str, c: Any) -> dict[str, Any]:
-    return {
-        "contact_id": contact_id,
-        "score": c.score,
-        "rule_id": c.rule_id,
-        "description": c.description,
-        "points": c.points,
-        "evidence": json.dumps(c.evidence, default=str) if c.evidence is not None else None,
-    }
+    """An online evaluator's Contribution as the row ``--explain`` writes."""
+    return contribution_record(contact_id, c.score, c.rule_id, c.description, c.points, c.evidence)
 
 
 @with_options(FileFlags)

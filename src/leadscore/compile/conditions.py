@@ -120,6 +120,8 @@ def test_predicate(
             found = exp.true()
         return _and(present, true_(found))
     if op == "regex":
+        if not d.supports_regex:
+            raise CompileError("regex conditions cannot run here", rule_id, d.name)
         tr = translate(str(value), d.regex_flavour, rule_id, d.name)
         return _and(present, true_(d.regex_search(text, tr.pattern, tr.ignore_case)))
     n = number()

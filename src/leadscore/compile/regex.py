@@ -62,16 +62,7 @@ class Translated:
 
 def translate(pattern: str, flavour: str, rule_id: str | None, dialect: str) -> Translated:
     """The pattern in the target flavour, or CompileError when it has no equivalent."""
-    fl = FLAVOURS[flavour]
-
-    def fail(what: str) -> CompileError:
-        return CompileError(
-            f"regex {pattern!r} uses {what}, which {dialect} cannot run with Python's meaning; "
-            "use the portable subset (classes, groups, alternation, \\b, a leading (?i))",
-            rule_id,
-            dialect,
-        )
-
+    printer = _Printer(FLAVOURS[flavour], pattern, rule_id, dialect)
     try:
         parsed = P.parse(pattern)
     except re.error as exc:  # already validated by the spec; kept for direct callers
@@ -80,113 +71,141 @@ def translate(pattern: str, flavour: str, rule_id: str | None, dialect: str) -> 
     ignore_case = bool(flags & re.IGNORECASE)
     extra = flags & ~(re.IGNORECASE | re.UNICODE | re.VERBOSE)
     if extra:
-        raise fail("inline flags other than (?i)")
+        raise printer.fail("inline flags other than (?i)")
     if ignore_case and not pattern.startswith("(?i)"):
-        raise fail("(?i) somewhere else than at the very start")
+        raise printer.fail("(?i) somewhere else than at the very start")
+    body = printer.seq(parsed)
+    if ignore_case and printer.fl.ignore_case_prefix is not None:
+        body = printer.fl.ignore_case_prefix + body
+    return Translated(body, ignore_case)
 
-    def literal(code: int, in_class: bool = False) -> str:
+
+_UNSUPPORTED = {
+    C.GROUPREF: "a back-reference",
+    C.GROUPREF_EXISTS: "a conditional group",
+    C.ASSERT: "a look-ahead or look-behind",
+    C.ASSERT_NOT: "a negative look-ahead or look-behind",
+}
+
+
+@dataclass(frozen=True)
+class _Printer:
+    """Prints a parsed Python pattern back in one flavour, node by node."""
+
+    fl: Flavour
+    pattern: str
+    rule_id: str | None
+    dialect: str
+
+    def fail(self, what: str) -> CompileError:
+        return CompileError(
+            f"regex {self.pattern!r} uses {what}, which {self.dialect} cannot run with Python's "
+            "meaning; use the portable subset (classes, groups, alternation, \\b, a leading (?i))",
+            self.rule_id,
+            self.dialect,
+        )
+
+    def literal(self, code: int, in_class: bool = False) -> str:
         ch = chr(code)
         if ch.isalnum() and code < 128:
             return ch
         if ch in _META or (in_class and ch in "^]-"):
             return "\\" + ch
         if code < 32 or code == 127 or (ch.isspace() and ch != " ") or not ch.isprintable():
-            if fl.name == "postgres":
+            if self.fl.name == "postgres":
                 return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
-            if fl.name in ("re2", "java"):
+            if self.fl.name in ("re2", "java"):
                 return f"\\x{{{code:x}}}"
-            raise fail(f"the invisible character U+{code:04X}")
+            raise self.fail(f"the invisible character U+{code:04X}")
         return ch
 
-    def klass(items: list[tuple[Any, Any]]) -> str:
+    def klass(self, items: list[tuple[Any, Any]]) -> str:
         out = []
         negate = False
         for op, av in items:
             if op is C.NEGATE:
                 negate = True
             elif op is C.LITERAL:
-                out.append(literal(av, in_class=True))
+                out.append(self.literal(av, in_class=True))
             elif op is C.RANGE:
-                out.append(f"{literal(av[0], True)}-{literal(av[1], True)}")
+                out.append(f"{self.literal(av[0], True)}-{self.literal(av[1], True)}")
             elif op is C.CATEGORY:
-                if av not in _CATEGORY:
-                    raise fail("a character category")
-                if fl.name == "postgres" and av in (
-                    C.CATEGORY_NOT_DIGIT,
-                    C.CATEGORY_NOT_SPACE,
-                    C.CATEGORY_NOT_WORD,
-                ):
-                    # PostgreSQL forbids \D \S \W inside brackets.
-                    raise fail("a negated class (\\D, \\S or \\W) inside [...]")
-                out.append(_CATEGORY[av])
+                out.append(self.category_in_class(av))
             else:
-                raise fail(f"the class item {op}")
+                raise self.fail(f"the class item {op}")
         return "[" + ("^" if negate else "") + "".join(out) + "]"
 
-    def seq(items: Any) -> str:
-        return "".join(node(op, av) for op, av in items)
+    def category_in_class(self, av: Any) -> str:
+        if av not in _CATEGORY:
+            raise self.fail("a character category")
+        if self.fl.name == "postgres" and av in (
+            C.CATEGORY_NOT_DIGIT,
+            C.CATEGORY_NOT_SPACE,
+            C.CATEGORY_NOT_WORD,
+        ):
+            # PostgreSQL forbids \D \S \W inside brackets.
+            raise self.fail("a negated class (\\D, \\S or \\W) inside [...]")
+        return _CATEGORY[av]
 
-    def node(op: Any, av: Any) -> str:
+    def seq(self, items: Any) -> str:
+        return "".join(self.node(op, av) for op, av in items)
+
+    def node(self, op: Any, av: Any) -> str:
         if op is C.LITERAL:
-            return literal(av)
+            return self.literal(av)
         if op is C.NOT_LITERAL:
-            return "[^" + literal(av, in_class=True) + "]"
+            return "[^" + self.literal(av, in_class=True) + "]"
         if op is C.ANY:
-            return fl.any_char
+            return self.fl.any_char
         if op is C.IN:
             if len(av) == 1 and av[0][0] is C.CATEGORY and av[0][1] in _CATEGORY:
                 return _CATEGORY[av[0][1]]
-            return klass(av)
+            return self.klass(av)
         if op is C.BRANCH:
-            return "|".join(seq(branch) for branch in av[1])
+            return "|".join(self.seq(branch) for branch in av[1])
         if op is C.SUBPATTERN:
             group, add_flags, del_flags, sub = av
             if add_flags or del_flags:
-                raise fail("scoped inline flags (?x:...)")
-            inner = seq(sub)
+                raise self.fail("scoped inline flags (?x:...)")
+            inner = self.seq(sub)
             return f"({inner})" if group is not None else f"(?:{inner})"
         if op in (C.MAX_REPEAT, C.MIN_REPEAT):
-            low, high, sub = av
-            item = seq(sub)
-            if not (len(sub) == 1 and sub[0][0] in (C.LITERAL, C.ANY, C.IN, C.SUBPATTERN)):
-                item = f"(?:{item})"
-            if (low, high) == (0, C.MAXREPEAT):
-                q = "*"
-            elif (low, high) == (1, C.MAXREPEAT):
-                q = "+"
-            elif (low, high) == (0, 1):
-                q = "?"
-            elif high == C.MAXREPEAT:
-                q = f"{{{low},}}"
-            elif low == high:
-                q = f"{{{low}}}"
-            else:
-                q = f"{{{low},{high}}}"
-            if high != C.MAXREPEAT and high > 255 and fl.name == "postgres":
-                raise fail("a repeat count above 255")
-            if high != C.MAXREPEAT and high > 1000 and fl.name == "re2":
-                raise fail("a repeat count above 1000")
-            return item + q + ("?" if op is C.MIN_REPEAT else "")
+            return self.repeat(op, av)
         if op is C.AT:
-            if av is C.AT_BEGINNING or av is C.AT_BEGINNING_STRING:
-                return "^"
-            if av is C.AT_END or av is C.AT_END_STRING:
-                # Values are trimmed, so Python's "$ before a final newline" never arises.
-                return "$"
-            if av is C.AT_BOUNDARY:
-                return fl.word_boundary
-            if av is C.AT_NON_BOUNDARY:
-                return fl.non_boundary
-            raise fail(f"the anchor {av}")
-        names = {
-            C.GROUPREF: "a back-reference",
-            C.GROUPREF_EXISTS: "a conditional group",
-            C.ASSERT: "a look-ahead or look-behind",
-            C.ASSERT_NOT: "a negative look-ahead or look-behind",
-        }
-        raise fail(names.get(op, f"the construct {op}"))
+            return self.anchor(av)
+        raise self.fail(_UNSUPPORTED.get(op, f"the construct {op}"))
 
-    body = seq(parsed)
-    if ignore_case and fl.ignore_case_prefix is not None:
-        body = fl.ignore_case_prefix + body
-    return Translated(body, ignore_case)
+    def repeat(self, op: Any, av: Any) -> str:
+        low, high, sub = av
+        item = self.seq(sub)
+        if not (len(sub) == 1 and sub[0][0] in (C.LITERAL, C.ANY, C.IN, C.SUBPATTERN)):
+            item = f"(?:{item})"
+        if (low, high) == (0, C.MAXREPEAT):
+            q = "*"
+        elif (low, high) == (1, C.MAXREPEAT):
+            q = "+"
+        elif (low, high) == (0, 1):
+            q = "?"
+        elif high == C.MAXREPEAT:
+            q = f"{{{low},}}"
+        elif low == high:
+            q = f"{{{low}}}"
+        else:
+            q = f"{{{low},{high}}}"
+        if high != C.MAXREPEAT and high > 255 and self.fl.name == "postgres":
+            raise self.fail("a repeat count above 255")
+        if high != C.MAXREPEAT and high > 1000 and self.fl.name == "re2":
+            raise self.fail("a repeat count above 1000")
+        return item + q + ("?" if op is C.MIN_REPEAT else "")
+
+    def anchor(self, av: Any) -> str:
+        if av is C.AT_BEGINNING or av is C.AT_BEGINNING_STRING:
+            return "^"
+        if av is C.AT_END or av is C.AT_END_STRING:
+            # Values are trimmed, so Python's "$ before a final newline" never arises.
+            return "$"
+        if av is C.AT_BOUNDARY:
+            return self.fl.word_boundary
+        if av is C.AT_NON_BOUNDARY:
+            return self.fl.non_boundary
+        raise self.fail(f"the anchor {av}")

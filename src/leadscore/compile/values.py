@@ -13,17 +13,15 @@ from typing import Literal
 
 from sqlglot import exp
 
-from leadscore.compile.dialect import WHITESPACE, Dialect
+from leadscore.compile.dialect import Dialect
 from leadscore.compile.errors import CompileError
 from leadscore.compile.sqlexp import all_of as _and
 from leadscore.compile.sqlexp import any_of as _or
 from leadscore.compile.sqlexp import case
-from leadscore.rules.values import FALSE_WORDS, TRUE_WORDS
+from leadscore.spec.semantics import FALSE_WORDS, NUMBER_PATTERN, TRUE_WORDS, WHITESPACE
 
 Kind = Literal["text", "int", "float", "bool", "decimal", "temporal", "other"]
 KINDS: tuple[str, ...] = ("text", "int", "float", "bool", "decimal", "temporal", "other")
-
-NUMBER_PATTERN = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 
 
 def lit(value: str | float | int | bool | None) -> exp.Expr:
@@ -60,7 +58,7 @@ def trim_text(x: exp.Expr, d: Dialect | None = None) -> exp.Expr:
         this=exp.Trim(this=x, expression=exp.Literal.string(WHITESPACE), position="BOTH"),
         expression=exp.Literal.string(""),
     )
-    if d is None or d.name != "duckdb":
+    if d is None or not d.trim_checks_ascii_edges:
         return trimmed
     edges = [
         exp.Between(
@@ -108,7 +106,7 @@ def float_text(x: exp.Expr, d: Dialect) -> exp.Expr:
         exp.LT(this=exp.Abs(this=x), expression=dbl(1e16)),
     )
     fallback: exp.Expr = exp.cast(x, "TEXT")
-    if d.name == "spark":
+    if not d.prints_floats_like_python:
         odd = _or(
             exp.LT(this=exp.Abs(this=x), expression=dbl(1e-3)),
             exp.GTE(this=exp.Abs(this=x), expression=dbl(1e7)),

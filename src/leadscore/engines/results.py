@@ -7,7 +7,6 @@ the same ``top_reasons`` text and the same explanation evidence.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -17,8 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from leadscore.compile import CompiledModel, RuleColumn
-
-OUTPUT_BOUNDS = {"ceiling": "Capped at the ceiling", "floor": "Raised to the floor"}
+from leadscore.spec.output import BOUND_DESCRIPTIONS, contribution_record, score_columns
 
 
 @dataclass
@@ -109,19 +107,16 @@ def score_rows(compiled: CompiledModel, table: pa.Table) -> list[dict[str, Any]]
     for c in compiled.rules:
         by_score.setdefault(c.score, []).append(c)
     rows: list[dict[str, Any]] = []
+    # Every column of a score row but top_reasons comes straight from the query.
+    names = score_columns(compiled.scores)[:-1]
     for i in range(table.num_rows):
-        row: dict[str, Any] = {"contact_id": columns["contact_id"][i]}
+        row: dict[str, Any] = {name: columns[name][i] for name in names}
         for name in compiled.scores:
-            value = columns[name][i]
             listed = any(columns[c.column][i] is not None for c in by_score.get(name, ()))
-            if not listed and value == 0:
+            if not listed and row[name] == 0:
                 # Online, an empty sum is the int 0 (printed "0", not "0.0").
-                value = 0
-            row[name] = value
-            row[f"{name}_grade"] = columns[f"{name}_grade"][i]
-        row["grade"] = columns["grade"][i]
-        row["stage"] = columns["stage"][i]
-        row["surging"] = bool(columns["surging"][i])
+                row[name] = 0
+        row["surging"] = bool(row["surging"])
         row["top_reasons"] = reasons[i]
         rows.append(row)
     return rows
@@ -144,16 +139,18 @@ def contribution_rows(compiled: CompiledModel, table: pa.Table) -> Iterator[dict
     by_id = {(c.score, c.rule_id): c for c in compiled.rules}
     for record in table.to_pylist():
         rule = by_id.get((record["score"], record["rule_id"]))
-        description = OUTPUT_BOUNDS.get(record["rule_id"], "") if rule is None else rule.description
+        description = (
+            BOUND_DESCRIPTIONS.get(record["rule_id"], "") if rule is None else rule.description
+        )
         evidence = evidence_of(rule, record)
-        yield {
-            "contact_id": record["contact_id"],
-            "score": record["score"],
-            "rule_id": record["rule_id"],
-            "description": description,
-            "points": record["points"],
-            "evidence": json.dumps(evidence, default=str) if evidence is not None else None,
-        }
+        yield contribution_record(
+            record["contact_id"],
+            record["score"],
+            record["rule_id"],
+            description,
+            record["points"],
+            evidence,
+        )
 
 
 def explain_by_contact(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:

@@ -26,10 +26,13 @@ from leadscore.spec.model import (
     EventRule,
     InactivityRule,
     ProfileRule,
+    Score,
     ScoringModel,
     StageCondition,
+    Surge,
     VolumeRule,
 )
+from leadscore.spec.output import BOUND_DESCRIPTIONS, score_columns
 
 DAY = 86_400.0
 _CACHE_LIMIT = 500_000
@@ -103,15 +106,11 @@ class LeadScore:
 
     def to_row(self) -> dict[str, Any]:
         """A flat record: each score and grade, combined grade, stage, surge, reasons."""
-        row: dict[str, Any] = {"contact_id": self.contact_id}
-        for name, result in self.scores.items():
-            row[name] = result.value
-            row[f"{name}_grade"] = result.grade
-        row["grade"] = self.grade
-        row["stage"] = self.stage
-        row["surging"] = self.surging
-        row["top_reasons"] = self.reasons_text()
-        return row
+        values: list[Any] = [self.contact_id]
+        for result in self.scores.values():
+            values += [result.value, result.grade]
+        values += [self.grade, self.stage, self.surging, self.reasons_text()]
+        return dict(zip(score_columns(self.scores), values, strict=True))
 
 
 def _fmt(points: float) -> str:
@@ -317,14 +316,9 @@ class Scorer:
             elif isinstance(rule, VolumeRule):
                 window = [h for h in rule_hits if h.age <= rule.within_days]
                 count = (
-                    len({math.floor(h.ts / DAY) for h in window})
-                    if rule.count == "days"
-                    else len(window)
+                    len({day_number(h.ts) for h in window}) if rule.count == "days" else len(window)
                 )
-                tier = None
-                for candidate in rule.tiers:
-                    if count >= candidate.at_least:
-                        tier = candidate
+                tier = tier_of(rule, count)
                 if tier is not None and tier.points != 0:
                     contributions[plan.score].append(
                         Contribution(
@@ -336,8 +330,7 @@ class Scorer:
                         )
                     )
             else:  # inactivity
-                recent = any(h.age <= rule.inactive_days for h in rule_hits)
-                if not recent and rule.points != 0:
+                if inactive(rule, rule_hits) and rule.points != 0:
                     last = rule_hits[-1].age if rule_hits else None
                     contributions[plan.score].append(
                         Contribution(
@@ -353,20 +346,18 @@ class Scorer:
         for name, spec in self.model.scores.items():
             parts = contributions[name]
             raw = sum(c.points for c in parts)
-            value = raw
-            if spec.ceiling is not None and value > spec.ceiling:
-                value = spec.ceiling
-                parts.append(Contribution(name, "ceiling", "Capped at the ceiling", value - raw))
-            if spec.floor is not None and value < spec.floor:
-                value = spec.floor
-                parts.append(Contribution(name, "floor", "Raised to the floor", value - raw))
+            value = bounded(spec, raw)
+            if value != raw:
+                bound = "ceiling" if spec.ceiling is not None and raw > spec.ceiling else "floor"
+                said = BOUND_DESCRIPTIONS[bound]
+                parts.append(Contribution(name, bound, said, value - raw))
             results[name] = ScoreResult(name, value, grade_of(spec.grades, value), tuple(parts))
 
         combined = None
         if self.model.combined_grade:
             grades = [results[n].grade for n in self.model.combined_grade]
             combined = "".join(g for g in grades if g is not None) if None not in grades else None
-        surging = surge is not None and surge_points >= surge.min_points
+        surging = is_surging(surge, surge_points)
         stage = self._stage(results, combined, surging)
         return LeadScore(contact.contact_id, as_of, results, combined, stage, surging, surge_points)
 
@@ -403,6 +394,39 @@ def decay(rule: EventRule, age_days: float) -> float:
     if rule.decay_days is not None:
         return max(0.0, 1.0 - age_days / rule.decay_days)
     return 1.0
+
+
+def day_number(ts: float) -> int:
+    """The UTC day of a timestamp in seconds (``count: days`` counts distinct ones)."""
+    return math.floor(ts / DAY)
+
+
+def tier_of(rule: VolumeRule, count: int) -> Any:
+    """The highest tier the count reaches, or None."""
+    tier = None
+    for candidate in rule.tiers:
+        if count >= candidate.at_least:
+            tier = candidate
+    return tier
+
+
+def inactive(rule: InactivityRule, hits: list[_Hit]) -> bool:
+    """No matching event within the rule's ``inactive_days``."""
+    return not any(h.age <= rule.inactive_days for h in hits)
+
+
+def is_surging(surge: Surge | None, surge_points: float) -> bool:
+    return surge is not None and surge_points >= surge.min_points
+
+
+def bounded(spec: Score, raw: float) -> float:
+    """The raw sum held between the score's floor and ceiling (the ceiling is applied first)."""
+    value = raw
+    if spec.ceiling is not None and value > spec.ceiling:
+        value = spec.ceiling
+    if spec.floor is not None and value < spec.floor:
+        value = spec.floor
+    return value
 
 
 def _capped(rule: EventRule, total: float) -> float:

@@ -22,6 +22,7 @@ from leadscore.spec.model import (
     PlaceTable,
     Test,
 )
+from leadscore.spec.semantics import ascii_digits, condition_fields
 
 TextTest = Callable[[str | None], bool]
 FieldsTest = Callable[[Mapping[str, Any]], bool]
@@ -51,7 +52,7 @@ def compile_test(test: Test) -> TextTest:
             return lambda t: t is not None and t.lower().startswith(needle)
         return lambda t: t is not None and t.lower().endswith(needle)
     if op == "regex":
-        search = re.compile(value).search
+        search = re.compile(ascii_digits(value)).search
         return lambda t: t is not None and search(t) is not None
     if op == "between":
         low, high = float(value[0]), float(value[1])
@@ -109,21 +110,6 @@ def compile_condition(cond: Any, checker: Checker) -> FieldsTest:
         inner = compile_condition(cond.not_, checker)
         return lambda fields: not inner(fields)
     raise TypeError(f"not a condition: {cond!r}")
-
-
-def condition_fields(cond: Any) -> list[str]:
-    """The contact fields a condition reads (for evidence), in order."""
-    if isinstance(cond, FieldCondition):
-        return [cond.field]
-    if isinstance(cond, CheckCondition):
-        return list(cond.targets)
-    children = getattr(cond, "all", None) or getattr(cond, "any", None)
-    if children is None and isinstance(cond, NotCondition):
-        children = (cond.not_,)
-    out: list[str] = []
-    for child in children or ():
-        out.extend(f for f in condition_fields(child) if f not in out)
-    return out
 
 
 def compile_where(where: Mapping[str, tuple[Test, ...]]) -> FieldsTest:

@@ -2,19 +2,19 @@
 
 A value is read as trimmed text (or None when missing); string operators compare
 lower-cased text, numeric operators parse the text as a decimal number, flags read
-a fixed set of words. The SQL compiler implements exactly these functions, and the
-parity tests hold the two to each other (see docs/model-language.md).
+a fixed set of words (:mod:`leadscore.spec.semantics`). The SQL compiler implements
+exactly these functions, and the parity tests hold the two to each other (see
+docs/model-language.md).
 """
 
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
-NUMBER_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1", "1.0"})
-FALSE_WORDS = frozenset({"false", "f", "no", "n", "0", "0.0"})
+# The facts (number pattern, flag words, whitespace) live in spec/semantics, which
+# the SQL compiler imports too; re-exported here for existing importers.
+from leadscore.spec.semantics import FALSE_WORDS, NUMBER_RE, TRUE_WORDS
 
 
 def as_text(value: Any) -> str | None:
@@ -41,7 +41,7 @@ def as_text(value: Any) -> str | None:
 
 
 def as_number(text: str | None) -> float | None:
-    """A decimal number read from text, or None when the text is not one."""
+    """A decimal number read from text (ASCII digits only), or None when the text is not one."""
     if text is None or not NUMBER_RE.match(text):
         return None
     return float(text)
@@ -57,3 +57,6 @@ def as_flag(text: str | None) -> bool | None:
     if word in FALSE_WORDS:
         return False
     return None
+
+
+__all__ = ["FALSE_WORDS", "NUMBER_RE", "TRUE_WORDS", "as_flag", "as_number", "as_text"]
