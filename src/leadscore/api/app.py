@@ -63,6 +63,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in routes.routers():
         app.include_router(router)
     app.include_router(reports.router)  # /v1/reports: funnel analytics over the store
+    from leadscore.api import crm
+
+    app.include_router(crm.router)  # /v1/crm: CRM write-back queue and dead letters
     _openapi(app, [routes.BatchIn, routes.EventIn, routes.ModelIn])
     from leadscore import web  # the dashboard (server-rendered pages under /dashboard)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from leadscore.cli import batch, learn, report, scoring
+from leadscore.cli import batch, crm, learn, report, scoring
 from leadscore.cli import service as service_cli
 
 app = typer.Typer(
@@ -25,6 +25,7 @@ batch.register(app)
 report.register(app)
 service_cli.register(app)
 learn.register(app)
+crm.register(app)  # leadscore sync hubspot|salesforce
 
 
 if __name__ == "__main__":  # pragma: no cover

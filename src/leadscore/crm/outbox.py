@@ -301,3 +301,13 @@ def next_due_us(store: Store, connector: str) -> int | None:
             )
         ).scalar()
     return None if value is None else int(value)
+
+
+def release(store: Store, owner: str) -> None:
+    """Give back this sender's unsettled claims (an interrupted ``leadscore sync``)."""
+    with store.write() as conn:
+        conn.execute(
+            update(crm_outbox)
+            .where(crm_outbox.c.claimed_by == owner)
+            .values(claimed_until_us=None, claimed_by=None)
+        )

@@ -4,7 +4,9 @@ Workers (each a daemon thread):
 
 * the **scorer** rescoring dirty contacts (woken right after each ingest commit);
 * the **webhook sender** posting due deliveries;
-* the **rescorer** running full rescoring jobs after a model activation.
+* the **rescorer** running full rescoring jobs after a model activation;
+* the **CRM sync** draining the CRM outbox when a CRM config is given
+  (:mod:`leadscore.crm`).
 
 On start, the migrations run, any pending rescoring or interrupted job left by
 a crash is picked up, and ``model_path`` (if given) is uploaded and activated
@@ -25,6 +27,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from leadscore.crm import outbox as crm_outbox
+from leadscore.crm.config import load_config
 from leadscore.service import models as model_service
 from leadscore.service.events import Committer, IngestResult
 from leadscore.service.ingest_process import EncodedResult, IngestProcess
@@ -58,6 +62,10 @@ class Service:
         self.predictive = (
             ChampionWatcher(settings.registry_path) if settings.registry_path else None
         )
+        # CRM write-back: a bad config fails here, before the service answers.
+        self.crm = load_config(settings.crm_config) if settings.crm_config else None
+        if self.crm is not None:
+            self.engine.crm_connectors = self.crm.connectors
         self.committer: Committer | IngestProcess | None = None
         self._scorer_process: Any = None
         self._wake = threading.Event()
@@ -78,6 +86,8 @@ class Service:
         if self.settings.run_workers:
             self.rescorer.resume()
             loops = [("webhooks", self._webhook_loop)]
+            if self.crm is not None:
+                loops.append(("crm", self._crm_loop))
             if self.settings.scorer_process:
                 self._start_scorer_process()
             else:
@@ -96,6 +106,8 @@ class Service:
         # the parent was started. The URL goes by environment, not argv, so a
         # password never shows in `ps`.
         env = {**os.environ, "LEADSCORE_DB": self.store.url}
+        if self.settings.crm_config:  # the scorer queues CRM updates too
+            env["LEADSCORE_CRM"] = self.settings.crm_config
         self._scorer_process = subprocess.Popen(
             [
                 sys.executable,
@@ -195,6 +207,24 @@ class Service:
                 log.exception("webhook delivery pass failed; will retry")
             self._stop.wait(self.settings.webhook_interval)
 
+    def _crm_loop(self) -> None:
+        from leadscore.crm.sync import CrmSync
+
+        assert self.crm is not None
+        syncs = [CrmSync(self.store, self.crm, name) for name in self.crm.connectors]
+        try:
+            while not self._stop.is_set():
+                for sync in syncs:
+                    try:
+                        while not self._stop.is_set() and sync.step() is not None:
+                            pass
+                    except Exception:  # keep the worker alive; the rows stay queued
+                        log.exception("CRM sync to %s failed; will retry", sync.name)
+                self._stop.wait(self.crm.sync.interval)
+        finally:
+            for sync in syncs:
+                sync.close()
+
     # -- status --------------------------------------------------------------
     def status(self) -> dict[str, Any]:
         with self.store.read() as conn:
@@ -219,6 +249,7 @@ class Service:
             "webhooks_pending": webhooks_pending,
             "active_model": active,
             "jobs": model_service.list_jobs(self.store, limit=5),
+            **({"crm": crm_outbox.counts(self.store)} if self.crm is not None else {}),
         }
 
 
@@ -231,6 +262,8 @@ def scorer_process_main(db_url: str, chunk: int, interval: float, parent_pid: in
     os.nice(SCORER_NICE)
     store = Store(db_url)
     engine = ScoringEngine(store)
+    if os.environ.get("LEADSCORE_CRM"):  # queue CRM updates (see Service._start_scorer_process)
+        engine.crm_connectors = load_config(os.environ["LEADSCORE_CRM"]).connectors
     while os.getppid() == parent_pid:  # orphaned (parent SIGKILLed): stop
         try:
             n = engine.rescore_dirty(chunk)

@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, insert, select, update
 
+from leadscore.crm.outbox import enqueue_crm_sync
 from leadscore.rules import Contact, Event, LeadScore, Scorer
 from leadscore.service import lifecycle
 from leadscore.service.webhooks import enqueue_stage_change, enqueue_surging
@@ -70,6 +71,8 @@ class ScoringEngine:
         self.lock = threading.RLock()
         self._compiled: dict[int, ActiveModel] = {}
         self._active_version: int | None = None
+        # CRM connectors to queue rescored contacts for (empty: no CRM sync configured).
+        self.crm_connectors: tuple[str, ...] = ()
 
     # -- the active model ----------------------------------------------------
     def active(self, conn: Connection | None = None) -> ActiveModel | None:
@@ -332,6 +335,8 @@ class ScoringEngine:
         conn.execute(insert(score_snapshots), snapshot_rows)
         if transition_rows:
             conn.execute(insert(transitions), transition_rows)
+        if self.crm_connectors:  # CRM write-back outbox, committed with the scores
+            enqueue_crm_sync(conn, ids, self.crm_connectors)
         # Compare-and-clear: events committed after we read keep the contact dirty.
         clear = [{"cid": cid, "d": seen[cid]} for cid in ids if seen.get(cid, 0) > 0]
         if clear:

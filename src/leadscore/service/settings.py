@@ -32,6 +32,8 @@ class Settings:
     webhook_backoff_base: float = 2.0  # seconds before the 2nd attempt; doubles each time
     webhook_backoff_max: float = 3600.0
     key_cache_seconds: float = 5.0  # a revoked key stops working within this delay
+    # CRM write-back (docs/crm.md): the YAML file mapping scores to HubSpot/Salesforce.
+    crm_config: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -43,5 +45,7 @@ class Settings:
             env["model_path"] = os.environ["LEADSCORE_MODEL"]
         if "LEADSCORE_REGISTRY" in os.environ:
             env["registry_path"] = os.environ["LEADSCORE_REGISTRY"]
+        if "LEADSCORE_CRM" in os.environ:
+            env["crm_config"] = os.environ["LEADSCORE_CRM"]
         env.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**env)  # type: ignore[arg-type]
