@@ -108,7 +108,8 @@ class HubSpot:
 
     @staticmethod
     def _ok(answer: Any, doing: str) -> Any:
-        if answer.status_code >= 300:
+        # 409: another server created it a moment ago (several may share a store).
+        if answer.status_code >= 300 and answer.status_code != 409:
             raise Permanent(
                 f"HubSpot refused {doing}: HTTP {answer.status_code}: {answer.text[:300]}",
                 answer.status_code,
