@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from fakecrm import FakeHubSpot, FakeSalesforce
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from leadscore.crm.config import CrmConfig, parse_config
 from leadscore.crm.outbox import enqueue_crm_sync
 from leadscore.store import Store, now_us
-from leadscore.store.tables import contacts
+from leadscore.store.tables import contacts, crm_outbox
 
 # Retries measured in milliseconds so outages and 429s take a fraction of a second.
 FAST = {
@@ -137,3 +138,50 @@ def rescore(store: Store, ids: list[str], bump: float, connectors: tuple[str, ..
 
 def expected_fit(cid: str, bump: float = 0.0) -> float:
     return float(int(cid[1:]) % 90) + bump
+
+
+def refused_once(store: Store) -> bool:
+    """Some queued row has seen a failed attempt (the CRM is down)."""
+    with store.read() as conn:
+        return (
+            conn.execute(
+                select(crm_outbox.c.id).where(crm_outbox.c.last_error.is_not(None)).limit(1)
+            ).first()
+            is not None
+        )
+
+
+def stop_after_first_batch(
+    fake: Any, store: Store, changed: list[str], connectors: Any
+) -> threading.Event:
+    """Take ``fake`` down right after it applied its first batch (rescoring ``changed``
+    before the sender hears back, so no read of theirs is in flight); bring it back
+    once the sender has met a refused connection."""
+    back = threading.Event()
+
+    def outage() -> None:
+        deadline = time.monotonic() + 20
+        while not refused_once(store) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        fake.start()
+        back.set()
+
+    original = fake.handle
+    state = {"down": False}
+
+    def after_first_batch() -> None:
+        fake.after_update = None
+        state["down"] = True
+
+    def handle(*args: Any) -> Any:
+        answer = original(*args)
+        if state["down"]:
+            state["down"] = False
+            rescore(store, changed, 7.0, connectors)  # scores keep changing meanwhile
+            fake.stop()  # this answer still goes out; new connections are refused
+            threading.Thread(target=outage, daemon=True).start()
+        return answer
+
+    fake.after_update = after_first_batch
+    fake.handle = handle
+    return back

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from typing import Any
 
 import httpx
 import pytest
-from crmkit import Sleeps, expected_fit, hubspot_config, rescore, seed
+from crmkit import Sleeps, expected_fit, hubspot_config, rescore, seed, stop_after_first_batch
 from fakecrm import Canned, FakeHubSpot
-from sqlalchemy import select
 
 from leadscore.crm import outbox
 from leadscore.crm.config import CrmConfigError, parse_config
 from leadscore.crm.http import RateLimiter
 from leadscore.crm.sync import CrmSync
 from leadscore.store import Store
-from leadscore.store.tables import crm_outbox
 
 HS = ("hubspot",)
 BATCH = FakeHubSpot.BATCH
@@ -127,53 +123,6 @@ def test_server_errors_are_retried(store: Store, hubspot: FakeHubSpot, sleeps: S
     done = CrmSync(store, hubspot_config(hubspot), "hubspot", sleeps).drain()
     assert done.sent == 10
     assert_each_once(hubspot, ids)
-
-
-def refused_once(store: Store) -> bool:
-    """Some queued row has seen a failed attempt (the CRM is down)."""
-    with store.read() as conn:
-        return (
-            conn.execute(
-                select(crm_outbox.c.id).where(crm_outbox.c.last_error.is_not(None)).limit(1)
-            ).first()
-            is not None
-        )
-
-
-def stop_after_first_batch(
-    fake: Any, store: Store, changed: list[str], connectors: Any
-) -> threading.Event:
-    """Take ``fake`` down right after it applied its first batch (rescoring ``changed``
-    before the sender hears back, so no read of theirs is in flight); bring it back
-    once the sender has met a refused connection."""
-    back = threading.Event()
-
-    def outage() -> None:
-        deadline = time.monotonic() + 20
-        while not refused_once(store) and time.monotonic() < deadline:
-            time.sleep(0.01)
-        fake.start()
-        back.set()
-
-    original = fake.handle
-    state = {"down": False}
-
-    def after_first_batch() -> None:
-        fake.after_update = None
-        state["down"] = True
-
-    def handle(*args: Any) -> Any:
-        answer = original(*args)
-        if state["down"]:
-            state["down"] = False
-            rescore(store, changed, 7.0, connectors)  # scores keep changing meanwhile
-            fake.stop()  # this answer still goes out; new connections are refused
-            threading.Thread(target=outage, daemon=True).start()
-        return answer
-
-    fake.after_update = after_first_batch
-    fake.handle = handle
-    return back
 
 
 def test_outage_in_the_middle_of_a_sync_loses_nothing_and_repeats_nothing(

@@ -70,7 +70,8 @@ class RateLimiter:
                 if len(self._sent) < self.limit:
                     self._sent.append(now)
                     return
-                self.sleep(self._sent[0] + self.window - now)
+                # At least a millisecond: rounding must not leave us spinning on 1e-15.
+                self.sleep(max(self._sent[0] + self.window - now, 0.001))
 
 
 def retry_after_seconds(value: str | None) -> float | None:
