@@ -56,7 +56,7 @@ def hubspot_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        return format(round(value, 4), "g")
+        return format(round(value, 4), ".12g")  # 4 decimals, never an exponent
     if isinstance(value, datetime):
         return str(int(value.timestamp() * 1000))  # datetime properties take epoch ms
     return str(value)
