@@ -242,3 +242,18 @@ def test_sync_command_names_a_bad_config(tmp_path: Path) -> None:
         cli, ["sync", "salesforce", "--db", str(tmp_path / "x.db"), "--crm", str(bad)]
     )
     assert result.exit_code == 1
+
+
+def test_serve_refuses_a_crm_config_without_its_token(tmp_path: Path) -> None:
+    from leadscore.cli.main import app as cli
+
+    config = tmp_path / "crm.yaml"
+    config.write_text(
+        "hubspot:\n  token_env: LEADSCORE_TEST_NO_SUCH_TOKEN\n  properties: {grade: g}\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(
+        cli, ["serve", "--db", str(tmp_path / "s.db"), "--crm", str(config)]
+    )
+    assert result.exit_code == 1
+    assert "LEADSCORE_TEST_NO_SUCH_TOKEN is not set (named by hubspot.token_env)" in result.stderr

@@ -87,7 +87,12 @@ def serve(
         from leadscore.crm.config import CrmConfigError, load_config
 
         try:
-            load_config(crm)
+            config = load_config(crm)
+            if config.hubspot is not None:
+                config.hubspot.token()  # the variables are there: fail now, not in a thread
+            if config.salesforce is not None:
+                config.salesforce.token()
+                config.salesforce.base_url()
         except CrmConfigError as exc:
             raise fail(str(exc)) from None
     import sys

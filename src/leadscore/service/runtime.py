@@ -66,6 +66,7 @@ class Service:
         self.crm = load_config(settings.crm_config) if settings.crm_config else None
         if self.crm is not None:
             self.engine.crm_connectors = self.crm.connectors
+        self._crm_syncs: list[Any] = []
         self.committer: Committer | IngestProcess | None = None
         self._scorer_process: Any = None
         self._wake = threading.Event()
@@ -87,6 +88,10 @@ class Service:
             self.rescorer.resume()
             loops = [("webhooks", self._webhook_loop)]
             if self.crm is not None:
+                from leadscore.crm.sync import CrmSync
+
+                # Built here so a missing token fails the start, not a thread.
+                self._crm_syncs = [CrmSync(self.store, self.crm, n) for n in self.crm.connectors]
                 loops.append(("crm", self._crm_loop))
             if self.settings.scorer_process:
                 self._start_scorer_process()
@@ -208,10 +213,8 @@ class Service:
             self._stop.wait(self.settings.webhook_interval)
 
     def _crm_loop(self) -> None:
-        from leadscore.crm.sync import CrmSync
-
         assert self.crm is not None
-        syncs = [CrmSync(self.store, self.crm, name) for name in self.crm.connectors]
+        syncs = self._crm_syncs
         try:
             while not self._stop.is_set():
                 for sync in syncs:
