@@ -147,18 +147,17 @@ class FakeHubSpot(FakeServer):
             "firstname": {"name": "firstname", "type": "string", "fieldType": "text"},
         }
         self._next_id = 100
+        self._by_email: dict[str, str] = {}
 
     def add_contact(self, email: str) -> str:
         self._next_id += 1
         record_id = str(self._next_id)
         self.contacts[record_id] = {"email": email.lower(), "properties": {}}
+        self._by_email[email.lower()] = record_id
         return record_id
 
     def by_email(self, email: str) -> dict[str, Any] | None:
-        for record in self.contacts.values():
-            if record["email"] == email.lower():
-                return record
-        return None
+        return self.contacts.get(self._by_email.get(email.lower(), ""))
 
     def unauthorised(self) -> Answer:
         return hs_error(
@@ -255,8 +254,8 @@ class FakeHubSpot(FakeServer):
         results, missing = [], []
         for item in inputs:
             if item.get("idProperty") == "email":
-                record = self.by_email(str(item["id"]))
-                record_id = next((k for k, v in self.contacts.items() if v is record), None)
+                record_id = self._by_email.get(str(item["id"]).lower())
+                record = self.contacts.get(record_id or "")
             else:
                 record_id = str(item["id"])
                 record = self.contacts.get(record_id)

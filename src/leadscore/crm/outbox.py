@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, select, update
+from sqlalchemy import Connection, bindparam, delete, func, select, tuple_, update
 
 from leadscore.crm.config import SyncSettings
 from leadscore.service.errors import NotFound
@@ -167,52 +167,90 @@ def settle(
     policy: SyncSettings,
     owner: str,
 ) -> Settled:
-    """Record how the CRM answered for each claimed row (one transaction)."""
+    """Record how the CRM answered for each claimed row (one transaction, a few
+    statements per batch whatever its size)."""
     result = Settled()
     now = now_us()
-    mine = and_(crm_outbox.c.id == bindparam("rid"), crm_outbox.c.claimed_by == owner)
+    done = [r for r in claimed if outcomes[r.id].ok or outcomes[r.id].skipped]
+    failed = [r for r in claimed if not (outcomes[r.id].ok or outcomes[r.id].skipped)]
     release = {"claimed_until_us": None, "claimed_by": None, "updated_us": now}
     with store.write() as conn:
-        for row in sorted(claimed, key=lambda r: r.contact_id):  # the enqueue lock order
-            outcome = outcomes[row.id]
-            if outcome.ok or outcome.skipped:
-                gone = conn.execute(
-                    delete(crm_outbox).where(
-                        crm_outbox.c.id == row.id, crm_outbox.c.version == row.version
+        if conn.dialect.name == "postgresql":
+            # Lock in the order enqueue_crm_sync does (by contact), so a rescoring
+            # touching the same rows waits instead of deadlocking.
+            conn.execute(
+                select(crm_outbox.c.id)
+                .where(crm_outbox.c.id.in_([r.id for r in claimed]))
+                .order_by(crm_outbox.c.contact_id)
+                .with_for_update()
+            ).all()
+        if done:
+            # Acknowledged: gone, unless changed while in flight (a newer version).
+            conn.execute(
+                delete(crm_outbox).where(
+                    tuple_(crm_outbox.c.id, crm_outbox.c.version).in_(
+                        [(r.id, r.version) for r in done]
                     )
-                ).rowcount
-                if gone:
-                    result.sent += outcome.ok
-                    result.skipped += outcome.skipped
-                    continue
-                # Changed while in flight: the CRM has older values; send again now.
-                conn.execute(
-                    update(crm_outbox).where(mine).values(attempts=0, last_error=None, **release),
-                    {"rid": row.id},
                 )
-                result.superseded += 1
-                continue
-            attempts = row.attempts + 1
-            values: dict[str, Any] = {
-                "attempts": attempts,
-                "last_status": outcome.status,
-                "last_error": (outcome.error or "")[:2000] or None,
-                "payload": json.dumps(outcome.payload, default=str)
-                if outcome.payload is not None
-                else None,
-                **release,
-            }
-            if outcome.permanent or attempts >= policy.max_attempts:
-                values["state"] = "dead"
-                result.dead += 1
-            else:
-                wait = backoff_us(policy, attempts)
-                if outcome.retry_after is not None:
-                    wait = max(wait, int(outcome.retry_after * 1_000_000))
-                values["next_attempt_us"] = now + wait
-                result.retrying += 1
-            conn.execute(update(crm_outbox).where(mine).values(**values), {"rid": row.id})
+            )
+            newer = set(
+                conn.execute(
+                    select(crm_outbox.c.id).where(crm_outbox.c.id.in_([r.id for r in done]))
+                ).scalars()
+            )
+            if newer:  # the CRM has older values: send again, now
+                conn.execute(
+                    update(crm_outbox)
+                    .where(crm_outbox.c.id.in_(newer), crm_outbox.c.claimed_by == owner)
+                    .values(attempts=0, last_error=None, **release)
+                )
+            for row in done:
+                if row.id in newer:
+                    result.superseded += 1
+                elif outcomes[row.id].ok:
+                    result.sent += 1
+                else:
+                    result.skipped += 1
+        if failed:
+            conn.execute(
+                update(crm_outbox)
+                .where(crm_outbox.c.id == bindparam("rid"), crm_outbox.c.claimed_by == owner)
+                .values(
+                    attempts=bindparam("p_attempts"),
+                    state=bindparam("p_state"),
+                    next_attempt_us=bindparam("p_due"),
+                    last_status=bindparam("p_status"),
+                    last_error=bindparam("p_error"),
+                    payload=bindparam("p_payload"),
+                    **release,
+                ),
+                [_failure(row, outcomes[row.id], policy, now, result) for row in failed],
+            )
     return result
+
+
+def _failure(
+    row: Claimed, outcome: Outcome, policy: SyncSettings, now: int, result: Settled
+) -> dict[str, Any]:
+    """The new state of a row whose send failed: back off, or a dead letter."""
+    attempts = row.attempts + 1
+    dead = outcome.permanent or attempts >= policy.max_attempts
+    wait = backoff_us(policy, attempts)
+    if outcome.retry_after is not None:
+        wait = max(wait, int(outcome.retry_after * 1_000_000))
+    if dead:
+        result.dead += 1
+    else:
+        result.retrying += 1
+    return {
+        "rid": row.id,
+        "p_attempts": attempts,
+        "p_state": "dead" if dead else "pending",
+        "p_due": now + wait,
+        "p_status": outcome.status,
+        "p_error": (outcome.error or "")[:2000] or None,
+        "p_payload": None if outcome.payload is None else json.dumps(outcome.payload, default=str),
+    }
 
 
 # -------------------------------------------------------------- dead letters --
