@@ -1,6 +1,6 @@
 """CRM backfill throughput: N scored contacts through the outbox into a local HubSpot.
 
-    python benchmarks/crm_sync.py [--contacts 20000] [--db postgresql://...]
+    python benchmarks/crm_sync.py [--contacts 20000] [--pg postgresql://host/db]
 
 Seeds N scored contacts (not timed), queues them all (timed: the backfill's
 enqueue), then drains the outbox into the local HubSpot of the contract tests
@@ -19,6 +19,7 @@ import platform
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "crm"))
@@ -29,20 +30,27 @@ from leadscore.crm import outbox
 from leadscore.crm.config import parse_config
 from leadscore.crm.sync import CrmSync
 from leadscore.store import Store
-from leadscore.store.tables import contacts, crm_outbox
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--contacts", type=int, default=20_000)
-    parser.add_argument("--db", default=None, help="a postgresql:// URL (default: a temp SQLite)")
+    parser.add_argument(
+        "--pg", default=None, help="a PostgreSQL server URL: a scratch database is made there"
+    )
     args = parser.parse_args()
-    db = args.db or str(Path(tempfile.mkdtemp()) / "bench.db")
+    scratch = None
+    if args.pg:
+        import psycopg
+
+        scratch = f"leadscore_crmbench_{uuid.uuid4().hex[:10]}"  # never a shared database
+        with psycopg.connect(args.pg, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{scratch}"')
+        db = f"{args.pg.rsplit('/', 1)[0]}/{scratch}"
+    else:
+        db = str(Path(tempfile.mkdtemp()) / "bench.db")
     store = Store(db)
     store.upgrade()
-    with store.write() as conn:
-        conn.execute(crm_outbox.delete())
-        conn.execute(contacts.delete())
     fake = FakeHubSpot()
     for i in range(args.contacts):
         fake.add_contact(f"person{i}@example.com")
@@ -73,9 +81,10 @@ def main() -> None:
     print(f"drain:   {t2 - t1:.2f} s ({done.sent / (t2 - t1):,.0f} contacts/s)")
     sync.close()
     fake.stop()
-    with store.write() as conn:
-        conn.execute(contacts.delete())
     store.dispose()
+    if scratch is not None:
+        with psycopg.connect(args.pg, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
 
 
 if __name__ == "__main__":
