@@ -68,6 +68,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(collect.router)  # /t.js and /v1/collect: the website tracker
     app.include_router(segment.router)  # /v1/segment: Segment / RudderStack messages
     app.include_router(email_hooks.router)  # /v1/hooks/*: SendGrid, Mailgun, Mandrill events
+    from leadscore.api import crm
+
+    app.include_router(crm.router)  # /v1/crm: CRM write-back queue and dead letters
     _openapi(
         app,
         [routes.BatchIn, routes.EventIn, routes.ModelIn, *collect.BODIES, *segment.BODIES],

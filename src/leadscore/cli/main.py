@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from leadscore.cli import batch, learn, report, scoring
+from leadscore.cli import batch, crm, learn, report, scoring
 from leadscore.cli import files as files_cli
 from leadscore.cli import service as service_cli
 
@@ -27,6 +27,7 @@ report.register(app)
 service_cli.register(app)
 learn.register(app)
 files_cli.register(app)
+crm.register(app)  # leadscore sync hubspot|salesforce
 
 
 if __name__ == "__main__":  # pragma: no cover

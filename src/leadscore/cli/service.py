@@ -47,6 +47,14 @@ def serve(
             "model on the dashboard; a newly promoted champion is picked up without a restart.",
         ),
     ] = None,
+    crm: Annotated[
+        str | None,
+        typer.Option(
+            "--crm",
+            envvar="LEADSCORE_CRM",
+            help="CRM config YAML: keep HubSpot/Salesforce records updated (docs/crm.md).",
+        ),
+    ] = None,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
@@ -75,6 +83,18 @@ def serve(
         watcher.load()
         if watcher.broken:
             raise fail(f"{watcher.problem}")
+    if crm is not None:
+        from leadscore.crm.config import CrmConfigError, load_config
+
+        try:
+            config = load_config(crm)
+            if config.hubspot is not None:
+                config.hubspot.token()  # the variables are there: fail now, not in a thread
+            if config.salesforce is not None:
+                config.salesforce.token()
+                config.salesforce.base_url()
+        except CrmConfigError as exc:
+            raise fail(str(exc)) from None
     import sys
 
     from leadscore.service.ingest_process import SWITCH_INTERVAL
@@ -87,6 +107,7 @@ def serve(
             db_url=db,
             model_path=model,
             registry_path=registry,
+            crm_config=crm,
             scorer_process=True,
             ingest_process=True,
         )

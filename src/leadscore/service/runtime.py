@@ -6,7 +6,9 @@ Workers (each a daemon thread):
   and, every ``clock_interval`` seconds, the contacts whose scores are due (scores
   follow the clock: see :mod:`leadscore.service.scoring`);
 * the **webhook sender** posting due deliveries;
-* the **rescorer** running full rescoring jobs after a model activation.
+* the **rescorer** running full rescoring jobs after a model activation;
+* the **CRM sync** draining the CRM outbox when a CRM config is given
+  (:mod:`leadscore.crm`).
 
 On start, the migrations run, any pending rescoring or interrupted job left by
 a crash is picked up, and ``model_path`` (if given) is uploaded and activated
@@ -28,6 +30,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from leadscore.crm import outbox as crm_outbox
+from leadscore.crm.config import load_config
 from leadscore.rules.due import Freshness
 from leadscore.service import clock as service_clock
 from leadscore.service import models as model_service
@@ -77,6 +81,11 @@ class Service:
             backoff_base=settings.webhook_backoff_base,
             backoff_max=settings.webhook_backoff_max,
         )
+        # CRM write-back: a bad config fails here, before the service answers.
+        self.crm = load_config(settings.crm_config) if settings.crm_config else None
+        if self.crm is not None:
+            self.engine.crm_connectors = self.crm.connectors
+        self._crm_syncs: list[Any] = []
         self.committer: Committer | IngestProcess | None = None
         self._scorer_process: Any = None
         self._wake = threading.Event()
@@ -97,6 +106,12 @@ class Service:
         if self.settings.run_workers:
             self.rescorer.resume()
             loops = [("webhooks", self._webhook_loop)]
+            if self.crm is not None:
+                from leadscore.crm.sync import CrmSync
+
+                # Built here so a missing token fails the start, not a thread.
+                self._crm_syncs = [CrmSync(self.store, self.crm, n) for n in self.crm.connectors]
+                loops.append(("crm", self._crm_loop))
             if self.settings.scorer_process:
                 self._start_scorer_process()
             else:
@@ -129,6 +144,8 @@ class Service:
                 }
             ),
         }
+        if self.settings.crm_config:  # the scorer queues CRM updates too
+            env["LEADSCORE_CRM"] = self.settings.crm_config
         self._scorer_process = subprocess.Popen(
             [
                 sys.executable,
@@ -241,6 +258,22 @@ class Service:
                 log.exception("webhook delivery pass failed; will retry")
             self._stop.wait(self.settings.webhook_interval)
 
+    def _crm_loop(self) -> None:
+        assert self.crm is not None
+        syncs = self._crm_syncs
+        try:
+            while not self._stop.is_set():
+                for sync in syncs:
+                    try:
+                        while not self._stop.is_set() and sync.step() is not None:
+                            pass
+                    except Exception:  # keep the worker alive; the rows stay queued
+                        log.exception("CRM sync to %s failed; will retry", sync.name)
+                self._stop.wait(self.crm.sync.interval)
+        finally:
+            for sync in syncs:
+                sync.close()
+
     # -- status --------------------------------------------------------------
     def status(self) -> dict[str, Any]:
         with self.store.read() as conn:
@@ -271,6 +304,7 @@ class Service:
             "webhooks_pending": webhooks_pending,
             "active_model": active,
             "jobs": model_service.list_jobs(self.store, limit=5),
+            **({"crm": crm_outbox.counts(self.store)} if self.crm is not None else {}),
         }
 
 
@@ -321,6 +355,8 @@ def scorer_process_main(db_url: str, chunk: int, interval: float, parent_pid: in
         predictive.load()
     engine = ScoringEngine(store, engine_options(settings), predictive)
     scheduler = ClockScheduler(engine, settings)
+    if os.environ.get("LEADSCORE_CRM"):  # queue CRM updates (see Service._start_scorer_process)
+        engine.crm_connectors = load_config(os.environ["LEADSCORE_CRM"]).connectors
     while os.getppid() == parent_pid:  # orphaned (parent SIGKILLed): stop
         try:
             scheduler.tick()  # between chunks of dirty contacts: never starved by ingest

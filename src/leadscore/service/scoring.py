@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select, update
 
+from leadscore.crm.outbox import enqueue_crm_sync
 from leadscore.rules import Contact, Event, LeadScore, Scorer
 from leadscore.rules.due import Freshness, due_from_matched
 from leadscore.service import clock, lifecycle
@@ -122,6 +123,8 @@ class ScoringEngine:
         # Seconds between each clock-rescored contact's due moment and its save
         # (the scheduler's lateness; read by the benchmark and /v1/status).
         self.lateness: deque[float] = deque(maxlen=100_000)
+        # CRM connectors to queue rescored contacts for (empty: no CRM sync configured).
+        self.crm_connectors: tuple[str, ...] = ()
 
     # -- the active model ----------------------------------------------------
     def active(self, conn: Connection | None = None) -> ActiveModel | None:
@@ -598,6 +601,8 @@ class ScoringEngine:
             conn.execute(insert(transitions), transition_rows)
         # Outbound signals of the new scores, in this same transaction (outboxes).
         on_scores_saved(conn, changes, throttle_seconds=self.options.score_changed_throttle)
+        if self.crm_connectors and changes:  # CRM write-back outbox, committed with the scores
+            enqueue_crm_sync(conn, [c.contact["contact_id"] for c in changes], self.crm_connectors)
         # Compare-and-clear: events committed after we read keep the contact dirty.
         clear = [{"cid": cid, "d": seen[cid]} for cid in ids if seen.get(cid, 0) > 0]
         if clear:

@@ -60,6 +60,8 @@ class Settings:
     due_lease_seconds: float = 120.0  # a due contact claimed by a server that died: retried
     score_changed_throttle: float = 60.0  # lead.score_changed: at most one per contact per this
     probability_refresh_seconds: float = 86_400.0  # a stored probability is at most this old
+    # CRM write-back (docs/crm.md): the YAML file mapping scores to HubSpot/Salesforce.
+    crm_config: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -75,6 +77,8 @@ class Settings:
         for name in CLOCK_SETTINGS:  # LEADSCORE_DECAY_TOLERANCE=1.0 ...
             if f"LEADSCORE_{name.upper()}" in os.environ:
                 env[name] = float(os.environ[f"LEADSCORE_{name.upper()}"])
+        if "LEADSCORE_CRM" in os.environ:
+            env["crm_config"] = os.environ["LEADSCORE_CRM"]
         env.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**env)  # type: ignore[arg-type]
 

@@ -499,6 +499,8 @@ class FieldMappingSection(Spec):
     contacts: dict[str, str] = Field(default_factory=dict)
     events: dict[str, str] = Field(default_factory=dict)
     event_types: dict[str, str] = Field(default_factory=dict)
+
+
 SALES_STAGES = ("opportunity", "customer", "lost")
 
 

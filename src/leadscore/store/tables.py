@@ -264,3 +264,33 @@ api_keys = Table(
     Column("revoked_us", BigInteger),
     UniqueConstraint("hash", name="uq_api_keys_hash"),
 )
+
+# CRM write-back outbox (leadscore.crm): one row per (connector, contact) with
+# something not yet acknowledged by that CRM. A change bumps ``version`` on the
+# existing row (coalescing: a contact changed five times is sent once, with its
+# latest values, built when the batch is sent); a sender deletes the row only
+# if the version it sent is still the current one.
+crm_outbox = Table(
+    "crm_outbox",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("connector", String(40), nullable=False),
+    # The CRM copy of a score is personal data: erasing a contact erases its row.
+    Column("contact_id", ID, ForeignKey("contacts.contact_id", ondelete="CASCADE"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("state", String(20), nullable=False),  # pending | dead
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_us", BigInteger, nullable=False),
+    # A sender's lease: claimed rows are skipped by other senders until it ends.
+    Column("claimed_until_us", BigInteger),
+    Column("claimed_by", String(64)),
+    Column("payload", Text),  # the record the last failed attempt sent (dead letters)
+    Column("last_status", Integer),
+    Column("last_error", Text),
+    Column("created_us", BigInteger, nullable=False),
+    Column("updated_us", BigInteger, nullable=False),
+    UniqueConstraint("connector", "contact_id", name="uq_crm_outbox_connector_contact"),
+    Index("ix_crm_outbox_due", "connector", "state", "next_attempt_us"),
+)

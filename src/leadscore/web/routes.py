@@ -44,6 +44,7 @@ NAV = (
     ("model", "Model"),
     ("funnel", "Funnel"),
     ("performance", "Performance"),
+    ("crm", "CRM sync"),  # leadscore.web.crm
 )
 PAGE_SIZE = 50
 MAX_FORM_BYTES = 1_000_000  # a scoring model is a few kB; refuse anything absurd
@@ -74,6 +75,9 @@ def install(app: FastAPI) -> None:
             hashlib.sha256(configured.encode()).digest() if configured else auth.new_secret()
         )
     app.include_router(router)
+    from leadscore.web import crm  # the CRM sync page (imports this module's helpers)
+
+    app.include_router(crm.router)
 
 
 @lru_cache(maxsize=1)
