@@ -89,6 +89,10 @@ def translate(pattern: str, flavour: str, rule_id: str | None, dialect: str) -> 
         parsed = P.parse(pattern)
     except re.error as exc:  # already validated by the spec; kept for direct callers
         raise CompileError(f"bad regex {pattern!r}: {exc}", rule_id, dialect) from None
+    except RecursionError:  # Python's parser recurses once per group
+        raise CompileError(
+            f"bad regex {pattern[:20]!r}...: nested too deeply", rule_id, dialect
+        ) from None
     flags = parsed.state.flags
     ignore_case = bool(flags & re.IGNORECASE)
     extra = flags & ~(re.IGNORECASE | re.UNICODE | re.VERBOSE)
@@ -199,7 +203,12 @@ def translate(pattern: str, flavour: str, rule_id: str | None, dialect: str) -> 
         }
         raise fail(names.get(op, f"the construct {op}"))
 
-    body = seq(parsed)
+    try:
+        body = seq(parsed)
+    except RecursionError:
+        raise CompileError(
+            f"bad regex {pattern[:20]!r}...: nested too deeply", rule_id, dialect
+        ) from None
     if ignore_case and fl.ignore_case_prefix is not None:
         body = fl.ignore_case_prefix + body
     return Translated(body, ignore_case)

@@ -41,6 +41,7 @@ from leadscore.spec.source import (
     Limits,
     LocatedYaml,
     ModelError,
+    ModelTooLarge,
     Problem,
     format_path,
     load_located,
@@ -58,6 +59,7 @@ __all__ = [
     "InactivityRule",
     "Limits",
     "ModelError",
+    "ModelTooLarge",
     "NotCondition",
     "PlaceTable",
     "Problem",
@@ -86,8 +88,7 @@ def load_model(path: str | Path) -> ScoringModel:
     try:
         size = path.stat().st_size
         if size > limits.max_bytes:  # refused before reading a huge file into memory
-            message = f"the model is over {limits.max_bytes:,} bytes (the limit)"
-            raise ModelError(str(path), [Problem((), message)])
+            raise ModelTooLarge(str(path), limits.max_bytes)
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ModelError(str(path), [Problem((), f"cannot read the file: {exc.strerror}")]) from exc

@@ -54,7 +54,8 @@ Scalar = bool | int | float | str
 
 
 class Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan: "nan" or "1e999" in quotes would otherwise become a float.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 # ---------------------------------------------------------------- operators --
@@ -108,7 +109,7 @@ def _need_linear_regex(pattern: str) -> None:
     except re.error as exc:
         raise ValueError(f"bad regex {pattern!r}: {exc}") from None
     except RecursionError:
-        raise ValueError(f"regex {pattern[:40]!r}... is nested too deeply") from None
+        raise ValueError(f"bad regex {pattern[:20]!r}...: nested too deeply") from None
     try:
         linear_regex(pattern)
     except CompileError as exc:

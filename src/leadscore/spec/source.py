@@ -56,6 +56,14 @@ class ModelError(ValueError):
         super().__init__(f"{source}: {len(self.problems)} problem(s)\n{lines}")
 
 
+class ModelTooLarge(ModelError):
+    """The text is over the size limit: refused before it is parsed."""
+
+    def __init__(self, source: str, limit: int):
+        self.limit = limit
+        super().__init__(source, [Problem((), f"the model is over {limit:,} bytes (the limit)")])
+
+
 def format_path(path: Path_) -> str:
     out = ""
     for part in path:
@@ -107,9 +115,9 @@ def load_located(text: str, source: str, limits: Limits | None = None) -> Locate
         check_limits(text, source, limits)
         node = yaml.compose(text, Loader=_LOADER)
     except UnicodeEncodeError as exc:  # a lone surrogate (only JSON can carry one)
-        line = text.count("\n", 0, exc.start) + 1
+        at = text.count("\n", 0, exc.start) + 1
         message = "invalid YAML: a lone surrogate character (not Unicode text)"
-        raise ModelError(source, [Problem((), message, line)]) from None
+        raise ModelError(source, [Problem((), message, at)]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -135,8 +143,7 @@ def check_limits(text: str, source: str, limits: Limits) -> None:
     if limits.max_bytes // 4 < size <= limits.max_bytes:
         size = len(text.encode("utf-8", "surrogatepass"))
     if size > limits.max_bytes:
-        message = f"the model is over {limits.max_bytes:,} bytes (the limit)"
-        raise ModelError(source, [Problem((), message, None)])
+        raise ModelTooLarge(source, limits.max_bytes)
     depth = nodes = 0
     for event in yaml.parse(text, Loader=_LOADER):
         if isinstance(event, yaml.AliasEvent):
@@ -157,7 +164,8 @@ def check_limits(text: str, source: str, limits: Limits) -> None:
 
 
 def _refuse(source: str, event: yaml.Event, message: str) -> ModelError:
-    return ModelError(source, [Problem((), message, event.start_mark.line + 1)])
+    mark = event.start_mark
+    return ModelError(source, [Problem((), message, mark.line + 1 if mark else None)])
 
 
 def _build(node: yaml.Node, path: Path_, lines: dict[Path_, int], problems: list[Problem]) -> Any:
