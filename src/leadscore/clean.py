@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, field_validator
 
 # Integers beyond 64 bits do not fit a BIGINT column (a 500 on PostgreSQL).
 INT_MIN = -(2**63)
@@ -67,3 +69,59 @@ def clean_number(value: Any) -> Any:
     if problem is not None:
         raise ValueError(problem)
     return value
+
+
+def clean_value(value: Any) -> Any:
+    """``value`` itself when every text, number, key and item in it can be stored;
+    else ValueError naming the key or item (a pydantic validator for whole fields)."""
+    if isinstance(value, str | int | float):
+        problem = value_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            problem = value_problem(key) if isinstance(key, str) else None
+            if problem is not None:
+                raise ValueError(f"the key {_shown(key)} {problem}")
+            problem = value_problem(item) if not isinstance(item, dict | list) else None
+            if problem is not None:
+                raise ValueError(f"the value of {_shown(key)} {problem}")
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            problem = value_problem(item)
+            if problem is not None:
+                raise ValueError(f"item {i} {problem}")
+    return value
+
+
+def shown(text: str) -> str:
+    """Text safe to put in an error answer (NUL and lone surrogates escaped)."""
+    return _BAD_CHAR.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _shown(key: Any) -> str:
+    return repr(shown(key)) if isinstance(key, str) else repr(key)
+
+
+class CleanInput(BaseModel):
+    """Base of request bodies: every field's text free of NUL and lone surrogates,
+    every number finite and within 64 bits. Declared once here instead of per field;
+    a failing field is named in the 422 like any other validation error."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        return clean_value(value)
+
+
+def _scalar(value: Any) -> Any:
+    problem = value_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+# A profile field or event property value: text, number, flag or null, storable.
+Scalar = Annotated[str | int | float | bool | None, AfterValidator(_scalar)]
+# A name chosen by the sender (a field or property name).
+Key = Annotated[str, AfterValidator(clean_text)]

@@ -11,12 +11,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from leadscore.api.guard import clean_params
 from leadscore.service.errors import ServiceError
 from leadscore.service.events import clean_errors
 from leadscore.service.runtime import Service
@@ -55,6 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Every route's path and query parameters: no NUL, finite numbers, 64-bit ints.
+        dependencies=[Depends(clean_params)],
     )
     app.state.service = service
     app.state.settings = settings

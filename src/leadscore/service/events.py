@@ -27,14 +27,13 @@ from pydantic import (
 from pydantic_core import to_json
 from sqlalchemy import Connection, Table, bindparam, select, update
 
+from leadscore.clean import CleanInput, Key, Scalar, shown
 from leadscore.service.errors import Conflict, Invalid, NotFound
 from leadscore.store import Store, now_us
 from leadscore.store.tables import anonymous_visitors, contacts, events
 
-Scalar = str | int | float | bool | None
 
-
-class EventIn(BaseModel):
+class EventIn(CleanInput):  # text without NUL, finite numbers (leadscore.clean)
     """Something a lead did: a page view, a form, an email click...
 
     Identify who did it with ``contact_id``, ``email`` or (before the person is
@@ -53,7 +52,7 @@ class EventIn(BaseModel):
     email: str | None = Field(None, min_length=3, max_length=320)
     anonymous_id: str | None = Field(None, min_length=1, max_length=200)
     ip: str | None = Field(None, max_length=64)
-    properties: dict[str, Scalar] = Field(
+    properties: dict[Key, Scalar] = Field(
         default_factory=dict, examples=[{"url": "/pricing", "referrer": "google"}]
     )
 
@@ -182,7 +181,8 @@ def error_field(loc: tuple[Any, ...], prefix: str = "") -> str:
         elif part in _UNION_TAGS:
             continue
         else:
-            out += f".{part}" if out else str(part)
+            part = shown(str(part))  # a key with a NUL is named, escaped
+            out += f".{part}" if out else part
     return out
 
 
@@ -193,6 +193,9 @@ def clean_errors(errors: list[Any], prefix: str = "") -> list[dict[str, str]]:
         field = error_field(tuple(e["loc"]), prefix)
         tagged = any(p in _UNION_TAGS for p in e["loc"] if isinstance(p, str))
         message = "must be text, a number, true/false or null" if tagged else e["msg"]
+        if e.get("type") == "string_unicode":  # "\ud800" is valid JSON, not Unicode text
+            message = "contains a lone surrogate, which is not Unicode text"
+        message = message.removeprefix("Value error, ")
         out.setdefault(field, message)
     return [{"field": f, "message": m} for f, m in out.items()]
 

@@ -146,7 +146,15 @@ def _json_text(store: Store, column: Any, key: str) -> Any:
         return text
     path = '$."' + key.replace('"', '""') + '"'
     kind = func.json_type(column, path)
-    return case((kind == "true", "true"), (kind == "false", "false"), else_=text)
+    # SQLite keeps whatever text was written: one document that is not JSON (NaN
+    # from an old client, a hand edit) would fail the whole query. It reads as
+    # missing instead (CASE evaluates json_valid first).
+    return case(
+        (func.json_valid(column) == 0, None),
+        (kind == "true", "true"),
+        (kind == "false", "false"),
+        else_=text,
+    )
 
 
 def event_frame(

@@ -23,6 +23,8 @@ the driver. Several writers then run concurrently.
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import threading
 import time
@@ -36,6 +38,23 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 SQLITE_DEFAULT = "sqlite:///leadscore.db"
+
+log = logging.getLogger(__name__)
+
+
+def read_json(text: str | bytes) -> Any:
+    """A stored JSON document, read defensively (the engines' json_deserializer).
+
+    The API refuses NaN and Infinity, but a row written before that check (or by
+    hand) may hold them, which Python's json reads as floats that no JSON answer
+    can carry; they read as null. A document that is not JSON at all reads as an
+    empty one (logged), so one bad row cannot take down every report and page.
+    """
+    try:
+        return json.loads(text, parse_constant=lambda _constant: None)
+    except ValueError:
+        log.warning("a stored JSON document is not JSON; read as empty: %.80r", text)
+        return {}
 
 
 def now_us() -> int:
@@ -72,7 +91,11 @@ class Store:
             self.reader = self._sqlite_engine(immediate=False)
         elif self.dialect == "postgresql":
             self.writer = create_engine(
-                self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+                self.url,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=True,
+                json_deserializer=read_json,
             )
             self.reader = self.writer
         else:
@@ -88,6 +111,7 @@ class Store:
             connect_args={"check_same_thread": False, "timeout": 30},
             pool_size=8,
             max_overflow=8,
+            json_deserializer=read_json,
         )
 
         @event.listens_for(engine, "connect")
