@@ -94,10 +94,20 @@ def _poison_sqlite(conn: Any) -> None:
     )
     # Raw text that is not JSON at all, as a hand edit might leave.
     conn.execute(text("UPDATE contacts SET fields = '{not json' WHERE contact_id = 'p3'"))
+    conn.execute(text("""UPDATE contacts SET scores = '{"fit": 1e400}' WHERE contact_id = 'p2'"""))
     _poison_numbers(conn, "'NaN'", "1e999")
 
 
 def _poison_postgres(conn: Any) -> None:
+    # The json type keeps the text as sent: a \u0000 escape is stored (->> then
+    # fails), and 1e400 is a valid JSON number that is infinite in Python.
+    fields = '{"source": "ads", "employees": 1e400, "job_title": "V\\u0000P"}'
+    conn.execute(
+        text("UPDATE contacts SET fields = :f, scores = :s WHERE contact_id = 'p1'"),
+        {"f": fields, "s": '{"fit": 1e400}'},
+    )
+    props = '{"campaign": "spr\\u0000ing", "amount": 1e400, "url": "/x"}'
+    conn.execute(text("UPDATE events SET properties = :p WHERE event_id = 'e-p2'"), {"p": props})
     _poison_numbers(conn, "'NaN'::float8", "'Infinity'::float8")
 
 

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import case, func, select
+from sqlalchemy import Text, case, cast, func, select
 
 from leadscore.service.errors import Invalid
 from leadscore.store import Store
@@ -143,7 +143,10 @@ def _json_text(store: Store, column: Any, key: str) -> Any:
     """
     text = column[key].as_string()
     if store.dialect != "sqlite":
-        return text
+        # The json type keeps a "\u0000" escape (written before the API refused
+        # NUL) and ->> then fails the whole query on any key: such a document
+        # reads as missing (CASE tests first).
+        return case((func.strpos(cast(column, Text), "\\u0000") > 0, None), else_=text)
     path = '$."' + key.replace('"', '""') + '"'
     kind = func.json_type(column, path)
     # SQLite keeps whatever text was written: one document that is not JSON (NaN

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import threading
 import time
@@ -42,16 +43,21 @@ SQLITE_DEFAULT = "sqlite:///leadscore.db"
 log = logging.getLogger(__name__)
 
 
+def _finite(text: str) -> float | None:
+    number = float(text)  # 1e400 is valid JSON (and PostgreSQL jsonb) but inf in Python
+    return number if math.isfinite(number) else None
+
+
 def read_json(text: str | bytes) -> Any:
     """A stored JSON document, read defensively (the engines' json_deserializer).
 
     The API refuses NaN and Infinity, but a row written before that check (or by
-    hand) may hold them, which Python's json reads as floats that no JSON answer
-    can carry; they read as null. A document that is not JSON at all reads as an
+    hand) may hold them, or a number such as 1e400 that PostgreSQL's jsonb keeps,
+    which Python reads as floats no JSON answer can carry; they read as null. A document that is not JSON at all reads as an
     empty one (logged), so one bad row cannot take down every report and page.
     """
     try:
-        return json.loads(text, parse_constant=lambda _constant: None)
+        return json.loads(text, parse_constant=lambda _constant: None, parse_float=_finite)
     except ValueError:
         log.warning("a stored JSON document is not JSON; read as empty: %.80r", text)
         return {}
