@@ -3,7 +3,7 @@
 Bodies are checked by their models (:class:`leadscore.clean.CleanInput`); the
 parameters of the URL are checked here, so that no route can forget: a NUL
 (``%00``) in a contact id is a 500 on PostgreSQL, ``?fresh_days=inf`` overflows a
-date, a job id past 64 bits overflows the database's integer. Each is a 422
+date, a job id past 32 bits overflows the database's INTEGER column. Each is a 422
 naming the parameter, in the service's error shape.
 """
 
@@ -18,6 +18,8 @@ from fastapi.exceptions import RequestValidationError
 
 from leadscore.clean import INT_MAX, INT_MIN, shown, text_problem
 
+ID_MIN, ID_MAX = -(2**31), 2**31 - 1
+
 
 async def clean_params(request: Request) -> None:
     """Refuse parameters no store or report can use (before the route runs)."""
@@ -28,21 +30,24 @@ async def clean_params(request: Request) -> None:
     for where, name, value in items:
         problem = text_problem(name) or text_problem(value)
         if problem is None:
-            problem = _number_problem(value, kinds.get((where, name), set()))
+            # Integers in a path are row ids: INTEGER columns (32 bits on PostgreSQL).
+            low, high = (ID_MIN, ID_MAX) if where == "path" else (INT_MIN, INT_MAX)
+            problem = _number_problem(value, kinds.get((where, name), set()), low, high)
         if problem is not None:
             errors.append({"type": "value_error", "loc": (where, shown(name)), "msg": problem})
     if errors:
         raise RequestValidationError(errors)
 
 
-def _number_problem(value: str, kinds: set[type]) -> str | None:
+def _number_problem(value: str, kinds: set[type], low: int, high: int) -> str | None:
     if int in kinds and float not in kinds:
         try:
             number = int(value)
         except ValueError:
             return None  # not a number at all: the route's own validation says so
-        if not INT_MIN <= number <= INT_MAX:
-            return "is an integer outside the 64-bit range"
+        if not low <= number <= high:
+            bits = 32 if high == ID_MAX else 64
+            return f"is an integer outside the {bits}-bit range"
     if float in kinds:
         try:
             real = float(value)
