@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic.types import Strict
 
 # Integers beyond 64 bits do not fit a BIGINT column (a 500 on PostgreSQL).
 INT_MIN = -(2**63)
@@ -103,25 +105,44 @@ def _shown(key: Any) -> str:
     return repr(shown(key)) if isinstance(key, str) else repr(key)
 
 
+# Checked by pydantic-core itself (no Python call per value: batch ingest validates
+# 10,000 events in one pass of the Rust validator). Lone surrogates are refused by
+# pydantic's own str validation; NaN/Infinity by allow_inf_nan=False on the model
+# (see STORABLE); an integer past 64 bits fails the int member and is kept as the
+# nearest (finite) float.
+NO_NUL = r"^[^\x00]*$"
+Text = Annotated[str, StringConstraints(pattern=NO_NUL)]
+Int64 = Annotated[int, Field(ge=INT_MIN, le=INT_MAX)]
+# A profile field or event property value: text, number, flag or null, storable.
+Scalar = Text | Int64 | Annotated[float, Strict()] | bool | None
+# A name chosen by the sender (a field or property name).
+Key = Text
+STORABLE = ConfigDict(allow_inf_nan=False)
+
+#: pydantic error types -> what to tell the sender (see service.events.clean_errors).
+MESSAGES = {
+    "finite_number": "must be a finite number (not NaN or infinity)",
+    "string_unicode": "contains a lone surrogate, which is not Unicode text",
+}
+
+
+def storable_message(error: Mapping[str, Any]) -> str | None:
+    """The sender's message for a pydantic error raised by these types, else None."""
+    kind = error.get("type")
+    if kind == "string_pattern_mismatch" and (error.get("ctx") or {}).get("pattern") == NO_NUL:
+        return "contains a NUL character (\\u0000)"
+    return MESSAGES.get(str(kind))
+
+
 class CleanInput(BaseModel):
     """Base of request bodies: every field's text free of NUL and lone surrogates,
     every number finite and within 64 bits. Declared once here instead of per field;
-    a failing field is named in the 422 like any other validation error."""
+    a failing field is named in the 422 like any other validation error. (EventIn,
+    validated 10,000 at a time, uses the native types below instead.)"""
+
+    model_config = STORABLE
 
     @field_validator("*", mode="after")
     @classmethod
     def _storable(cls, value: Any) -> Any:
         return clean_value(value)
-
-
-def _scalar(value: Any) -> Any:
-    problem = value_problem(value)
-    if problem is not None:
-        raise ValueError(problem)
-    return value
-
-
-# A profile field or event property value: text, number, flag or null, storable.
-Scalar = Annotated[str | int | float | bool | None, AfterValidator(_scalar)]
-# A name chosen by the sender (a field or property name).
-Key = Annotated[str, AfterValidator(clean_text)]

@@ -22,10 +22,12 @@ MB = 1024 * 1024
 
 
 def _timed(call: Any) -> tuple[Any, float, int]:
-    tracemalloc.start()
     start = time.perf_counter()
     out = call()
     seconds = time.perf_counter() - start
+    # Memory is measured on a second run: tracemalloc slows allocation ~10x.
+    tracemalloc.start()
+    call()
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     return out, seconds, peak
@@ -100,7 +102,6 @@ BODIES = [
     ("/v1/contacts", '{"contact_id":"c1","fields":{"employees":NaN}}', "fields.employees"),
     ("/v1/contacts", '{"contact_id":"c1","fields":{"employees":Infinity}}', "fields.employees"),
     ("/v1/contacts", '{"contact_id":"c1","fields":{"employees":-Infinity}}', "fields.employees"),
-    ("/v1/contacts", '{"contact_id":"c1","fields":{"n":123456789012345678901234}}', "fields.n"),
     ("/v1/contacts", '{"contact_id":"c\\u00001"}', "contact_id"),
     ("/v1/contacts", '{"contact_id":"c1","owner":"\\ud800"}', "owner"),
     ("/v1/contacts", '{"contact_id":"c1","fields":{"title":"V\\u0000P"}}', "fields.title"),
@@ -220,6 +221,16 @@ def test_ids_are_range_checked_against_the_id_columns(module_api: Api) -> None:
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "job_id"
     r = module_api.get(f"/v1/leads?limit=10&offset={2**62}", "read")
     assert r.status_code == 200, r.text
+
+
+def test_an_integer_past_64_bits_in_a_field_is_kept_as_a_finite_float(module_api: Api) -> None:
+    out = module_api.contact("big", n=123456789012345678901234567890)
+    assert out["fields"]["n"] == pytest.approx(1.2345678901234568e29)
+    raw = '{"contact_id":"big","fields":{"n":1e400}}'  # beyond a double: infinite
+    r = module_api.client.post(
+        "/v1/contacts", content=raw, headers={**module_api.h(), "content-type": "application/json"}
+    )
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "fields.n"
 
 
 def test_text_that_is_fine_still_goes_in(module_api: Api) -> None:

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from leadscore.api.guard import clean_params
+from leadscore.clean import storable_message
 from leadscore.service.errors import ServiceError
 from leadscore.service.events import clean_errors
 from leadscore.service.runtime import Service
@@ -129,6 +130,10 @@ def _error_handlers(app: FastAPI) -> None:
             cleaned = clean_errors([{**err, "loc": loc}])[0]
             field = cleaned["field"] or where
             if field in seen:
+                if storable_message(err) is not None:  # NaN in a union: say that
+                    for item in detail:
+                        if item["field"] == field:
+                            item["message"] = cleaned["message"]
                 continue
             seen.add(field)
             message = cleaned["message"]

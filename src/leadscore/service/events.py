@@ -27,13 +27,13 @@ from pydantic import (
 from pydantic_core import to_json
 from sqlalchemy import Connection, Table, bindparam, select, update
 
-from leadscore.clean import CleanInput, Key, Scalar, shown
+from leadscore.clean import Key, Scalar, Text, shown, storable_message
 from leadscore.service.errors import Conflict, Invalid, NotFound
 from leadscore.store import Store, now_us
 from leadscore.store.tables import anonymous_visitors, contacts, events
 
 
-class EventIn(CleanInput):  # text without NUL, finite numbers (leadscore.clean)
+class EventIn(BaseModel):
     """Something a lead did: a page view, a form, an email click...
 
     Identify who did it with ``contact_id``, ``email`` or (before the person is
@@ -41,17 +41,18 @@ class EventIn(CleanInput):  # text without NUL, finite numbers (leadscore.clean)
     links that anonymous id to the contact.
     """
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # Text without NUL, finite numbers: checked natively (leadscore.clean).
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
-    event_id: str = Field(min_length=1, max_length=200, description="Unique id; retries reuse it")
-    type: str = Field(min_length=1, max_length=100, examples=["page_view"])
+    event_id: Text = Field(min_length=1, max_length=200, description="Unique id; retries reuse it")
+    type: Text = Field(min_length=1, max_length=100, examples=["page_view"])
     timestamp: AwareDatetime = Field(
         description="ISO 8601 with a zone, e.g. 2026-11-01T14:30:00Z (no zone is rejected)"
     )
-    contact_id: str | None = Field(None, min_length=1, max_length=200)
-    email: str | None = Field(None, min_length=3, max_length=320)
-    anonymous_id: str | None = Field(None, min_length=1, max_length=200)
-    ip: str | None = Field(None, max_length=64)
+    contact_id: Text | None = Field(None, min_length=1, max_length=200)
+    email: Text | None = Field(None, min_length=3, max_length=320)
+    anonymous_id: Text | None = Field(None, min_length=1, max_length=200)
+    ip: Text | None = Field(None, max_length=64)
     properties: dict[Key, Scalar] = Field(
         default_factory=dict, examples=[{"url": "/pricing", "referrer": "google"}]
     )
@@ -169,7 +170,9 @@ class IngestResult:
 
 # Pydantic adds the member type of a failed union to the error location; the
 # user knows the field, not our union, so those parts are dropped.
-_UNION_TAGS = frozenset({"str", "int", "float", "bool", "constrained-str", "none", "dict", "list"})
+_UNION_TAGS = frozenset(
+    {"str", "int", "float", "bool", "constrained-str", "constrained-int", "none", "dict", "list"}
+)
 
 
 def error_field(loc: tuple[Any, ...], prefix: str = "") -> str:
@@ -189,12 +192,17 @@ def error_field(loc: tuple[Any, ...], prefix: str = "") -> str:
 def clean_errors(errors: list[Any], prefix: str = "") -> list[dict[str, str]]:
     """Pydantic errors as ``{field, message}``, one per field."""
     out: dict[str, str] = {}
+    said: set[str] = set()  # fields whose message is a specific one
     for e in errors:
         field = error_field(tuple(e["loc"]), prefix)
         tagged = any(p in _UNION_TAGS for p in e["loc"] if isinstance(p, str))
+        specific = storable_message(e)  # NUL, NaN, a lone surrogate: said plainly
+        if specific is not None:
+            if field not in said:
+                out[field] = specific
+                said.add(field)
+            continue
         message = "must be text, a number, true/false or null" if tagged else e["msg"]
-        if e.get("type") == "string_unicode":  # "\ud800" is valid JSON, not Unicode text
-            message = "contains a lone surrogate, which is not Unicode text"
         message = message.removeprefix("Value error, ")
         out.setdefault(field, message)
     return [{"field": f, "message": m} for f, m in out.items()]
