@@ -120,7 +120,7 @@ def _error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-        detail = []
+        detail: list[dict[str, Any]] = []
         seen: set[str] = set()
         for err in exc.errors():
             loc = tuple(err.get("loc", ()))
