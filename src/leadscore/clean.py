@@ -57,22 +57,6 @@ def value_problem(value: Any) -> str | None:
     return None
 
 
-def clean_text(text: str) -> str:
-    """``text`` itself, or ValueError saying what is wrong (a pydantic validator)."""
-    problem = text_problem(text)
-    if problem is not None:
-        raise ValueError(problem)
-    return text
-
-
-def clean_number(value: Any) -> Any:
-    """``value`` itself, or ValueError saying what is wrong (a pydantic validator)."""
-    problem = number_problem(value) if isinstance(value, int | float) else None
-    if problem is not None:
-        raise ValueError(problem)
-    return value
-
-
 def clean_value(value: Any) -> Any:
     """``value`` itself when every text, number, key and item in it can be stored;
     else ValueError naming the key or item (a pydantic validator for whole fields)."""
@@ -138,7 +122,7 @@ class CleanInput(BaseModel):
     """Base of request bodies: every field's text free of NUL and lone surrogates,
     every number finite and within 64 bits. Declared once here instead of per field;
     a failing field is named in the 422 like any other validation error. (EventIn,
-    validated 10,000 at a time, uses the native types below instead.)"""
+    validated 10,000 at a time, uses only the native types above.)"""
 
     model_config = STORABLE
 
