@@ -115,6 +115,15 @@ def _csv_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, int | None, di
                         row=number,
                         line=reader.line_num,
                     )
+                if "\x00" in "".join(values):  # one search per row; located when found
+                    column = next(h for h, v in zip(header, values, strict=True) if "\x00" in v)
+                    raise InputError(
+                        path,
+                        "contains a NUL character, which no store can hold",
+                        row=number,
+                        column=column,
+                        line=reader.line_num,
+                    )
                 yield number, reader.line_num, dict(zip(header, values, strict=True))
 
     return header, rows()
@@ -142,6 +151,7 @@ def _parquet_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, int | None
         raise InputError(path, f"cannot read Parquet: {exc}") from None
     header = list(table.column_names)
     _check_header(path, header)
+    _check_parquet_values(path, table)
 
     def rows() -> Iterator[tuple[int, int | None, dict[str, Any]]]:
         number = 0
@@ -151,6 +161,29 @@ def _parquet_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, int | None
                 yield number, None, record
 
     return header, rows()
+
+
+def _check_parquet_values(path: Path, table: Any) -> None:
+    """Text with a NUL and infinite numbers are refused, vectorised (the first one
+    is named). NaN stays allowed: it is how pandas writes a missing number, and the
+    model language reads it as missing."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for name in table.column_names:
+        column = table.column(name)
+        kind = column.type
+        if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            bad = pc.fill_null(pc.match_substring(column, "\x00"), False)
+            message = "contains a NUL character, which no store can hold"
+        elif pa.types.is_floating(kind):
+            bad = pc.fill_null(pc.is_inf(column), False)
+            message = "is infinite; give a finite number (or leave it empty)"
+        else:
+            continue
+        if pc.any(bad).as_py():
+            first = pc.index(bad, True).as_py()
+            raise InputError(path, message, row=first + 1, column=name)
 
 
 def _check_header(path: Path, header: Sequence[str]) -> None:

@@ -86,6 +86,11 @@ REGEXES = [
     r"^\s*-?\d+(\.\d+)?$",
     r"(?:blog|demo)/?",
     r"x_y.",
+    # Patterns that backtrack exponentially in Python's re: every engine (RE2 online)
+    # must still agree on them.
+    r"(a|aa)+$",
+    r"(?i)^([a-z]+\s?)+$",
+    r"(x+x+)+y",
 ]
 GLOBS = ["/pricing*", "*demo*", "/blog/*", "*", "/careers%*", "*_y"]
 

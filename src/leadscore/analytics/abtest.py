@@ -111,7 +111,9 @@ def conversions_from_stages(
     s = stages[(stages["stage"] == stage) & (stages["timestamp"] <= as_of_ts)]
     first = s.groupby("contact_id")["timestamp"].min()
     out = assignments.copy()
-    at = out["contact_id"].map(first)
+    # reindex, not map: map of a datetime Series with some contacts missing tries a
+    # float NaN fill and raises TypeError (the A/B report's 500); reindex fills NaT.
+    at = pd.Series(first.reindex(out["contact_id"]).to_numpy(), index=out.index)
     conv = at.notna()
     if "assigned_at" in out.columns:
         conv &= at >= out["assigned_at"]

@@ -11,12 +11,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from leadscore.api.guard import clean_params
+from leadscore.clean import storable_message
 from leadscore.service.errors import ServiceError
 from leadscore.service.events import clean_errors
 from leadscore.service.runtime import Service
@@ -55,6 +57,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Every route's path and query parameters: no NUL, finite numbers, 64-bit ints.
+        dependencies=[Depends(clean_params)],
     )
     app.state.service = service
     app.state.settings = settings
@@ -127,7 +131,7 @@ def _error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-        detail = []
+        detail: list[dict[str, Any]] = []
         seen: set[str] = set()
         for err in exc.errors():
             loc = tuple(err.get("loc", ()))
@@ -137,6 +141,10 @@ def _error_handlers(app: FastAPI) -> None:
             cleaned = clean_errors([{**err, "loc": loc}])[0]
             field = cleaned["field"] or where
             if field in seen:
+                if storable_message(err) is not None:  # NaN in a union: say that
+                    for item in detail:
+                        if item["field"] == field:
+                            item["message"] = cleaned["message"]
                 continue
             seen.add(field)
             message = cleaned["message"]

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, ConfigDict, Field
 
 from leadscore.api.security import require
+from leadscore.clean import CleanInput, Key, Scalar
 from leadscore.service import contacts as contact_service
 from leadscore.service import events as event_service
 from leadscore.service import keys as key_service
@@ -23,7 +24,6 @@ from leadscore.service.ingest_process import EncodedResult
 from leadscore.service.keys import KeyInfo
 from leadscore.service.runtime import Service
 
-Scalar = str | int | float | bool | None
 ID = Annotated[str, Field(min_length=1, max_length=200)]
 IngestAnswer = IngestResult | EncodedResult
 
@@ -33,7 +33,7 @@ def svc(request: Request) -> Service:
     return service
 
 
-class Strict(BaseModel):
+class Strict(CleanInput):  # text without NUL, finite numbers (leadscore.clean)
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
@@ -43,7 +43,7 @@ class Strict(BaseModel):
 class AccountIn(Strict):
     name: str | None = Field(None, max_length=500)
     domain: str | None = Field(None, max_length=255)
-    fields: dict[str, Scalar] = Field(
+    fields: dict[Key, Scalar] = Field(
         default_factory=dict, description="Company fields (industry, employees...); null removes"
     )
 
@@ -53,7 +53,7 @@ class ContactIn(Strict):
     email: str | None = Field(None, min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
     account_id: ID | None = None
     owner: str | None = Field(None, max_length=200)
-    fields: dict[str, Scalar] = Field(
+    fields: dict[Key, Scalar] = Field(
         default_factory=dict, description="Profile fields the model reads; null removes one"
     )
 
@@ -62,7 +62,7 @@ class ContactUpdate(Strict):
     email: str | None = Field(None, min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
     account_id: ID | None = None
     owner: str | None = Field(None, max_length=200)
-    fields: dict[str, Scalar] = Field(default_factory=dict)
+    fields: dict[Key, Scalar] = Field(default_factory=dict)
 
 
 BatchIn = event_service.BatchIn  # parsed by the committer from the raw body (see post_batch)

@@ -12,6 +12,7 @@ class CompileError(ValueError):
 
     def __init__(self, message: str, rule_id: str | None = None, dialect: str | None = None):
         self.rule_id, self.dialect = rule_id, dialect
+        self.detail = message  # without the rule and dialect (for the model validator)
         where = f"rule '{rule_id}': " if rule_id else ""
         on = f" (dialect {dialect})" if dialect else ""
         super().__init__(f"{where}{message}{on}")

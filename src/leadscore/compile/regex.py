@@ -9,9 +9,15 @@ Python's own parser and print the tree back in the target flavour; any construct
 with no faithful translation (look-arounds, back-references, inline flags other
 than a leading ``(?i)``...) raises :class:`CompileError` naming the rule.
 
-Character classes ``\\d``, ``\\w``, ``\\s`` and ``\\b`` are Unicode-aware in Python
-and ASCII in RE2 and Java; on ASCII text (ids, urls, titles in Latin script) they
-agree. This is documented in docs/batch.md.
+Character classes ``\\d``, ``\\w``, ``\\s`` and ``\\b`` are ASCII in RE2 and Java
+and, in PostgreSQL, follow the database's locale; on ASCII text (ids, urls, titles
+in Latin script) they agree. This is documented in docs/batch.md.
+
+The online evaluator runs the RE2 translation too, with google-re2
+(:func:`linear_regex`): RE2 matches in time linear in the text whatever the
+pattern, so a model's ``(a+)+$`` cannot hold a worker for minutes on a long
+value as Python's backtracking ``re`` would. A pattern RE2 cannot run (a
+look-ahead, a back-reference) is refused when the model is validated.
 """
 
 from __future__ import annotations
@@ -22,7 +28,14 @@ from re import _constants as C  # type: ignore[attr-defined]
 from re import _parser as P  # type: ignore[attr-defined]
 from typing import Any
 
+import re2
+
 from leadscore.compile.errors import CompileError
+
+# A model's pattern is a short piece of a rule; a long one is a mistake or an attack
+# (RE2 also caps the memory of the compiled program, see linear_regex).
+MAX_REGEX_CHARS = 1000
+ENGINE = "the linear-time regex engine (RE2)"
 
 _META = set(".^$*+?{}[]()|\\/-")
 
@@ -67,6 +80,10 @@ def translate(pattern: str, flavour: str, rule_id: str | None, dialect: str) -> 
         parsed = P.parse(pattern)
     except re.error as exc:  # already validated by the spec; kept for direct callers
         raise CompileError(f"bad regex {pattern!r}: {exc}", rule_id, dialect) from None
+    except RecursionError:  # Python's parser recurses once per group
+        raise CompileError(
+            f"bad regex {pattern[:20]!r}...: nested too deeply", rule_id, dialect
+        ) from None
     flags = parsed.state.flags
     ignore_case = bool(flags & re.IGNORECASE)
     extra = flags & ~(re.IGNORECASE | re.UNICODE | re.VERBOSE)
@@ -74,7 +91,12 @@ def translate(pattern: str, flavour: str, rule_id: str | None, dialect: str) -> 
         raise printer.fail("inline flags other than (?i)")
     if ignore_case and not pattern.startswith("(?i)"):
         raise printer.fail("(?i) somewhere else than at the very start")
-    body = printer.seq(parsed)
+    try:
+        body = printer.seq(parsed)
+    except RecursionError:
+        raise CompileError(
+            f"bad regex {pattern[:20]!r}...: nested too deeply", rule_id, dialect
+        ) from None
     if ignore_case and printer.fl.ignore_case_prefix is not None:
         body = printer.fl.ignore_case_prefix + body
     return Translated(body, ignore_case)
@@ -209,3 +231,46 @@ class _Printer:
         if av is C.AT_NON_BOUNDARY:
             return self.fl.non_boundary
         raise self.fail(f"the anchor {av}")
+
+
+class LinearRegex:
+    """A compiled RE2 pattern that answers "found anywhere in the text?"."""
+
+    def __init__(self, pattern: str, compiled: Any):
+        self.pattern = pattern
+        # google-re2's public search() builds a match object and maps byte offsets
+        # back to characters (10x the cost of `re`); the boolean needs neither.
+        raw = getattr(compiled, "_regexp", None)
+        anchor = getattr(getattr(re2, "_Anchor", None), "UNANCHORED", None)
+        self._raw, self._anchor, self._compiled = raw, anchor, compiled
+
+    def found_in(self, text: str) -> bool:
+        if self._raw is None or self._anchor is None:  # another google-re2 layout
+            return self._compiled.search(text) is not None
+        data = text.encode("utf-8", "surrogatepass")
+        return bool(self._raw.Match(self._anchor, data, 0, len(data))[0][0] != -1)
+
+
+def linear_regex(pattern: str, rule_id: str | None = None) -> LinearRegex:
+    """The pattern compiled with RE2 (linear-time matching) in the model's meaning.
+
+    Raises :class:`CompileError` when the pattern is too long, uses a construct RE2
+    cannot run, or compiles to a program over RE2's memory budget.
+    """
+    if len(pattern) > MAX_REGEX_CHARS:
+        raise CompileError(
+            f"regex is {len(pattern):,} characters long; the limit is {MAX_REGEX_CHARS:,}",
+            rule_id,
+            ENGINE,
+        )
+    translated = translate(pattern, "re2", rule_id, ENGINE)
+    options = re2.Options()
+    options.log_errors = False  # the error is raised with the rule, not printed
+    options.never_capture = True  # only "is there a match" is asked
+    options.max_mem = 8 << 20  # RE2's default, stated: a{1000}{1000} is refused, not built
+    try:
+        compiled = re2.compile(translated.pattern, options)
+    except re2.error as exc:
+        reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
+        raise CompileError(f"bad regex {pattern!r}: {reason}", rule_id, ENGINE) from None
+    return LinearRegex(pattern, compiled)

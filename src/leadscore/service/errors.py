@@ -24,3 +24,7 @@ class Conflict(ServiceError):
 
 class Invalid(ServiceError):
     status = 422
+
+
+class TooLarge(ServiceError):
+    status = 413

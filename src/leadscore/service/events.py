@@ -27,12 +27,11 @@ from pydantic import (
 from pydantic_core import to_json
 from sqlalchemy import Connection, Table, bindparam, select, update
 
+from leadscore.clean import Key, Scalar, Text, shown, storable_message
 from leadscore.service.clock import now_us
 from leadscore.service.errors import Conflict, Invalid, NotFound
 from leadscore.store import Store
 from leadscore.store.tables import anonymous_visitors, contacts, events
-
-Scalar = str | int | float | bool | None
 
 
 class EventIn(BaseModel):
@@ -43,18 +42,19 @@ class EventIn(BaseModel):
     links that anonymous id to the contact.
     """
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # Text without NUL, finite numbers: checked natively (leadscore.clean).
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
-    event_id: str = Field(min_length=1, max_length=200, description="Unique id; retries reuse it")
-    type: str = Field(min_length=1, max_length=100, examples=["page_view"])
+    event_id: Text = Field(min_length=1, max_length=200, description="Unique id; retries reuse it")
+    type: Text = Field(min_length=1, max_length=100, examples=["page_view"])
     timestamp: AwareDatetime = Field(
         description="ISO 8601 with a zone, e.g. 2026-11-01T14:30:00Z (no zone is rejected)"
     )
-    contact_id: str | None = Field(None, min_length=1, max_length=200)
-    email: str | None = Field(None, min_length=3, max_length=320)
-    anonymous_id: str | None = Field(None, min_length=1, max_length=200)
-    ip: str | None = Field(None, max_length=64)
-    properties: dict[str, Scalar] = Field(
+    contact_id: Text | None = Field(None, min_length=1, max_length=200)
+    email: Text | None = Field(None, min_length=3, max_length=320)
+    anonymous_id: Text | None = Field(None, min_length=1, max_length=200)
+    ip: Text | None = Field(None, max_length=64)
+    properties: dict[Key, Scalar] = Field(
         default_factory=dict, examples=[{"url": "/pricing", "referrer": "google"}]
     )
 
@@ -171,7 +171,9 @@ class IngestResult:
 
 # Pydantic adds the member type of a failed union to the error location; the
 # user knows the field, not our union, so those parts are dropped.
-_UNION_TAGS = frozenset({"str", "int", "float", "bool", "constrained-str", "none", "dict", "list"})
+_UNION_TAGS = frozenset(
+    {"str", "int", "float", "bool", "constrained-str", "constrained-int", "none", "dict", "list"}
+)
 
 
 def error_field(loc: tuple[Any, ...], prefix: str = "") -> str:
@@ -183,17 +185,26 @@ def error_field(loc: tuple[Any, ...], prefix: str = "") -> str:
         elif part in _UNION_TAGS:
             continue
         else:
-            out += f".{part}" if out else str(part)
+            part = shown(str(part))  # a key with a NUL is named, escaped
+            out += f".{part}" if out else part
     return out
 
 
 def clean_errors(errors: list[Any], prefix: str = "") -> list[dict[str, str]]:
     """Pydantic errors as ``{field, message}``, one per field."""
     out: dict[str, str] = {}
+    said: set[str] = set()  # fields whose message is a specific one
     for e in errors:
         field = error_field(tuple(e["loc"]), prefix)
         tagged = any(p in _UNION_TAGS for p in e["loc"] if isinstance(p, str))
+        specific = storable_message(e)  # NUL, NaN, a lone surrogate: said plainly
+        if specific is not None:
+            if field not in said:
+                out[field] = specific
+                said.add(field)
+            continue
         message = "must be text, a number, true/false or null" if tagged else e["msg"]
+        message = message.removeprefix("Value error, ")
         out.setdefault(field, message)
     return [{"field": f, "message": m} for f, m in out.items()]
 

@@ -10,17 +10,22 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 
 from leadscore.service.clock import now_us
-from leadscore.service.errors import Invalid, NotFound
+from leadscore.service.errors import Invalid, NotFound, TooLarge
 from leadscore.service.scoring import ScoringEngine
-from leadscore.spec import ModelError, parse_model
+from leadscore.spec import ModelError, ModelTooLarge, parse_model
 from leadscore.store import Store
 from leadscore.store.tables import contacts, models, rescore_jobs
 
 
 def validate_model(text: str) -> dict[str, Any]:
-    """Problems with their path and line, or a summary of a valid model."""
+    """Problems with their path and line, or a summary of a valid model.
+
+    Text over the size limit is not a model with problems but a request too
+    large: TooLarge (413), answered before anything is parsed."""
     try:
         model = parse_model(text, source="upload")
+    except ModelTooLarge as exc:
+        raise TooLarge(exc.problems[0].message, "yaml") from None
     except ModelError as exc:
         return {
             "valid": False,

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import case, func, select
+from sqlalchemy import Text, case, cast, func, select
 
 from leadscore.service.errors import Invalid
 from leadscore.store import Store
@@ -143,10 +143,21 @@ def _json_text(store: Store, column: Any, key: str) -> Any:
     """
     text = column[key].as_string()
     if store.dialect != "sqlite":
-        return text
+        # The json type keeps a "\u0000" escape (written before the API refused
+        # NUL) and ->> then fails the whole query on any key: such a document
+        # reads as missing (CASE tests first).
+        return case((func.strpos(cast(column, Text), "\\u0000") > 0, None), else_=text)
     path = '$."' + key.replace('"', '""') + '"'
     kind = func.json_type(column, path)
-    return case((kind == "true", "true"), (kind == "false", "false"), else_=text)
+    # SQLite keeps whatever text was written: one document that is not JSON (NaN
+    # from an old client, a hand edit) would fail the whole query. It reads as
+    # missing instead (CASE evaluates json_valid first).
+    return case(
+        (func.json_valid(column) == 0, None),
+        (kind == "true", "true"),
+        (kind == "false", "false"),
+        else_=text,
+    )
 
 
 def event_frame(

@@ -37,7 +37,15 @@ from leadscore.spec.model import (
     Test,
     VolumeRule,
 )
-from leadscore.spec.source import LocatedYaml, ModelError, Problem, format_path, load_located
+from leadscore.spec.source import (
+    Limits,
+    LocatedYaml,
+    ModelError,
+    ModelTooLarge,
+    Problem,
+    format_path,
+    load_located,
+)
 
 __all__ = [
     "CHECKS",
@@ -49,7 +57,9 @@ __all__ = [
     "EventRule",
     "FieldCondition",
     "InactivityRule",
+    "Limits",
     "ModelError",
+    "ModelTooLarge",
     "NotCondition",
     "PlaceTable",
     "Problem",
@@ -68,10 +78,17 @@ __all__ = [
 ]
 
 
+MAX_PROBLEMS = 100
+
+
 def load_model(path: str | Path) -> ScoringModel:
     """Read and validate a scoring-model YAML file."""
     path = Path(path)
+    limits = Limits.from_env()
     try:
+        size = path.stat().st_size
+        if size > limits.max_bytes:  # refused before reading a huge file into memory
+            raise ModelTooLarge(str(path), limits.max_bytes)
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ModelError(str(path), [Problem((), f"cannot read the file: {exc.strerror}")]) from exc
@@ -80,9 +97,9 @@ def load_model(path: str | Path) -> ScoringModel:
     return parse_model(text, source=str(path))
 
 
-def parse_model(text: str, source: str = "<model>") -> ScoringModel:
+def parse_model(text: str, source: str = "<model>", limits: Limits | None = None) -> ScoringModel:
     """Validate YAML text; ``source`` names it in error messages."""
-    located = load_located(text, source)
+    located = load_located(text, source, limits)
     return _validate(located, source)
 
 
@@ -118,7 +135,9 @@ def _validate(located: LocatedYaml, source: str) -> ScoringModel:
                 len(d) > len(e["loc"]) and d[: len(e["loc"])] == tuple(e["loc"]) for d in deeper
             )
         ]
-        problems = [_problem(err, located) for err in errors]
+        # Enough to fix a file; formatting thousands (each with a "did you mean")
+        # would let a hostile file hold a worker for seconds.
+        problems = [_problem(err, located) for err in errors[:MAX_PROBLEMS]]
         raise ModelError(source, _dedupe(problems)) from None
     if collected:
         raise ModelError(

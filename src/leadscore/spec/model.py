@@ -54,7 +54,8 @@ Scalar = bool | int | float | str
 
 
 class Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan: "nan" or "1e999" in quotes would otherwise become a float.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 # ---------------------------------------------------------------- operators --
@@ -82,10 +83,7 @@ class Test(Spec):
                 raise ValueError(f"'{op}' needs a text value")
             object.__setattr__(self, "value", str(value))
             if op == "regex":
-                try:
-                    re.compile(str(value))
-                except re.error as exc:
-                    raise ValueError(f"bad regex {value!r}: {exc}") from None
+                _need_linear_regex(str(value))
         elif op in NUMBER_OPS:
             _need_number(op, value)
         elif op == "between":
@@ -99,6 +97,23 @@ class Test(Spec):
         elif value is not True:
             raise ValueError(f"'{op}' takes the value true (write the opposite operator instead)")
         return self
+
+
+def _need_linear_regex(pattern: str) -> None:
+    """Refuse a pattern the evaluator's linear-time engine (RE2) cannot run."""
+    from leadscore.compile.errors import CompileError
+    from leadscore.compile.regex import linear_regex  # lazy: compile imports this module
+
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"bad regex {pattern!r}: {exc}") from None
+    except RecursionError:
+        raise ValueError(f"bad regex {pattern[:20]!r}...: nested too deeply") from None
+    try:
+        linear_regex(pattern)
+    except CompileError as exc:
+        raise ValueError(exc.detail) from None
 
 
 def _need_scalar(op: str, value: Any) -> None:

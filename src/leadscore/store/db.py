@@ -23,6 +23,9 @@ the driver. Several writers then run concurrently.
 
 from __future__ import annotations
 
+import json
+import logging
+import math
 import os
 import threading
 import time
@@ -36,6 +39,28 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 SQLITE_DEFAULT = "sqlite:///leadscore.db"
+
+log = logging.getLogger(__name__)
+
+
+def _finite(text: str) -> float | None:
+    number = float(text)  # 1e400 is valid JSON (and PostgreSQL jsonb) but inf in Python
+    return number if math.isfinite(number) else None
+
+
+def read_json(text: str | bytes) -> Any:
+    """A stored JSON document, read defensively (the engines' json_deserializer).
+
+    The API refuses NaN and Infinity, but a row written before that check (or by
+    hand) may hold them, or a number such as 1e400 that PostgreSQL's jsonb keeps,
+    which Python reads as floats no JSON answer can carry; they read as null. A document that is not JSON at all reads as an
+    empty one (logged), so one bad row cannot take down every report and page.
+    """
+    try:
+        return json.loads(text, parse_constant=lambda _constant: None, parse_float=_finite)
+    except ValueError:
+        log.warning("a stored JSON document is not JSON; read as empty: %.80r", text)
+        return {}
 
 
 def now_us() -> int:
@@ -72,7 +97,11 @@ class Store:
             self.reader = self._sqlite_engine(immediate=False)
         elif self.dialect == "postgresql":
             self.writer = create_engine(
-                self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+                self.url,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=True,
+                json_deserializer=read_json,
             )
             self.reader = self.writer
         else:
@@ -88,6 +117,7 @@ class Store:
             connect_args={"check_same_thread": False, "timeout": 30},
             pool_size=8,
             max_overflow=8,
+            json_deserializer=read_json,
         )
 
         @event.listens_for(engine, "connect")

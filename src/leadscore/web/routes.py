@@ -232,7 +232,9 @@ async def _form(request: Request) -> dict[str, str]:
     if len(body) > MAX_FORM_BYTES:
         return {}
     parsed = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
-    return {k: v[-1] for k, v in parsed.items()}
+    # As for bytes that are not UTF-8: a NUL (%00), which no store can hold, is
+    # replaced rather than failing the whole form.
+    return {k.replace("\x00", "\ufffd"): v[-1].replace("\x00", "\ufffd") for k, v in parsed.items()}
 
 
 def _check_csrf(page: Page, form: Mapping[str, str]) -> bool:
