@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from leadscore.api.openapi import ErrorOut, document_errors
 from leadscore.service.errors import ServiceError
 from leadscore.service.events import clean_errors
 from leadscore.service.runtime import Service
@@ -36,6 +37,7 @@ Every `/v1` route needs an API key (`Authorization: Bearer <key>` or
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     from leadscore.api import reports, routes
+    from leadscore.api.limits import RateLimiter, UrlGuard
     from leadscore.api.security import BodyLimit
 
     settings = settings or Settings.from_env()
@@ -59,11 +61,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.service = service
     app.state.settings = settings
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(UrlGuard)  # NUL in a path or query: 422 before any route
+    app.state.rate_limiter = RateLimiter(settings.rate_limit, settings.rate_limit_burst)
     _error_handlers(app)
     for router in routes.routers():
         app.include_router(router)
     app.include_router(reports.router)  # /v1/reports: funnel analytics over the store
-    _openapi(app, [routes.BatchIn, routes.EventIn, routes.ModelIn])
+    _openapi(app, [routes.BatchIn, routes.EventIn, routes.ModelIn, ErrorOut])
     from leadscore import web  # the dashboard (server-rendered pages under /dashboard)
 
     web.install(app)
@@ -91,7 +95,7 @@ def _openapi(app: FastAPI, bodies: list[type[BaseModel]]) -> None:
             )
             for name, sub in together.get("$defs", {}).items():
                 found.setdefault(name, sub)
-            app.openapi_schema = schema
+            app.openapi_schema = document_errors(schema)
         return app.openapi_schema
 
     app.openapi = build  # type: ignore[method-assign]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from leadscore.api.openapi import answers
 from leadscore.api.security import require
 from leadscore.service import contacts as contact_service
 from leadscore.service import events as event_service
@@ -26,6 +27,10 @@ from leadscore.service.runtime import Service
 Scalar = str | int | float | bool | None
 ID = Annotated[str, Field(min_length=1, max_length=200)]
 IngestAnswer = IngestResult | EncodedResult
+# Numeric ids (model versions, jobs, webhooks, keys) are 32-bit columns on PostgreSQL;
+# a larger number in a path was an OverflowError (a 500) in the driver, now a 422.
+MAX_ROW_ID = 2**31 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
 def svc(request: Request) -> Service:
@@ -137,7 +142,11 @@ def get_account(request: Request, account_id: str, _: KeyInfo = require("read"))
     return contact_service.get_account(svc(request).store, account_id)
 
 
-@data.post("/contacts", summary="Create or update a contact by contact_id, else by email")
+@data.post(
+    "/contacts",
+    summary="Create or update a contact by contact_id, else by email",
+    responses={201: {"description": "Created"}, **answers(404, 409)},
+)
 def post_contact(
     request: Request, response: Response, body: ContactIn, _: KeyInfo = require("ingest")
 ) -> dict[str, Any]:
@@ -149,7 +158,11 @@ def post_contact(
     return out
 
 
-@data.put("/contacts/{contact_id}", summary="Create or update a contact by id")
+@data.put(
+    "/contacts/{contact_id}",
+    summary="Create or update a contact by id",
+    responses={201: {"description": "Created"}, **answers(409)},
+)
 def put_contact(
     request: Request,
     response: Response,
@@ -216,7 +229,12 @@ WaitQuery = Annotated[
 ]
 
 
-@ingest.post("/events", summary="Ingest one event", status_code=201)
+@ingest.post(
+    "/events",
+    summary="Ingest one event",
+    status_code=201,
+    responses={200: {"description": "A duplicate (event_id seen before): not counted twice"}},
+)
 async def post_event(
     request: Request,
     response: Response,
@@ -278,7 +296,9 @@ async def post_batch(
 
 
 @ingest.post(
-    "/identify", summary="Link an anonymous visitor to a contact (earlier activity counts)"
+    "/identify",
+    summary="Link an anonymous visitor to a contact (earlier activity counts)",
+    responses=answers(404, 409),
 )
 def post_identify(
     request: Request, body: IdentifyIn, wait: WaitQuery = False, _: KeyInfo = require("ingest")
@@ -365,7 +385,9 @@ def get_history(
 
 
 @scores.post(
-    "/contacts/{contact_id}/stage", summary="Sales action: accept, reject, opportunity, won, lost"
+    "/contacts/{contact_id}/stage",
+    summary="Sales action: accept, reject, opportunity, won, lost",
+    responses=answers(409),
 )
 def post_stage(
     request: Request, contact_id: str, body: StageIn, key: KeyInfo = require("ingest")
@@ -398,7 +420,7 @@ def get_leads(
         str, Query(pattern=r"^[-+]?[A-Za-z_][A-Za-z0-9_]*$", description="e.g. -engagement")
     ] = "-updated",
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ROW_ID)] = 0,
     _: KeyInfo = require("read"),
 ) -> dict[str, Any]:
     return lead_service.list_leads(
@@ -496,7 +518,7 @@ def get_models(request: Request, _: KeyInfo = require("read")) -> list[dict[str,
     return model_service.list_models(svc(request).store)
 
 
-@admin.get("/models/active", summary="The active model")
+@admin.get("/models/active", summary="The active model", responses=answers(404))
 def get_active_model(request: Request, _: KeyInfo = require("read")) -> dict[str, Any]:
     active = model_service.active_model(svc(request).store)
     if active is None:
@@ -505,7 +527,7 @@ def get_active_model(request: Request, _: KeyInfo = require("read")) -> dict[str
 
 
 @admin.get("/models/{version}", summary="One model version with its YAML")
-def get_model(request: Request, version: int, _: KeyInfo = require("read")) -> dict[str, Any]:
+def get_model(request: Request, version: RowId, _: KeyInfo = require("read")) -> dict[str, Any]:
     return model_service.get_model(svc(request).store, version)
 
 
@@ -514,7 +536,9 @@ def get_model(request: Request, version: int, _: KeyInfo = require("read")) -> d
     summary="Activate a version; every contact is rescored in the background",
     status_code=202,
 )
-def post_activate(request: Request, version: int, _: KeyInfo = require("admin")) -> dict[str, Any]:
+def post_activate(
+    request: Request, version: RowId, _: KeyInfo = require("admin")
+) -> dict[str, Any]:
     service = svc(request)
     return service.rescorer.activate(version, background=service.settings.run_workers)
 
@@ -525,7 +549,7 @@ def get_jobs(request: Request, _: KeyInfo = require("read")) -> list[dict[str, A
 
 
 @admin.get("/jobs/{job_id}", summary="Progress of a rescoring job")
-def get_job(request: Request, job_id: int, _: KeyInfo = require("read")) -> dict[str, Any]:
+def get_job(request: Request, job_id: RowId, _: KeyInfo = require("read")) -> dict[str, Any]:
     return model_service.get_job(svc(request).store, job_id)
 
 
@@ -540,8 +564,14 @@ def get_job(request: Request, job_id: int, _: KeyInfo = require("read")) -> dict
 def post_webhook(
     request: Request, body: WebhookIn, _: KeyInfo = require("admin")
 ) -> dict[str, Any]:
+    service = svc(request)
     return webhook_service.create_webhook(
-        svc(request).store, body.url, body.events, body.secret, body.description
+        service.store,
+        body.url,
+        body.events,
+        body.secret,
+        body.description,
+        allow_networks=service.settings.allow_private_networks,
     )
 
 
@@ -551,12 +581,14 @@ def get_webhooks(request: Request, _: KeyInfo = require("admin")) -> list[dict[s
 
 
 @admin.get("/webhooks/{webhook_id}", summary="One subscription")
-def get_webhook(request: Request, webhook_id: int, _: KeyInfo = require("admin")) -> dict[str, Any]:
+def get_webhook(
+    request: Request, webhook_id: RowId, _: KeyInfo = require("admin")
+) -> dict[str, Any]:
     return webhook_service.get_webhook(svc(request).store, webhook_id)
 
 
 @admin.delete("/webhooks/{webhook_id}", summary="Unsubscribe", status_code=204)
-def delete_webhook(request: Request, webhook_id: int, _: KeyInfo = require("admin")) -> Response:
+def delete_webhook(request: Request, webhook_id: RowId, _: KeyInfo = require("admin")) -> Response:
     webhook_service.delete_webhook(svc(request).store, webhook_id)
     return Response(status_code=204)
 
@@ -564,7 +596,7 @@ def delete_webhook(request: Request, webhook_id: int, _: KeyInfo = require("admi
 @admin.get("/webhooks/{webhook_id}/deliveries", summary="Delivery log, newest first")
 def get_deliveries(
     request: Request,
-    webhook_id: int,
+    webhook_id: RowId,
     status: Annotated[Literal["pending", "delivered", "failed"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     _: KeyInfo = require("admin"),
@@ -586,7 +618,7 @@ def get_keys(request: Request, _: KeyInfo = require("admin")) -> list[dict[str, 
 
 
 @admin.delete("/keys/{key_id}", summary="Revoke a key", status_code=204)
-def delete_key(request: Request, key_id: int, _: KeyInfo = require("admin")) -> Response:
+def delete_key(request: Request, key_id: RowId, _: KeyInfo = require("admin")) -> Response:
     key_service.revoke_key(svc(request).store, key_id)
     svc(request).keys.forget()
     return Response(status_code=204)

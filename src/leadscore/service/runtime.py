@@ -54,6 +54,7 @@ class Service:
             max_attempts=settings.webhook_max_attempts,
             backoff_base=settings.webhook_backoff_base,
             backoff_max=settings.webhook_backoff_max,
+            allow_networks=settings.allow_private_networks,
         )
         self.predictive = (
             ChampionWatcher(settings.registry_path) if settings.registry_path else None

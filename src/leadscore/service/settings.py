@@ -32,6 +32,15 @@ class Settings:
     webhook_backoff_base: float = 2.0  # seconds before the 2nd attempt; doubles each time
     webhook_backoff_max: float = 3600.0
     key_cache_seconds: float = 5.0  # a revoked key stops working within this delay
+    # Per-key request rate (token bucket, per server process): `rate_limit` requests a
+    # second sustained, bursts of `rate_limit_burst`; past that 429 + Retry-After.
+    # 0 turns it off. Generous by default: above the ingest benchmark's single-event rate.
+    rate_limit: float = 1000.0
+    rate_limit_burst: int = 2000
+    # Outbound requests (webhooks, connectors) to loopback, private, link-local or
+    # cloud metadata addresses are refused unless their network is listed here
+    # (CIDRs such as "127.0.0.0/8" or "10.1.0.0/16"), see service/outbound.py.
+    allow_private_networks: tuple[str, ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -43,5 +52,15 @@ class Settings:
             env["model_path"] = os.environ["LEADSCORE_MODEL"]
         if "LEADSCORE_REGISTRY" in os.environ:
             env["registry_path"] = os.environ["LEADSCORE_REGISTRY"]
+        if "LEADSCORE_RATE_LIMIT" in os.environ:
+            env["rate_limit"] = float(os.environ["LEADSCORE_RATE_LIMIT"])
+        if "LEADSCORE_RATE_LIMIT_BURST" in os.environ:
+            env["rate_limit_burst"] = int(os.environ["LEADSCORE_RATE_LIMIT_BURST"])
+        if "LEADSCORE_ALLOW_PRIVATE_NETWORKS" in os.environ:
+            env["allow_private_networks"] = tuple(
+                c.strip()
+                for c in os.environ["LEADSCORE_ALLOW_PRIVATE_NETWORKS"].split(",")
+                if c.strip()
+            )
         env.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**env)  # type: ignore[arg-type]
