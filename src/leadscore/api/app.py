@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -37,7 +38,7 @@ Every `/v1` route needs an API key (`Authorization: Bearer <key>` or
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     from leadscore.api import reports, routes
-    from leadscore.api.limits import RateLimiter, UrlGuard
+    from leadscore.api.limits import DocsPolicy, RateLimiter, UrlGuard
     from leadscore.api.security import BodyLimit
 
     settings = settings or Settings.from_env()
@@ -52,16 +53,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             service.stop()
 
-    app = FastAPI(
+    # /docs and /redoc from Swagger UI and ReDoc files shipped in a package (no CDN):
+    # the pages work offline and load nothing from another host.
+    app = FastAPIOffline(
         title="leadscore",
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Swagger UI would send the document to validator.swagger.io for its badge.
+        swagger_ui_parameters={"validatorUrl": None},
     )
     app.state.service = service
     app.state.settings = settings
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(UrlGuard)  # NUL in a path or query: 422 before any route
+    app.add_middleware(DocsPolicy)  # /docs, /redoc load nothing from other hosts
     app.state.rate_limiter = RateLimiter(settings.rate_limit, settings.rate_limit_burst)
     _error_handlers(app)
     for router in routes.routers():

@@ -7,6 +7,8 @@
 * :class:`UrlGuard`: a NUL character in the path or the query string is refused with
   a 422 naming the parameter before any route runs. PostgreSQL text cannot hold NUL,
   so ``GET /v1/contacts/a%00b`` was a driver error (a 500) there.
+* :class:`DocsPolicy`: a Content-Security-Policy on ``/docs`` and ``/redoc`` so the
+  pages load nothing from another host.
 """
 
 from __future__ import annotations
@@ -108,3 +110,35 @@ async def _refuse(send: Any, problem: dict[str, str]) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+DOC_PAGES = ("/docs", "/redoc")
+# The doc pages may load only what the service itself serves. Their assets are shipped
+# in a package (fastapi-offline), but ReDoc's bundle still names its logo on a CDN:
+# with this policy the browser never sends that request (offline or not).
+DOCS_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; "
+    "connect-src 'self'; frame-ancestors 'self'"
+)
+
+
+class DocsPolicy:
+    """Add a Content-Security-Policy that keeps /docs and /redoc to this host."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope.get("path") not in DOC_PAGES:
+            await self.app(scope, receive, send)
+            return
+
+        async def with_policy(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                headers = [*message.get("headers", [])]
+                headers.append((b"content-security-policy", DOCS_POLICY.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_policy)
