@@ -11,6 +11,19 @@ from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from leadscore.api.openapi import answers
+from leadscore.api.schemas import (
+    ContactWritten,
+    DeliveryOut,
+    HealthOut,
+    JobOut,
+    KeyCreated,
+    KeyOut,
+    LeadsPage,
+    ModelVersionOut,
+    ModelWithYaml,
+    WebhookCreated,
+    WebhookOut,
+)
 from leadscore.api.security import require
 from leadscore.service import contacts as contact_service
 from leadscore.service import events as event_service
@@ -113,7 +126,7 @@ scores = APIRouter(prefix="/v1", tags=["scores and leads"])
 admin = APIRouter(prefix="/v1", tags=["models, webhooks and keys"])
 
 
-@health.get("/health", summary="Liveness (no key needed)")
+@health.get("/health", summary="Liveness (no key needed)", response_model=HealthOut)
 def get_health(request: Request) -> dict[str, Any]:
     return {"ok": True, "store": svc(request).store.dialect}
 
@@ -146,6 +159,7 @@ def get_account(request: Request, account_id: str, _: KeyInfo = require("read"))
     "/contacts",
     summary="Create or update a contact by contact_id, else by email",
     responses={201: {"description": "Created"}, **answers(404, 409)},
+    response_model=ContactWritten,
 )
 def post_contact(
     request: Request, response: Response, body: ContactIn, _: KeyInfo = require("ingest")
@@ -162,6 +176,7 @@ def post_contact(
     "/contacts/{contact_id}",
     summary="Create or update a contact by id",
     responses={201: {"description": "Created"}, **answers(409)},
+    response_model=ContactWritten,
 )
 def put_contact(
     request: Request,
@@ -405,7 +420,9 @@ def post_stage(
     return out
 
 
-@scores.get("/leads", summary="List leads: filter, sort by any score, paginate")
+@scores.get(
+    "/leads", summary="List leads: filter, sort by any score, paginate", response_model=LeadsPage
+)
 def get_leads(
     request: Request,
     grade: Annotated[list[str] | None, Query(description="Combined grade(s), e.g. A4")] = None,
@@ -513,12 +530,17 @@ async def post_model(request: Request, _: KeyInfo = require("admin")) -> dict[st
     return out
 
 
-@admin.get("/models", summary="Model versions")
+@admin.get("/models", summary="Model versions", response_model=list[ModelVersionOut])
 def get_models(request: Request, _: KeyInfo = require("read")) -> list[dict[str, Any]]:
     return model_service.list_models(svc(request).store)
 
 
-@admin.get("/models/active", summary="The active model", responses=answers(404))
+@admin.get(
+    "/models/active",
+    summary="The active model",
+    responses=answers(404),
+    response_model=ModelWithYaml,
+)
 def get_active_model(request: Request, _: KeyInfo = require("read")) -> dict[str, Any]:
     active = model_service.active_model(svc(request).store)
     if active is None:
@@ -526,7 +548,9 @@ def get_active_model(request: Request, _: KeyInfo = require("read")) -> dict[str
     return active
 
 
-@admin.get("/models/{version}", summary="One model version with its YAML")
+@admin.get(
+    "/models/{version}", summary="One model version with its YAML", response_model=ModelWithYaml
+)
 def get_model(request: Request, version: RowId, _: KeyInfo = require("read")) -> dict[str, Any]:
     return model_service.get_model(svc(request).store, version)
 
@@ -543,12 +567,12 @@ def post_activate(
     return service.rescorer.activate(version, background=service.settings.run_workers)
 
 
-@admin.get("/jobs", summary="Recent rescoring jobs")
+@admin.get("/jobs", summary="Recent rescoring jobs", response_model=list[JobOut])
 def get_jobs(request: Request, _: KeyInfo = require("read")) -> list[dict[str, Any]]:
     return model_service.list_jobs(svc(request).store)
 
 
-@admin.get("/jobs/{job_id}", summary="Progress of a rescoring job")
+@admin.get("/jobs/{job_id}", summary="Progress of a rescoring job", response_model=JobOut)
 def get_job(request: Request, job_id: RowId, _: KeyInfo = require("read")) -> dict[str, Any]:
     return model_service.get_job(svc(request).store, job_id)
 
@@ -560,6 +584,7 @@ def get_job(request: Request, job_id: RowId, _: KeyInfo = require("read")) -> di
     "/webhooks",
     summary="Subscribe a URL to lead events (the secret is shown once)",
     status_code=201,
+    response_model=WebhookCreated,
 )
 def post_webhook(
     request: Request, body: WebhookIn, _: KeyInfo = require("admin")
@@ -575,12 +600,12 @@ def post_webhook(
     )
 
 
-@admin.get("/webhooks", summary="Webhook subscriptions")
+@admin.get("/webhooks", summary="Webhook subscriptions", response_model=list[WebhookOut])
 def get_webhooks(request: Request, _: KeyInfo = require("admin")) -> list[dict[str, Any]]:
     return webhook_service.list_webhooks(svc(request).store)
 
 
-@admin.get("/webhooks/{webhook_id}", summary="One subscription")
+@admin.get("/webhooks/{webhook_id}", summary="One subscription", response_model=WebhookOut)
 def get_webhook(
     request: Request, webhook_id: RowId, _: KeyInfo = require("admin")
 ) -> dict[str, Any]:
@@ -593,7 +618,11 @@ def delete_webhook(request: Request, webhook_id: RowId, _: KeyInfo = require("ad
     return Response(status_code=204)
 
 
-@admin.get("/webhooks/{webhook_id}/deliveries", summary="Delivery log, newest first")
+@admin.get(
+    "/webhooks/{webhook_id}/deliveries",
+    summary="Delivery log, newest first",
+    response_model=list[DeliveryOut],
+)
 def get_deliveries(
     request: Request,
     webhook_id: RowId,
@@ -607,12 +636,14 @@ def get_deliveries(
 # -- keys --
 
 
-@admin.post("/keys", summary="Create an API key (shown once)", status_code=201)
+@admin.post(
+    "/keys", summary="Create an API key (shown once)", status_code=201, response_model=KeyCreated
+)
 def post_key(request: Request, body: KeyIn, _: KeyInfo = require("admin")) -> dict[str, Any]:
     return key_service.create_key(svc(request).store, list(body.scopes), body.name)
 
 
-@admin.get("/keys", summary="API keys (never the secret)")
+@admin.get("/keys", summary="API keys (never the secret)", response_model=list[KeyOut])
 def get_keys(request: Request, _: KeyInfo = require("admin")) -> list[dict[str, Any]]:
     return key_service.list_keys(svc(request).store)
 
