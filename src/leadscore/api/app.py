@@ -38,7 +38,7 @@ Every `/v1` route needs an API key (`Authorization: Bearer <key>` or
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     from leadscore.api import reports, routes
-    from leadscore.api.limits import DocsPolicy, RateLimiter, UrlGuard
+    from leadscore.api.limits import DocsPolicy, RateLimiter
     from leadscore.api.security import BodyLimit
 
     settings = settings or Settings.from_env()
@@ -66,7 +66,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.service = service
     app.state.settings = settings
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(UrlGuard)  # NUL in a path or query: 422 before any route
     app.add_middleware(DocsPolicy)  # /docs, /redoc load nothing from other hosts
     app.state.rate_limiter = RateLimiter(settings.rate_limit, settings.rate_limit_burst)
     _error_handlers(app)

@@ -1,26 +1,21 @@
-"""Limits that protect the service: per-key request rates and well-formed URLs.
+"""Limits that protect the service: per-key request rates; doc pages kept to this host.
 
 * :class:`RateLimiter`: a token bucket per API key, in process. Each key may send
   ``burst`` requests at once and ``rate`` per second sustained; past that the API
   answers 429 with ``Retry-After`` (whole seconds until one request is allowed).
   Several server processes each keep their own buckets (documented).
-* :class:`UrlGuard`: a NUL character in the path or the query string is refused with
-  a 422 naming the parameter before any route runs. PostgreSQL text cannot hold NUL,
-  so ``GET /v1/contacts/a%00b`` was a driver error (a 500) there.
 * :class:`DocsPolicy`: a Content-Security-Policy on ``/docs`` and ``/redoc`` so the
   pages load nothing from another host.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
 
 
 @dataclass
@@ -68,48 +63,6 @@ class RateLimiter:
 
 
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
-
-
-class UrlGuard:
-    """Refuse NUL in the request path or query string with a 422 naming where it is."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            problem = _nul_problem(scope)
-            if problem is not None:
-                await _refuse(send, problem)
-                return
-        await self.app(scope, receive, send)
-
-
-def _nul_problem(scope: dict[str, Any]) -> dict[str, str] | None:
-    if "\x00" in scope.get("path", ""):
-        return {"field": "path", "in": "path", "message": "the path contains a NUL character"}
-    raw = scope.get("query_string", b"")
-    if b"%00" in raw.lower() or b"\x00" in raw:
-        for name, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
-            if "\x00" in name or "\x00" in value:
-                field = name.replace("\x00", "\\0")
-                return {"field": field, "in": "query", "message": "contains a NUL character"}
-    return None
-
-
-async def _refuse(send: Any, problem: dict[str, str]) -> None:
-    body = json.dumps({"detail": [problem]}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 422,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
 
 
 DOC_PAGES = ("/docs", "/redoc")
