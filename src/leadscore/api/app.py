@@ -32,7 +32,8 @@ they qualify.
 Every `/v1` route needs an API key (`Authorization: Bearer <key>` or
 `X-API-Key: <key>`) with the scope the route names: `ingest` (write data),
 `read`, or `admin` (everything). Errors answer
-`{"detail": [{"field": ..., "message": ...}]}`.
+`{"detail": [{"field": ..., "in": ..., "message": ...}]}` (schema `ErrorOut`). Each key
+is rate-limited (429 with `Retry-After`); webhook URLs must point at public addresses.
 """
 
 
