@@ -112,7 +112,9 @@ def test_allowed_networks_are_let_through() -> None:
 class Receiver:
     """A local HTTP server recording each request's path and Host header."""
 
-    def __init__(self, status: int = 204, location: str | None = None) -> None:
+    def __init__(
+        self, status: int = 204, location: str | None = None, tls: Any = None
+    ) -> None:
         self.seen: list[tuple[str, str]] = []
         receiver = self
 
@@ -130,6 +132,8 @@ class Receiver:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls is not None:  # an ssl.SSLContext: serve HTTPS
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -171,3 +175,38 @@ def test_redirects_are_not_followed(dns: dict[str, list[str]]) -> None:
     finally:
         target.close()
         bouncer.close()
+
+
+def test_https_connects_to_the_checked_address_and_verifies_the_name(
+    dns: dict[str, list[str]],
+) -> None:
+    """The connection goes to 127.0.0.1, yet TLS sends SNI and checks the certificate for
+    the URL's name: a certificate for another name fails."""
+    import ssl
+
+    import httpx
+    import trustme
+
+    ca = trustme.CA()
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("hooks.test").configure_cert(server_ctx)
+    receiver = Receiver(tls=server_ctx)
+    client_ctx = ssl.create_default_context()
+    ca.configure_trust(client_ctx)
+    try:
+        dns["hooks.test"] = ["127.0.0.1"]
+        dns["other.test"] = ["127.0.0.1"]
+        url = f"https://hooks.test:{receiver.port}/in"
+        response = pinned_request("POST", url, ["127.0.0.0/8"], content=b"{}", verify=client_ctx)
+        assert response.status_code == 204
+        assert receiver.seen == [("/in", f"hooks.test:{receiver.port}")]
+        with pytest.raises(httpx.ConnectError, match="certificate|hostname"):
+            pinned_request(
+                "POST",
+                f"https://other.test:{receiver.port}/in",
+                ["127.0.0.0/8"],
+                content=b"{}",
+                verify=client_ctx,
+            )
+    finally:
+        receiver.close()
