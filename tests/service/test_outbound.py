@@ -112,9 +112,7 @@ def test_allowed_networks_are_let_through() -> None:
 class Receiver:
     """A local HTTP server recording each request's path and Host header."""
 
-    def __init__(
-        self, status: int = 204, location: str | None = None, tls: Any = None
-    ) -> None:
+    def __init__(self, status: int = 204, location: str | None = None, tls: Any = None) -> None:
         self.seen: list[tuple[str, str]] = []
         receiver = self
 
@@ -200,7 +198,7 @@ def test_https_connects_to_the_checked_address_and_verifies_the_name(
         response = pinned_request("POST", url, ["127.0.0.0/8"], content=b"{}", verify=client_ctx)
         assert response.status_code == 204
         assert receiver.seen == [("/in", f"hooks.test:{receiver.port}")]
-        with pytest.raises(httpx.ConnectError, match="certificate|hostname"):
+        with pytest.raises(httpx.ConnectError, match=r"certificate|hostname"):
             pinned_request(
                 "POST",
                 f"https://other.test:{receiver.port}/in",
