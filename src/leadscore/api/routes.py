@@ -12,6 +12,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from leadscore.api.openapi import answers
 from leadscore.api.schemas import (
+    AccountOut,
+    AccountWritten,
     ContactWritten,
     DeliveryOut,
     HealthOut,
@@ -21,6 +23,7 @@ from leadscore.api.schemas import (
     LeadsPage,
     ModelVersionOut,
     ModelWithYaml,
+    StatusOut,
     WebhookCreated,
     WebhookOut,
 )
@@ -131,7 +134,11 @@ def get_health(request: Request) -> dict[str, Any]:
     return {"ok": True, "store": svc(request).store.dialect}
 
 
-@scores.get("/status", summary="Counts, pending rescoring, active model, recent jobs")
+@scores.get(
+    "/status",
+    summary="Counts, pending rescoring, active model, recent jobs",
+    response_model=StatusOut,
+)
 def get_status(request: Request, _: KeyInfo = require("read")) -> dict[str, Any]:
     return svc(request).status()
 
@@ -139,7 +146,9 @@ def get_status(request: Request, _: KeyInfo = require("read")) -> dict[str, Any]
 # -- accounts and contacts --
 
 
-@data.put("/accounts/{account_id}", summary="Create or update an account")
+@data.put(
+    "/accounts/{account_id}", summary="Create or update an account", response_model=AccountWritten
+)
 def put_account(
     request: Request, account_id: ID, body: AccountIn, _: KeyInfo = require("ingest")
 ) -> dict[str, Any]:
@@ -150,7 +159,9 @@ def put_account(
     return out
 
 
-@data.get("/accounts/{account_id}", summary="An account and its contacts")
+@data.get(
+    "/accounts/{account_id}", summary="An account and its contacts", response_model=AccountOut
+)
 def get_account(request: Request, account_id: str, _: KeyInfo = require("read")) -> dict[str, Any]:
     return contact_service.get_account(svc(request).store, account_id)
 
@@ -559,6 +570,7 @@ def get_model(request: Request, version: RowId, _: KeyInfo = require("read")) ->
     "/models/{version}/activate",
     summary="Activate a version; every contact is rescored in the background",
     status_code=202,
+    response_model=JobOut,
 )
 def post_activate(
     request: Request, version: RowId, _: KeyInfo = require("admin")

@@ -118,3 +118,27 @@ class KeyCreated(Out):
     name: str | None
     scopes: list[str]
     key: str
+
+
+class StatusOut(Out):
+    store: str
+    contacts: int
+    events: int
+    pending_rescoring: int
+    webhooks_pending: int
+    active_model: int | None
+    jobs: list[JobOut]
+
+
+class AccountOut(Out):
+    account_id: str
+    name: str | None
+    domain: str | None
+    fields: dict[str, Any] | None
+    contacts: list[str]
+    created_us: int
+    updated_us: int
+
+
+class AccountWritten(AccountOut):
+    created: bool
