@@ -448,7 +448,7 @@ def get_leads(
         str, Query(pattern=r"^[-+]?[A-Za-z_][A-Za-z0-9_]*$", description="e.g. -engagement")
     ] = "-updated",
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    offset: Annotated[int, Query(ge=0, le=MAX_ROW_ID)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,  # SQL's OFFSET is 64-bit
     _: KeyInfo = require("read"),
 ) -> dict[str, Any]:
     return lead_service.list_leads(
