@@ -243,6 +243,7 @@ class WebhookSender:
         allow_networks: Sequence[str] = (),
     ):
         self.store = store
+        outbound.networks(allow_networks)  # a bad CIDR in the settings fails at start
         self.allow_networks = tuple(allow_networks)
         self.timeout = timeout
         self.max_attempts = max_attempts
