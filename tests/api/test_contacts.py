@@ -80,7 +80,7 @@ def test_gdpr_export_then_erasure_removes_everything(api: Api) -> None:
     api.activate()
     api.contact("c1", **GOOD_FIT)
     api.contact("c2", job_title="Analyst")
-    hook = api.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/h", "events": ["lead.mql"]})
+    hook = api.post("/v1/webhooks", json={"url": "https://crm.example/h", "events": ["lead.mql"]})
     assert hook.status_code == 201
     anon = [{**event(f"a{i}", contact_id=None), "anonymous_id": "cookie-1"} for i in range(3)]
     api.post("/v1/events/batch", "ingest", json={"events": anon})

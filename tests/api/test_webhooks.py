@@ -62,6 +62,8 @@ def live(db_url: str) -> Iterator[Api]:
         webhook_interval=0.02,
         webhook_backoff_base=0.1,
         webhook_max_attempts=3,
+        # The receivers listen on 127.0.0.1, which outbound requests refuse by default.
+        allow_private_networks=("127.0.0.0/8",),
     )
 
 

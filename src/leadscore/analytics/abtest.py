@@ -111,9 +111,13 @@ def conversions_from_stages(
     s = stages[(stages["stage"] == stage) & (stages["timestamp"] <= as_of_ts)]
     first = s.groupby("contact_id")["timestamp"].min()
     out = assignments.copy()
-    # reindex, not map: map of a datetime Series with some contacts missing tries a
-    # float NaN fill and raises TypeError (the A/B report's 500); reindex fills NaT.
-    at = pd.Series(first.reindex(out["contact_id"]).to_numpy(), index=out.index)
+    # reindex keeps the timestamps' dtype even when no contact converted (Series.map
+    # over an empty datetime Series tried a float cast: a TypeError, a 500 in the API).
+    # (an empty stages frame also comes without a zone: utc=True makes both comparable)
+    at = pd.to_datetime(
+        pd.Series(first.reindex(out["contact_id"].to_numpy()).to_numpy(), index=out.index),
+        utc=True,
+    )
     conv = at.notna()
     if "assigned_at" in out.columns:
         conv &= at >= out["assigned_at"]

@@ -14,10 +14,12 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from leadscore.api.guard import clean_params
+from leadscore.api.openapi import ErrorOut, document_errors
 from leadscore.clean import storable_message
 from leadscore.service.errors import ServiceError
 from leadscore.service.events import clean_errors
@@ -32,12 +34,14 @@ they qualify.
 Every `/v1` route needs an API key (`Authorization: Bearer <key>` or
 `X-API-Key: <key>`) with the scope the route names: `ingest` (write data),
 `read`, or `admin` (everything). Errors answer
-`{"detail": [{"field": ..., "message": ...}]}`.
+`{"detail": [{"field": ..., "in": ..., "message": ...}]}` (schema `ErrorOut`). Each key
+is rate-limited (429 with `Retry-After`); webhook URLs must point at public addresses.
 """
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     from leadscore.api import reports, routes
+    from leadscore.api.limits import DocsPolicy, RateLimiter
     from leadscore.api.security import BodyLimit
 
     settings = settings or Settings.from_env()
@@ -52,17 +56,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             service.stop()
 
-    app = FastAPI(
+    # /docs and /redoc from Swagger UI and ReDoc files shipped in a package (no CDN):
+    # the pages work offline and load nothing from another host.
+    app = FastAPIOffline(
         title="leadscore",
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,
         # Every route's path and query parameters: no NUL, finite numbers, 64-bit ints.
         dependencies=[Depends(clean_params)],
+        # Swagger UI would send the document to validator.swagger.io for its badge.
+        swagger_ui_parameters={"validatorUrl": None},
     )
     app.state.service = service
     app.state.settings = settings
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(DocsPolicy)  # /docs, /redoc load nothing from other hosts
+    app.state.rate_limiter = RateLimiter(settings.rate_limit, settings.rate_limit_burst)
     _error_handlers(app)
     for router in routes.routers():
         app.include_router(router)
@@ -77,7 +87,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(crm.router)  # /v1/crm: CRM write-back queue and dead letters
     _openapi(
         app,
-        [routes.BatchIn, routes.EventIn, routes.ModelIn, *collect.BODIES, *segment.BODIES],
+        [
+            routes.BatchIn,
+            routes.EventIn,
+            routes.ModelIn,
+            *collect.BODIES,
+            *segment.BODIES,
+            ErrorOut,
+        ],
     )
     from leadscore import web  # the dashboard (server-rendered pages under /dashboard)
 
@@ -106,7 +123,7 @@ def _openapi(app: FastAPI, bodies: list[type[BaseModel]]) -> None:
             )
             for name, sub in together.get("$defs", {}).items():
                 found.setdefault(name, sub)
-            app.openapi_schema = schema
+            app.openapi_schema = document_errors(schema)
         return app.openapi_schema
 
     app.openapi = build  # type: ignore[method-assign]

@@ -33,7 +33,10 @@ Period = Annotated[
 ]
 Start = Annotated[str | None, Query(description="First period (date); default: first data")]
 End = Annotated[str | None, Query(description="Last period (date); default: last data")]
-Days = Annotated[float | None, Query(gt=0)]
+# Durations are bounded: a day count past pandas' Timedelta range (~292 years) was an
+# OverflowError, a 500; a century is more than any report needs.
+MAX_DAYS = 36_500
+Days = Annotated[float | None, Query(gt=0, le=MAX_DAYS)]
 
 
 def _now() -> datetime:
@@ -58,12 +61,14 @@ def get_funnel(
         str | None, Query(description="Stages to show, comma-separated, e.g. mql,customer")
     ] = None,
     within_days: Annotated[
-        float | None, Query(gt=0, description="Count conversions within N days")
+        float | None, Query(gt=0, le=MAX_DAYS, description="Count conversions within N days")
     ] = None,
     start: Start = None,
     end: End = None,
     cohorts: Annotated[bool, Query(description="Add cohorts by creation period")] = False,
-    fresh_days: Annotated[float, Query(gt=0, description="Fresh = created < N days")] = 30.0,
+    fresh_days: Annotated[
+        float, Query(gt=0, le=MAX_DAYS, description="Fresh = created < N days")
+    ] = 30.0,
     _: KeyInfo = require("read"),
 ) -> dict[str, Any]:
     return R.funnel(
@@ -106,7 +111,9 @@ def get_velocity(
 def get_fresh_vs_nurtured(
     request: Request,
     as_of: AsOf = None,
-    fresh_days: Annotated[float, Query(gt=0, description="Fresh = created < N days")] = 30.0,
+    fresh_days: Annotated[
+        float, Query(gt=0, le=MAX_DAYS, description="Fresh = created < N days")
+    ] = 30.0,
     qualified_stage: str = "mql",
     converted_stage: str = "customer",
     _: KeyInfo = require("read"),
@@ -181,7 +188,7 @@ class AbTestIn(Strict):
     control: Annotated[str, Field(min_length=1, max_length=200)]
     experiment: str | None = None
     stage: str = Field("mql", description="Conversion stage when 'converted' is omitted")
-    window_days: float | None = Field(None, gt=0)
+    window_days: float | None = Field(None, gt=0, le=MAX_DAYS)
     as_of: str | None = None
     alpha: float = Field(0.05, gt=0, lt=1)
     power: float = Field(0.8, gt=0, lt=1)
@@ -227,12 +234,14 @@ def get_goals(
     deal_size: Annotated[
         float | None, Query(gt=0, description="Average deal (default: measured)")
     ] = None,
-    months: Annotated[float, Query(gt=0, description="Horizon of the target")] = 1.0,
+    months: Annotated[
+        float, Query(gt=0, le=MAX_DAYS / 30, description="Horizon of the target")
+    ] = 1.0,
     score: Annotated[str | None, Query(description="Score the capacity threshold is on")] = None,
     capacity: Annotated[
         int | None, Query(gt=0, description="MQLs sales agreed to follow up per period")
     ] = None,
-    sla_hours: Annotated[float, Query(gt=0)] = 24.0,
+    sla_hours: Annotated[float, Query(gt=0, le=MAX_DAYS * 24)] = 24.0,
     follow_up_types: Annotated[
         list[str] | None, Query(description="Event types that are a sales follow-up")
     ] = None,

@@ -4,12 +4,29 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, ConfigDict, Field
 
+from leadscore.api.openapi import answers
+from leadscore.api.schemas import (
+    AccountOut,
+    AccountWritten,
+    ContactWritten,
+    DeliveryOut,
+    HealthOut,
+    JobOut,
+    KeyCreated,
+    KeyOut,
+    LeadsPage,
+    ModelVersionOut,
+    ModelWithYaml,
+    StatusOut,
+    WebhookCreated,
+    WebhookOut,
+)
 from leadscore.api.security import require
 from leadscore.clean import CleanInput, Key, Scalar
 from leadscore.service import contacts as contact_service
@@ -26,6 +43,10 @@ from leadscore.service.runtime import Service
 
 ID = Annotated[str, Field(min_length=1, max_length=200)]
 IngestAnswer = IngestResult | EncodedResult
+# Numeric ids (model versions, jobs, webhooks, keys) are 32-bit columns on PostgreSQL;
+# a larger number in a path was an OverflowError (a 500) in the driver, now a 422.
+MAX_ROW_ID = 2**31 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
 def svc(request: Request) -> Service:
@@ -108,12 +129,16 @@ scores = APIRouter(prefix="/v1", tags=["scores and leads"])
 admin = APIRouter(prefix="/v1", tags=["models, webhooks and keys"])
 
 
-@health.get("/health", summary="Liveness (no key needed)")
+@health.get("/health", summary="Liveness (no key needed)", response_model=HealthOut)
 def get_health(request: Request) -> dict[str, Any]:
     return {"ok": True, "store": svc(request).store.dialect}
 
 
-@scores.get("/status", summary="Counts, pending rescoring, active model, recent jobs")
+@scores.get(
+    "/status",
+    summary="Counts, pending rescoring, active model, recent jobs",
+    response_model=StatusOut,
+)
 def get_status(request: Request, _: KeyInfo = require("read")) -> dict[str, Any]:
     return svc(request).status()
 
@@ -121,7 +146,9 @@ def get_status(request: Request, _: KeyInfo = require("read")) -> dict[str, Any]
 # -- accounts and contacts --
 
 
-@data.put("/accounts/{account_id}", summary="Create or update an account")
+@data.put(
+    "/accounts/{account_id}", summary="Create or update an account", response_model=AccountWritten
+)
 def put_account(
     request: Request, account_id: ID, body: AccountIn, _: KeyInfo = require("ingest")
 ) -> dict[str, Any]:
@@ -132,12 +159,19 @@ def put_account(
     return out
 
 
-@data.get("/accounts/{account_id}", summary="An account and its contacts")
+@data.get(
+    "/accounts/{account_id}", summary="An account and its contacts", response_model=AccountOut
+)
 def get_account(request: Request, account_id: str, _: KeyInfo = require("read")) -> dict[str, Any]:
     return contact_service.get_account(svc(request).store, account_id)
 
 
-@data.post("/contacts", summary="Create or update a contact by contact_id, else by email")
+@data.post(
+    "/contacts",
+    summary="Create or update a contact by contact_id, else by email",
+    responses={201: {"description": "Created"}, **answers(404, 409)},
+    response_model=ContactWritten,
+)
 def post_contact(
     request: Request, response: Response, body: ContactIn, _: KeyInfo = require("ingest")
 ) -> dict[str, Any]:
@@ -149,7 +183,12 @@ def post_contact(
     return out
 
 
-@data.put("/contacts/{contact_id}", summary="Create or update a contact by id")
+@data.put(
+    "/contacts/{contact_id}",
+    summary="Create or update a contact by id",
+    responses={201: {"description": "Created"}, **answers(409)},
+    response_model=ContactWritten,
+)
 def put_contact(
     request: Request,
     response: Response,
@@ -216,7 +255,12 @@ WaitQuery = Annotated[
 ]
 
 
-@ingest.post("/events", summary="Ingest one event", status_code=201)
+@ingest.post(
+    "/events",
+    summary="Ingest one event",
+    status_code=201,
+    responses={200: {"description": "A duplicate (event_id seen before): not counted twice"}},
+)
 async def post_event(
     request: Request,
     response: Response,
@@ -278,7 +322,9 @@ async def post_batch(
 
 
 @ingest.post(
-    "/identify", summary="Link an anonymous visitor to a contact (earlier activity counts)"
+    "/identify",
+    summary="Link an anonymous visitor to a contact (earlier activity counts)",
+    responses=answers(404, 409),
 )
 def post_identify(
     request: Request, body: IdentifyIn, wait: WaitQuery = False, _: KeyInfo = require("ingest")
@@ -369,7 +415,9 @@ def get_history(
 
 
 @scores.post(
-    "/contacts/{contact_id}/stage", summary="Sales action: accept, reject, opportunity, won, lost"
+    "/contacts/{contact_id}/stage",
+    summary="Sales action: accept, reject, opportunity, won, lost",
+    responses=answers(409),
 )
 def post_stage(
     request: Request, contact_id: str, body: StageIn, key: KeyInfo = require("ingest")
@@ -387,7 +435,9 @@ def post_stage(
     return out
 
 
-@scores.get("/leads", summary="List leads: filter, sort by any score, paginate")
+@scores.get(
+    "/leads", summary="List leads: filter, sort by any score, paginate", response_model=LeadsPage
+)
 def get_leads(
     request: Request,
     grade: Annotated[list[str] | None, Query(description="Combined grade(s), e.g. A4")] = None,
@@ -406,7 +456,7 @@ def get_leads(
         ),
     ] = "-updated",
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,  # SQL's OFFSET is 64-bit
     min_probability: Annotated[float | None, Query(ge=0, le=1)] = None,
     max_probability: Annotated[float | None, Query(ge=0, le=1)] = None,
     _: KeyInfo = require("read"),
@@ -503,12 +553,17 @@ async def post_model(request: Request, _: KeyInfo = require("admin")) -> dict[st
     return out
 
 
-@admin.get("/models", summary="Model versions")
+@admin.get("/models", summary="Model versions", response_model=list[ModelVersionOut])
 def get_models(request: Request, _: KeyInfo = require("read")) -> list[dict[str, Any]]:
     return model_service.list_models(svc(request).store)
 
 
-@admin.get("/models/active", summary="The active model")
+@admin.get(
+    "/models/active",
+    summary="The active model",
+    responses=answers(404),
+    response_model=ModelWithYaml,
+)
 def get_active_model(request: Request, _: KeyInfo = require("read")) -> dict[str, Any]:
     active = model_service.active_model(svc(request).store)
     if active is None:
@@ -516,8 +571,10 @@ def get_active_model(request: Request, _: KeyInfo = require("read")) -> dict[str
     return active
 
 
-@admin.get("/models/{version}", summary="One model version with its YAML")
-def get_model(request: Request, version: int, _: KeyInfo = require("read")) -> dict[str, Any]:
+@admin.get(
+    "/models/{version}", summary="One model version with its YAML", response_model=ModelWithYaml
+)
+def get_model(request: Request, version: RowId, _: KeyInfo = require("read")) -> dict[str, Any]:
     return model_service.get_model(svc(request).store, version)
 
 
@@ -525,19 +582,22 @@ def get_model(request: Request, version: int, _: KeyInfo = require("read")) -> d
     "/models/{version}/activate",
     summary="Activate a version; every contact is rescored in the background",
     status_code=202,
+    response_model=JobOut,
 )
-def post_activate(request: Request, version: int, _: KeyInfo = require("admin")) -> dict[str, Any]:
+def post_activate(
+    request: Request, version: RowId, _: KeyInfo = require("admin")
+) -> dict[str, Any]:
     service = svc(request)
     return service.rescorer.activate(version, background=service.settings.run_workers)
 
 
-@admin.get("/jobs", summary="Recent rescoring jobs")
+@admin.get("/jobs", summary="Recent rescoring jobs", response_model=list[JobOut])
 def get_jobs(request: Request, _: KeyInfo = require("read")) -> list[dict[str, Any]]:
     return model_service.list_jobs(svc(request).store)
 
 
-@admin.get("/jobs/{job_id}", summary="Progress of a rescoring job")
-def get_job(request: Request, job_id: int, _: KeyInfo = require("read")) -> dict[str, Any]:
+@admin.get("/jobs/{job_id}", summary="Progress of a rescoring job", response_model=JobOut)
+def get_job(request: Request, job_id: RowId, _: KeyInfo = require("read")) -> dict[str, Any]:
     return model_service.get_job(svc(request).store, job_id)
 
 
@@ -548,35 +608,48 @@ def get_job(request: Request, job_id: int, _: KeyInfo = require("read")) -> dict
     "/webhooks",
     summary="Subscribe a URL to lead events (the secret is shown once)",
     status_code=201,
+    response_model=WebhookCreated,
 )
 def post_webhook(
     request: Request, body: WebhookIn, _: KeyInfo = require("admin")
 ) -> dict[str, Any]:
+    service = svc(request)
     return webhook_service.create_webhook(
-        svc(request).store, body.url, body.events, body.secret, body.description
+        service.store,
+        body.url,
+        body.events,
+        body.secret,
+        body.description,
+        allow_networks=service.settings.allow_private_networks,
     )
 
 
-@admin.get("/webhooks", summary="Webhook subscriptions")
+@admin.get("/webhooks", summary="Webhook subscriptions", response_model=list[WebhookOut])
 def get_webhooks(request: Request, _: KeyInfo = require("admin")) -> list[dict[str, Any]]:
     return webhook_service.list_webhooks(svc(request).store)
 
 
-@admin.get("/webhooks/{webhook_id}", summary="One subscription")
-def get_webhook(request: Request, webhook_id: int, _: KeyInfo = require("admin")) -> dict[str, Any]:
+@admin.get("/webhooks/{webhook_id}", summary="One subscription", response_model=WebhookOut)
+def get_webhook(
+    request: Request, webhook_id: RowId, _: KeyInfo = require("admin")
+) -> dict[str, Any]:
     return webhook_service.get_webhook(svc(request).store, webhook_id)
 
 
 @admin.delete("/webhooks/{webhook_id}", summary="Unsubscribe", status_code=204)
-def delete_webhook(request: Request, webhook_id: int, _: KeyInfo = require("admin")) -> Response:
+def delete_webhook(request: Request, webhook_id: RowId, _: KeyInfo = require("admin")) -> Response:
     webhook_service.delete_webhook(svc(request).store, webhook_id)
     return Response(status_code=204)
 
 
-@admin.get("/webhooks/{webhook_id}/deliveries", summary="Delivery log, newest first")
+@admin.get(
+    "/webhooks/{webhook_id}/deliveries",
+    summary="Delivery log, newest first",
+    response_model=list[DeliveryOut],
+)
 def get_deliveries(
     request: Request,
-    webhook_id: int,
+    webhook_id: RowId,
     status: Annotated[Literal["pending", "delivered", "failed"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     _: KeyInfo = require("admin"),
@@ -587,18 +660,20 @@ def get_deliveries(
 # -- keys --
 
 
-@admin.post("/keys", summary="Create an API key (shown once)", status_code=201)
+@admin.post(
+    "/keys", summary="Create an API key (shown once)", status_code=201, response_model=KeyCreated
+)
 def post_key(request: Request, body: KeyIn, _: KeyInfo = require("admin")) -> dict[str, Any]:
     return key_service.create_key(svc(request).store, list(body.scopes), body.name)
 
 
-@admin.get("/keys", summary="API keys (never the secret)")
+@admin.get("/keys", summary="API keys (never the secret)", response_model=list[KeyOut])
 def get_keys(request: Request, _: KeyInfo = require("admin")) -> list[dict[str, Any]]:
     return key_service.list_keys(svc(request).store)
 
 
 @admin.delete("/keys/{key_id}", summary="Revoke a key", status_code=204)
-def delete_key(request: Request, key_id: int, _: KeyInfo = require("admin")) -> Response:
+def delete_key(request: Request, key_id: RowId, _: KeyInfo = require("admin")) -> Response:
     key_service.revoke_key(svc(request).store, key_id)
     svc(request).keys.forget()
     return Response(status_code=204)

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import Depends, Header, HTTPException, Request
 
+from leadscore.api.limits import RateLimiter
 from leadscore.service.keys import KeyInfo
 
 
@@ -38,6 +39,15 @@ def require(scope: str) -> Any:
             )
         if not info.allows(scope):
             raise HTTPException(403, f"this API key lacks the '{scope}' scope")
+        limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
+        wait = limiter.take(info.id) if limiter is not None else 0.0
+        if limiter is not None and wait > 0:
+            raise HTTPException(
+                429,
+                f"too many requests for this API key (limit {limiter.rate:g}/s, "
+                f"bursts of {limiter.burst}); retry after {wait:.2f} s",
+                headers={"Retry-After": limiter.retry_after(wait)},
+            )
         return info
 
     return Depends(check)

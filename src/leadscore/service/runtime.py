@@ -80,6 +80,7 @@ class Service:
             max_attempts=settings.webhook_max_attempts,
             backoff_base=settings.webhook_backoff_base,
             backoff_max=settings.webhook_backoff_max,
+            allow_networks=settings.allow_private_networks,
         )
         # CRM write-back: a bad config fails here, before the service answers.
         self.crm = load_config(settings.crm_config) if settings.crm_config else None

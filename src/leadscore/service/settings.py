@@ -62,6 +62,15 @@ class Settings:
     probability_refresh_seconds: float = 86_400.0  # a stored probability is at most this old
     # CRM write-back (docs/crm.md): the YAML file mapping scores to HubSpot/Salesforce.
     crm_config: str | None = None
+    # Per-key request rate (token bucket, per server process): `rate_limit` requests a
+    # second sustained, bursts of `rate_limit_burst`; past that 429 + Retry-After.
+    # 0 turns it off. Generous by default: above the ingest benchmark's single-event rate.
+    rate_limit: float = 1000.0
+    rate_limit_burst: int = 2000
+    # Outbound requests (webhooks, connectors) to loopback, private, link-local or
+    # cloud metadata addresses are refused unless their network is listed here
+    # (CIDRs such as "127.0.0.0/8" or "10.1.0.0/16"), see service/outbound.py.
+    allow_private_networks: tuple[str, ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -79,6 +88,16 @@ class Settings:
                 env[name] = float(os.environ[f"LEADSCORE_{name.upper()}"])
         if "LEADSCORE_CRM" in os.environ:
             env["crm_config"] = os.environ["LEADSCORE_CRM"]
+        if "LEADSCORE_RATE_LIMIT" in os.environ:
+            env["rate_limit"] = float(os.environ["LEADSCORE_RATE_LIMIT"])
+        if "LEADSCORE_RATE_LIMIT_BURST" in os.environ:
+            env["rate_limit_burst"] = int(os.environ["LEADSCORE_RATE_LIMIT_BURST"])
+        if "LEADSCORE_ALLOW_PRIVATE_NETWORKS" in os.environ:
+            env["allow_private_networks"] = tuple(
+                c.strip()
+                for c in os.environ["LEADSCORE_ALLOW_PRIVATE_NETWORKS"].split(",")
+                if c.strip()
+            )
         env.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**env)  # type: ignore[arg-type]
 

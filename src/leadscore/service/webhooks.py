@@ -10,6 +10,11 @@ even across a crash. The sender posts each due delivery with
 * ``X-Leadscore-Event`` and ``X-Leadscore-Delivery`` (the delivery id, stable
   across retries, so receivers can de-duplicate).
 
+Every URL goes through :mod:`leadscore.service.outbound`: refused at subscription
+when it points at loopback, private, link-local or metadata addresses (unless
+allowed), checked again before each attempt, the connection made to the checked
+address, and redirects never followed (a 3xx is a failed attempt).
+
 A 2xx answer marks the delivery delivered; anything else (or no answer) schedules
 a retry after ``base x 2^(attempts-1)`` seconds (capped), up to ``max_attempts``,
 after which it is ``failed``. Every attempt's outcome is readable via the API.
@@ -22,12 +27,14 @@ import hmac
 import json
 import secrets
 import threading
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, delete, insert, select, update
 
+from leadscore.service import outbound
 from leadscore.service.clock import now_us
 from leadscore.service.errors import Invalid, NotFound
 from leadscore.store import Store
@@ -64,7 +71,10 @@ def create_webhook(
     events: list[str],
     secret: str | None = None,
     description: str | None = None,
+    allow_networks: Sequence[str] = (),
 ) -> dict[str, Any]:
+    """Subscribe ``url``; ``allow_networks`` (settings.allow_private_networks) lists the
+    private networks it may point into."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise Invalid("url must be an absolute http:// or https:// URL", "url")
@@ -75,6 +85,7 @@ def create_webhook(
             + (f" (unknown: {', '.join(unknown)})" if unknown else ""),
             "events",
         )
+    outbound.check_url(url, allow_networks, "url")  # last: it may ask DNS
     secret = secret or secrets.token_urlsafe(32)
     with store.write() as conn:
         hook_id = conn.execute(
@@ -231,8 +242,11 @@ class WebhookSender:
         backoff_base: float = 2.0,
         backoff_max: float = 3600.0,
         parallel: int = 8,
+        allow_networks: Sequence[str] = (),
     ):
         self.store = store
+        outbound.networks(allow_networks)  # a bad CIDR in the settings fails at start
+        self.allow_networks = tuple(allow_networks)
         self.timeout = timeout
         self.max_attempts = max_attempts
         self.backoff_base = backoff_base
@@ -344,11 +358,29 @@ class WebhookSender:
             "X-Leadscore-Signature": sign(row.secret, body),
         }
         try:
-            response = self._http().post(row.url, content=body, headers=headers)
+            # Resolved and checked again now (DNS may have changed since subscription),
+            # sent to the checked address, redirects not followed.
+            response = outbound.pinned_request(
+                "POST",
+                row.url,
+                self.allow_networks,
+                content=body,
+                headers=headers,
+                timeout=self.timeout,
+                client=self._http(),
+            )
+        except Invalid as exc:
+            return None, exc.message[:500]
         except httpx.HTTPError as exc:
             return None, f"{type(exc).__name__}: {exc}"[:500]
         if 200 <= response.status_code < 300:
             return response.status_code, None
+        if response.is_redirect:
+            where = response.headers.get("location", "?")
+            return (
+                response.status_code,
+                f"HTTP {response.status_code}: redirect to {where[:200]} not followed",
+            )
         return response.status_code, f"HTTP {response.status_code}: {response.text[:200]}"
 
     def _http(self) -> Any:
@@ -358,7 +390,7 @@ class WebhookSender:
 
         with self._lock_client:
             if self._client is None:
-                self._client = httpx.Client(timeout=self.timeout)
+                self._client = httpx.Client(timeout=self.timeout, follow_redirects=False)
             return self._client
 
     def close(self) -> None:
