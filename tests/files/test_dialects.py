@@ -258,3 +258,15 @@ def test_detection(tmp_path: Path) -> None:
         assert source.dialect is not None
         assert (source.dialect.encoding, source.dialect.delimiter) == (encoding, delimiter), name
         assert next(r.record for r in source.rows())["contact_id"] == "c1"
+
+
+def test_tsv_and_txt_files_are_read(canonical: dict[str, Path], tmp_path: Path) -> None:
+    for name, delimiter in (("contacts.tsv", "\t"), ("contacts.txt", ",")):
+        path = tmp_path / name
+        text = canonical["contacts"].read_text(encoding="utf-8")
+        path.write_text(
+            text.replace(",", delimiter) if delimiter != "," else text, encoding="utf-8"
+        )
+        code, output, got = score(MODEL, path, canonical["events"], tmp_path / f"{name}.out.csv")
+        assert code == 0, output
+        assert got == canonical["duckdb"].read_text(encoding="utf-8")

@@ -116,9 +116,10 @@ def _header_only(source: Source) -> bool:
 
 def _copy_with_header(source: Source, target: Path) -> None:
     with source.path.open("rb") as src, target.open("wb") as dst:
-        src.readline()
-        line = ",".join(source.header)
-        dst.write((line + "\r\n").encode("utf-8"))
+        first = src.readline()
+        # The file's own line ending: DuckDB's reader refuses a file that mixes them.
+        ending = "\r\n" if first.endswith(b"\r\n") else "\n"
+        dst.write((",".join(source.header) + ending).encode("utf-8"))
         shutil.copyfileobj(src, dst, 1 << 20)
 
 

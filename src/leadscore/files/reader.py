@@ -348,6 +348,7 @@ class Source:
             return not (self.renames or self.dates or self.maps_types)
         return (
             self.format == "csv"
+            and self.path.suffix.lower() == ".csv"  # engines read .csv, not .tsv/.txt
             and self.dialect is not None
             and self.dialect.canonical
             and not (self.renames or self.dates or self.maps_types)
