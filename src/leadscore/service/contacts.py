@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, or_, select, update
 
+from leadscore.service.api_mapping import active_mapping
 from leadscore.service.clock import now_us
 from leadscore.service.errors import Conflict, Invalid, NotFound
 from leadscore.store import Store
@@ -120,6 +121,10 @@ def upsert_contact(
     if contact_id is None and email is None:
         raise Invalid("give contact_id or email (or both)", "contact_id")
     with store.write() as conn:
+        # A CRM's own column names ("Job Title") become the active model's fields.
+        mapping = active_mapping(conn)
+        if mapping is not None:
+            fields = mapping.contact_fields(fields)
         contact_id, created = upsert_contact_in(
             conn, now_us(), contact_id, email, account_id, owner, fields
         )

@@ -28,6 +28,7 @@ from pydantic_core import to_json
 from sqlalchemy import Connection, Table, bindparam, select, update
 
 from leadscore.clean import Key, Scalar, Text, shown, storable_message
+from leadscore.service.api_mapping import ApiMapping, active_mapping
 from leadscore.service.clock import now_us
 from leadscore.service.errors import Conflict, Invalid, NotFound
 from leadscore.store import Store
@@ -277,6 +278,15 @@ def ingest(store: Store, raw_items: list[Any] | bytes, prefix: str = "events") -
     return ingest_groups(store, [(items, prefix)])[0]
 
 
+def _mapped(mapping: ApiMapping, ev: EventIn) -> EventIn:
+    """The event with its type and property names as the active model calls them."""
+    kind = mapping.event_type(ev.type)
+    properties = mapping.event_properties(ev.properties)
+    if kind == ev.type and properties is ev.properties:
+        return ev
+    return ev.model_copy(update={"type": kind, "properties": properties})
+
+
 def ingest_groups(store: Store, groups: list[tuple[list[Any], str]]) -> list[IngestResult]:
     """Several requests' events in ONE transaction (group commit), answered per request.
 
@@ -290,6 +300,9 @@ def ingest_groups(store: Store, groups: list[tuple[list[Any], str]]) -> list[Ing
     event_rows: list[tuple[Any, ...]] = []
     affected: set[str] = set()
     with store.write() as conn:
+        mapping = active_mapping(conn)
+        if mapping is not None:
+            good = [(g, i, _mapped(mapping, ev), p) for g, i, ev, p in good]
         wanted_contacts = {e.contact_id for _, _, e, _ in good if e.contact_id}
         wanted_events = {e.event_id for _, _, e, _ in good}
         if store.dialect == "postgresql":
