@@ -127,15 +127,14 @@ def hits(cx: Context, key_cols: list[str], need_eid: bool) -> exp.Select:
         for i, k in enumerate(key_cols)
     ]
     age = cx.age_days(col("ts_us", "e2"))
-    not_null = exp.Not
     decay = _case(
         [
             (
-                not_null(this=exp.Is(this=col("hl", "m"), expression=exp.null())),
+                exp.Not(this=exp.Is(this=col("hl", "m"), expression=exp.null())),
                 steps.half_life_decay(age.copy(), col("hl", "m")),
             ),
             (
-                not_null(this=exp.Is(this=col("dd", "m"), expression=exp.null())),
+                exp.Not(this=exp.Is(this=col("dd", "m"), expression=exp.null())),
                 steps.linear_decay(age.copy(), col("dd", "m")),
             ),
         ],
