@@ -23,7 +23,12 @@ from leadscore.service.settings import Settings
 from leadscore.store import Store
 
 REPO = Path(__file__).resolve().parents[2]
-NOW = datetime.now(UTC).isoformat()
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
 MODEL_YAML = (REPO / "examples" / "model.yaml").read_text(encoding="utf-8")
 
 
@@ -91,17 +96,20 @@ def test_a_rescored_lead_reaches_hubspot_without_any_sync_command(
         "contact_id": "c1",
         "type": "page_view",
         "properties": {"url": "/pricing"},
-        "timestamp": NOW,
+        "timestamp": now(),
     }
     assert c.post("/v1/events", json=event, headers=app.h()).status_code == 201
-    deadline = time.monotonic() + 20
+    # The contact was scored (and sent) once before its event: wait for the
+    # event's rescoring to be stored and to reach HubSpot.
+    deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
+        score = c.get("/v1/contacts/c1/score", headers=app.h()).json()
+        engagement = score["scores"]["engagement"]["value"]
         record = hubspot.by_email("vp@acme.com")
-        if record and record["properties"].get("leadscore_engagement") not in (None, "0"):
+        sent = (record or {}).get("properties", {}).get("leadscore_engagement")
+        if engagement > 0 and sent not in (None, "") and abs(float(sent) - engagement) < 1e-3:
             break
         time.sleep(0.05)
-    score = c.get("/v1/contacts/c1/score", headers=app.h()).json()
-    record = hubspot.by_email("vp@acme.com")
     assert record is not None
     props = record["properties"]
     assert float(props["leadscore_fit"]) == pytest.approx(score["scores"]["fit"]["value"], abs=1e-3)
@@ -126,7 +134,7 @@ def test_rescoring_queues_only_when_a_crm_is_configured(tmp_path: Path) -> None:
         client.post("/v1/contacts", json={"contact_id": "c1", "email": "a@b.co"}, headers=h)
         client.post(
             "/v1/events",
-            json={"event_id": "e1", "contact_id": "c1", "type": "page_view", "timestamp": NOW},
+            json={"event_id": "e1", "contact_id": "c1", "type": "page_view", "timestamp": now()},
             headers=h,
         )
         service.drain()
@@ -141,7 +149,7 @@ def test_rescoring_queues_the_contact_for_the_crm(app: App, hubspot: FakeHubSpot
     for i in range(3):
         c.post(
             "/v1/events",
-            json={"event_id": f"e{i}", "contact_id": "c1", "type": "page_view", "timestamp": NOW},
+            json={"event_id": f"e{i}", "contact_id": "c1", "type": "page_view", "timestamp": now()},
             headers=app.h(),
         )
         c.app.state.service.drain()  # type: ignore[attr-defined]
