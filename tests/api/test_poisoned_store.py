@@ -45,8 +45,10 @@ PAGES = [
 ]
 
 
-@pytest.fixture
-def poisoned(api: Api) -> Iterator[Api]:
+@pytest.fixture(scope="module")
+def poisoned(module_api: Api) -> Iterator[Api]:
+    """Seeded and poisoned once per store; every test below only reads."""
+    api = module_api
     api.activate(MODEL_YAML)
     for cid, source in (("p1", "ads"), ("p2", "seo"), ("p3", "ads")):
         api.contact(cid, source=source, job_title="VP Sales", employees=50, amount=10)
