@@ -45,11 +45,17 @@ SnapshotOpt = Annotated[
     str,
     typer.Option(
         "--snapshot",
-        help="When features are taken: 'created+14d', 'column:mql_at' or an ISO date.",
+        help="When each lead's features are taken: 'created+14d', a contacts column with "
+        "dates (mql_at) or an ISO date.",
     ),
 ]
 HorizonOpt = Annotated[
-    float, typer.Option("--horizon", help="Days after the snapshot a conversion counts.")
+    float | None,
+    typer.Option(
+        "--horizon",
+        help="Days after the snapshot a conversion counts (default: inferred from the data, "
+        "printed).",
+    ),
 ]
 CreatedOpt = Annotated[
     str, typer.Option("--created-column", help="Contacts column with the creation date.")
@@ -67,7 +73,9 @@ OnLeakOpt = Annotated[
 DataEndOpt = Annotated[
     str | None,
     typer.Option(
-        "--data-end", help="When the data was extracted (default: latest timestamp seen)."
+        "--data-end",
+        help="When the data was extracted (default: the latest event, conversion or creation "
+        "date, printed).",
     ),
 ]
 RegistryOpt = Annotated[Path, typer.Option("--registry", "-r", help="Model registry directory.")]
@@ -83,7 +91,7 @@ class TrainingOptions:
     events: EventsOpt = None
     outcome: OutcomeOpt = "converted_at"
     snapshot: SnapshotOpt = "created+14d"
-    horizon: HorizonOpt = 90.0
+    horizon: HorizonOpt = None
     created_column: CreatedOpt = "created_at"
     exclude: ExcludeOpt = None
     on_leak: OnLeakOpt = "error"
@@ -122,6 +130,7 @@ def _training_set(opts: TrainingOptions) -> tuple[TrainingSet, Any, Any]:
         raise fail(
             f"{contacts_path.name}: {exc}" if isinstance(exc, TrainingSetError) else str(exc)
         ) from None
+    report_labels(ts)
     for finding in ts.leakage:
         err.print(
             Text.assemble(
@@ -135,6 +144,22 @@ def _training_set(opts: TrainingOptions) -> tuple[TrainingSet, Any, Any]:
             "same outcome; need converted and not converted leads"
         )
     return ts, contacts, events
+
+
+def report_labels(ts: TrainingSet) -> None:
+    """What the defaults chose, the positive rate before and after leaving leads out,
+    and a warning when leaving them out moved it."""
+    for choice in ts.choices:
+        err.print(Text.assemble(("chose", "cyan"), f" {choice}"))
+    if ts.rate_before is not None and ts.rate_after is not None:
+        err.print(
+            f"positive rate: {ts.rate_before:.1%} among leads with a snapshot (open windows "
+            f"counted as not converted yet), {ts.rate_after:.1%} in the {len(ts.y):,} leads "
+            f"kept (windows of {ts.horizon_days:g} days complete by the data end)",
+            highlight=False,
+        )
+    for warning in ts.warnings:
+        err.print(Text.assemble(("warning:", "yellow"), f" {warning}"))
 
 
 @with_options(TrainingOptions, on_leak="drop")
@@ -236,7 +261,8 @@ def train_cmd(
     settings = {
         "outcome": opts.outcome,
         "snapshot": opts.snapshot,
-        "horizon_days": opts.horizon,
+        "horizon_days": ts.horizon_days,
+        "data_end": str(ts.data_end),
         "created_column": opts.created_column,
     }
     try:
