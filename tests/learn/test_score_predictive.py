@@ -32,8 +32,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     contacts, events = make_leads(2000, seed=11)
     ts = build_training_set(contacts, events)
     reg = Registry(root / "models")
-    train_and_register(reg, "predictive", ts, contacts, events)
-    train_and_register(Registry(root / "sc"), "scorecard", ts, contacts, events)
+    train_and_register(reg, "predictive", ts, contacts, events, promote="always")
+    train_and_register(Registry(root / "sc"), "scorecard", ts, contacts, events, promote="always")
     paths = {
         "root": root,
         "registry": root / "models",

@@ -143,7 +143,8 @@ def make_crm_world(
     many convert long after a ``created+30d`` snapshot, and a conversion after the
     export is not in ``converted_at`` (it has not happened yet). Activity runs from
     creation for ``active_days`` (or until the export), before and after any
-    snapshot: a latent intent drives pricing views and their session ``seconds``
+    snapshot: companies of 30-300 employees convert far more (a bump, not a trend), a
+    latent intent drives pricing views and their session ``seconds``
     (a numeric property), webinar e-mail opens (a categorical ``campaign``) and,
     negatively, careers-page visits; converters keep visiting after converting.
 
@@ -159,7 +160,9 @@ def make_crm_world(
         np.log(base_rate / (1 - base_rate))
         + 1.1 * intent
         + 0.6 * (industry == "software")
-        + 0.15 * (np.log(company_size) - 4)
+        # mid-sized companies buy: a bump no straight line through the size can follow
+        + 1.4 * ((company_size >= 30) & (company_size <= 300))
+        - 0.7
     )
     converts = rng.random(n) < 1 / (1 + np.exp(-log_odds))
     delay = rng.uniform(1, window_days - 0.01, n)
