@@ -87,9 +87,8 @@ def test_train_says_what_it_chose_and_promotes_past_the_baseline(world) -> None:
     reg = Registry(world["paths"]["models"])  # type: ignore[index]
     entry = reg.entry("v0001")
     assert entry["settings"]["snapshot"] == SNAPSHOT
-    assert (
-        entry["settings"]["snapshot_age_days"] if "snapshot_age_days" in entry["settings"] else True
-    )
+    # how old the training leads were at their snapshot, for the scoring-age warning
+    assert entry["snapshot_age_days"] == {"p5": 30.0, "median": 30.0, "p95": 30.0}
     ids = reg.training_ids("v0001")
     assert ids is not None and len(ids) == entry["training_window"]["leads"]
     assert not ids & set(world["contacts"]["contact_id"][world["is_test"]])  # type: ignore[index]
