@@ -31,6 +31,8 @@ import pandas as pd
 from leadscore.learn.tabular import FeatureInfo, as_text_series
 
 DAY_NS = 86_400 * 10**9
+EVENT_FIXED = ("event_id", "contact_id", "type", "timestamp")
+MAX_PROPERTY_LEVELS = 30  # a text property with more values is free text or ids, not counted
 NON_FEATURE_COLUMNS = ("contact_id",)
 
 
@@ -197,6 +199,8 @@ class EventGroup:
     name: str
     on: tuple[str, ...]
     where: dict[str, Any] = field(default_factory=dict)
+    # numeric properties summed, maxed and taken last over the group's events
+    numeric: tuple[str, ...] = ()
 
 
 def _where_mask(events: pd.DataFrame, where: dict[str, Any]) -> np.ndarray:
@@ -229,9 +233,10 @@ def _where_mask(events: pd.DataFrame, where: dict[str, Any]) -> np.ndarray:
 def auto_event_groups(
     events: pd.DataFrame,
     *,
-    place_properties: Sequence[str] = ("url", "form", "email_id", "campaign", "content"),
+    place_properties: Sequence[str] | None = None,
     places_per_type: int = 5,
     min_contacts: int = 20,
+    max_levels: int = MAX_PROPERTY_LEVELS,
 ) -> list[EventGroup]:
     """ "Any activity" (all types seen), one group per event type, and its most common places.
 
@@ -239,19 +244,33 @@ def auto_event_groups(
     ``/pricing/enterprise``, tested with ``starts_with``) or the value of another
     property such as ``form`` (tested with ``equals``), kept when at least
     ``min_contacts`` leads have it, so rare pages do not flood the table.
+    ``place_properties=None``: ``url`` and every other text property with at most
+    ``max_levels`` values in a type (a campaign, a plan, a form; not free text or
+    ids). Numeric properties of a type (deal size, seconds on the page) with values
+    for at least ``min_contacts`` leads are aggregated by the type's group (sum, max
+    and last value: :func:`event_features`).
     """
     types = events["type"].astype(str)
     # "any activity": every type seen, listed, because an event rule needs its types
     groups: list[EventGroup] = [EventGroup(name="any", on=tuple(sorted(types.unique())))]
     for etype in sorted(types.unique()):
         of_type = events[types == etype]
-        groups.append(EventGroup(name=_slug(etype), on=(etype,)))
-        for prop in place_properties:
+        props = [c for c in of_type.columns if c not in (*EVENT_FIXED, "i")]
+        numeric = tuple(p for p in props if _numeric_property(of_type, p, min_contacts))
+        groups.append(EventGroup(name=_slug(etype), on=(etype,), numeric=numeric))
+        chosen = (
+            place_properties
+            if place_properties is not None
+            else ["url", *(p for p in props if p != "url" and p not in numeric)]
+        )
+        for prop in chosen:
             if prop not in of_type.columns:
                 continue
             text = as_text_series(of_type[prop])
             if text.isna().all():
                 continue
+            if prop != "url" and place_properties is None and text.nunique() > max_levels:
+                continue  # free text, ids, dates: not a handful of values to count
             if prop == "url":
                 # per distinct url, not per event: millions of events, a few thousand urls
                 codes, uniques = pd.factorize(text)
@@ -275,6 +294,29 @@ def auto_event_groups(
                     )
                 )
     return groups
+
+
+def _numeric_property(events: pd.DataFrame, prop: str, min_contacts: int) -> bool:
+    """A property that holds numbers (a numeric column, or text that is nearly all
+    numbers), with values for at least ``min_contacts`` leads and more than one value."""
+    column = events[prop]
+    if pd.api.types.is_bool_dtype(column) or pd.api.types.is_datetime64_any_dtype(column):
+        return False
+    values = _as_numbers(column)
+    filled = values.notna()
+    if not filled.any() or values[filled].nunique() < 2:
+        return False
+    if not pd.api.types.is_numeric_dtype(column):
+        text = as_text_series(column)
+        if filled.sum() < 0.95 * text.notna().sum():
+            return False
+    return bool(events.loc[filled.to_numpy(), "contact_id"].nunique() >= min_contacts)
+
+
+def _as_numbers(column: pd.Series) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        return column.astype(float)
+    return pd.to_numeric(as_text_series(column), errors="coerce")
 
 
 def _first_segment(url: str | None) -> str | None:
@@ -357,8 +399,56 @@ def event_features(
         infos[name] = FeatureInfo(
             name, "decay", group.on, dict(group.where), half_life_days=half_life_days
         )
+        for prop in getattr(group, "numeric", ()):
+            _property_features(
+                ev, mask & (age <= w), ev_pos, age, n, group, prop, w, columns, infos
+            )
     frame = pd.DataFrame(columns, index=index)
     return frame, infos
+
+
+def _property_features(
+    ev: pd.DataFrame,
+    mask: np.ndarray,
+    ev_pos: np.ndarray,
+    age: np.ndarray,
+    n: int,
+    group: EventGroup,
+    prop: str,
+    window: float,
+    columns: dict[str, np.ndarray],
+    infos: dict[str, FeatureInfo],
+) -> None:
+    """Sum, max and last value of a numeric property over the group's events in the
+    window before the snapshot (``mask`` already holds the point-in-time cut)."""
+    values = (
+        _as_numbers(ev[prop]).to_numpy(dtype=float)
+        if prop in ev.columns
+        else np.full(len(ev), np.nan)
+    )
+    use = mask & ~np.isnan(values)
+    pos, val, agev = ev_pos[use], values[use], age[use]
+    base = f"{group.name}_{_slug(prop)}"
+    total = np.bincount(pos, weights=val, minlength=n)
+    top = np.full(n, np.nan)
+    np.fmax.at(top, pos, val)
+    last = np.full(n, np.nan)
+    if pos.size:
+        latest = pd.DataFrame({"p": pos, "a": agev, "v": val}).sort_values("a", kind="stable")
+        latest = latest.drop_duplicates("p")  # the smallest age: the latest event
+        last[latest["p"].to_numpy()] = latest["v"].to_numpy()
+    for stat, data in (("sum", total), ("max", top), ("last", last)):
+        name = f"{base}_{stat}_{window:g}d"
+        columns[name] = data
+        infos[name] = FeatureInfo(
+            name,
+            "property",
+            group.on,
+            dict(group.where),
+            within_days=window,
+            prop=prop,
+            stat=stat,
+        )
 
 
 def _seen_events(events: pd.DataFrame, ids: pd.Series, snap: pd.Series) -> pd.DataFrame:
@@ -579,6 +669,12 @@ def build_training_set(
     X = kept[profile_cols].copy()
     X.index = pd.Index(ids[keep].iloc[order].to_numpy(), name="contact_id")
     infos: dict[str, FeatureInfo] = {c: FeatureInfo(c) for c in profile_cols}
+    property_findings: list[LeakageFinding] = []
+    if events is not None and len(events):
+        property_findings = _late_property_dates(events, ids, snap, max_late_share=0.01)
+        if on_leak == "drop" and property_findings:
+            # the property never reaches a feature: no place, no aggregate from it
+            events = events.drop(columns=[f.column.split(".", 1)[1] for f in property_findings])
     if events is not None and len(events) and groups is None:
         # places are chosen from what was seen before the snapshots only
         groups = auto_event_groups(_seen_events(events, ids, snap))
@@ -607,7 +703,7 @@ def build_training_set(
         if created is not None
         else None
     )
-    findings = check_leakage(X, y, snapshot_at)
+    findings = property_findings + check_leakage(X, y, snapshot_at)
     result = TrainingSet(
         X=X,
         y=y,
@@ -635,10 +731,10 @@ def build_training_set(
                 "or pass on_leak='drop' / --on-leak drop."
             )
         if on_leak == "drop":
-            cols = sorted({f.column for f in leaks})
+            cols = sorted({f.column for f in leaks if f.column in X.columns})
             result.X = X.drop(columns=cols)
             result.infos = {k: v for k, v in infos.items() if k not in cols}
-            result.dropped_columns = cols
+            result.dropped_columns = sorted({f.column for f in leaks})
         else:
             warnings.warn(message, stacklevel=2)
     return result
@@ -725,6 +821,37 @@ def check_leakage(
     return findings
 
 
+def _late_property_dates(
+    events: pd.DataFrame, ids: pd.Series, snap: pd.Series, max_late_share: float
+) -> list[LeakageFinding]:
+    """Event properties holding dates after the lead's snapshot, on events seen before
+    it (a ``closed_at`` written onto a visit by a later sync): a leak, named
+    ``events.<property>``, even though the events themselves are on time."""
+    seen = _seen_events(events, ids.astype(str), snap)
+    if seen.empty:
+        return []
+    limit = pd.Series(_ns(snap), index=ids.astype(str).to_numpy())
+    snap_of = (
+        pd.Series(
+            limit.reindex(seen["contact_id"].astype(str).to_numpy()).to_numpy(), index=seen.index
+        )
+        .astype("datetime64[ns]")
+        .dt.tz_localize("UTC")
+    )
+    findings = []
+    for prop in (c for c in seen.columns if c not in (*EVENT_FIXED, "i")):
+        late = _late_share(seen[prop], snap_of)
+        if late is not None and late > max_late_share:
+            findings.append(
+                LeakageFinding(
+                    f"events.{prop}",
+                    f"{late:.0%} of the events seen before the snapshot carry a {prop} after it",
+                    late,
+                )
+            )
+    return findings
+
+
 def _late_share(series: pd.Series, snapshot_at: pd.Series) -> float | None:
     if pd.api.types.is_datetime64_any_dtype(series):
         stamps = series
@@ -738,7 +865,13 @@ def _late_share(series: pd.Series, snapshot_at: pd.Series) -> float | None:
         # only columns that really hold dates: ISO-like text with a year
         if not sample.str.match(r"^\d{4}-\d{2}-\d{2}").mean() > 0.9:
             return None
-        stamps = pd.to_datetime(as_text_series(series), errors="coerce", utc=True, format="ISO8601")
+        # the raw text: as_text_series lower-cases, and "2026-01-05t10:00:00z" is no ISO date
+        raw = (
+            series.astype(object)
+            .where(series.notna(), None)
+            .map(lambda v: v.strip() if isinstance(v, str) else v)
+        )
+        stamps = pd.to_datetime(raw, errors="coerce", utc=True, format="ISO8601")
     stamps = stamps.dt.tz_localize("UTC") if getattr(stamps.dt, "tz", None) is None else stamps
     stamps = stamps.dt.tz_convert("UTC")
     filled = stamps.notna().to_numpy()

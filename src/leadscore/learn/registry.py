@@ -134,13 +134,27 @@ class ModelBundle:
         """``predict_proba`` and ``top_factors`` together (one pass when the learner can)."""
         if hasattr(self.learner, "predict_with_factors"):
             proba, factors = self.learner.predict_with_factors(X[self.columns], n)
-            return np.asarray(proba), list(factors)
+            return np.asarray(proba), self._with_sentences(list(factors))
         return self.predict_proba(X), self.top_factors(X, n)
+
+    def _with_sentences(
+        self, factors: list[dict[str, list[dict[str, Any]]]]
+    ) -> list[dict[str, list[dict[str, Any]]]]:
+        """Each factor also says what it means in words (``sentence``), for the CLI,
+        the service and the dashboard."""
+        from leadscore.learn.tabular import FeatureInfo, factor_sentence
+
+        for lead in factors:
+            for side in lead.values():
+                for f in side:
+                    info = self.infos.get(f["feature"]) or FeatureInfo(f["feature"])
+                    f["sentence"] = factor_sentence(info, f["value"])
+        return factors
 
     def top_factors(self, X: pd.DataFrame, n: int = 3) -> list[dict[str, list[dict[str, Any]]]]:
         """Per lead, the ``n`` strongest positive and negative contributions."""
         if hasattr(self.learner, "top_factors"):
-            return list(self.learner.top_factors(X[self.columns], n))
+            return self._with_sentences(list(self.learner.top_factors(X[self.columns], n)))
         contrib = self.learner.contributions(X[self.columns])
         out = []
         values = X[contrib.columns]
@@ -160,7 +174,7 @@ class ModelBundle:
                     ],
                 }
             )
-        return out
+        return self._with_sentences(out)
 
 
 def _factor(name: str, value: Any, contribution: float) -> dict[str, Any]:
