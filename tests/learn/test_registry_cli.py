@@ -178,3 +178,20 @@ def test_cli_errors_name_the_file(tmp_path, small_history) -> None:
     res = runner.invoke(app, ["readiness", "-c", str(c), "-e", str(bad)])
     assert res.exit_code == 1
     assert "bad_events.csv" in res.output and "row 8" in res.output and "timestamp" in res.output
+
+
+def test_a_model_no_better_than_the_baseline_stays_a_candidate(tmp_path, small_history) -> None:
+    """make_leads is linear in its features: the boosted model cannot beat a plain
+    logistic regression beyond the noise, so it is not promoted, and says why."""
+    contacts, events = small_history
+    ts = build_training_set(contacts, events)
+    reg = Registry(tmp_path / "m")
+    result = train_and_register(reg, "predictive", ts, contacts, events)
+    gain = result.challenger_metrics["vs_baseline"]
+    assert gain["low"] <= 0 < gain["high"]  # within the noise, the case under test
+    assert not result.promoted and reg.champion("predictive") is None
+    assert "plain logistic regression" in result.reason and "within the noise" in result.reason
+    assert reg.entry(result.version)["status"] == "candidate"
+    with pytest.raises(RegistryError, match=r"v0001 is a candidate.*use it anyway"):
+        load_predictor(tmp_path / "m")
+    assert load_predictor(tmp_path / "m" / result.version).version == result.version

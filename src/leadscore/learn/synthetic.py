@@ -161,8 +161,8 @@ def make_crm_world(
         + 1.1 * intent
         + 0.6 * (industry == "software")
         # mid-sized companies buy: a bump no straight line through the size can follow
-        + 1.4 * ((company_size >= 30) & (company_size <= 300))
-        - 0.7
+        + 2.0 * ((company_size >= 30) & (company_size <= 300))
+        - 1.2
     )
     converts = rng.random(n) < 1 / (1 + np.exp(-log_odds))
     delay = rng.uniform(1, window_days - 0.01, n)
