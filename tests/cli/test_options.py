@@ -129,7 +129,8 @@ def test_training_commands_keep_their_options_and_on_leak_default(
     assert flags["--on-leak"] == (on_leak, False)
     assert flags["--outcome"] == ("converted_at", False)
     assert flags["--snapshot"] == ("created+14d", False)
-    assert flags["--horizon"] == (90.0, False)
+    assert flags["--horizon"] == (None, False)  # inferred from the data
+    assert flags["--unknown-contacts"] == ("error", False)
     for flag in ("--events", "--created-column", "--exclude", "--data-end"):
         assert flag in flags
 

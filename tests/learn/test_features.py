@@ -165,3 +165,26 @@ def test_snapshot_at_a_stage_column() -> None:
     assert list(ts.y) == [1, 0]
     assert "mql_at" not in ts.X.columns
     assert ts.excluded["no snapshot (e.g. never reached the snapshot stage)"] == 1
+
+
+def test_snapshot_by_bare_column_name() -> None:
+    contacts = _contacts(
+        [
+            {"contact_id": "a", "mql_at": "2026-01-05", "converted_at": "2026-01-20"},
+            {"contact_id": "c", "mql_at": "2026-01-06", "converted_at": None},
+        ]
+    )
+    bare = build_training_set(
+        contacts, None, snapshot="mql_at", horizon_days=30, data_end="2026-06-01", on_leak="warn"
+    )
+    named = build_training_set(
+        contacts,
+        None,
+        snapshot="column:mql_at",
+        horizon_days=30,
+        data_end="2026-06-01",
+        on_leak="warn",
+    )
+    assert bare.snapshot_at.equals(named.snapshot_at) and list(bare.y) == [1, 0]
+    with pytest.raises(TrainingSetError, match="a contacts column holding dates"):
+        build_training_set(contacts, None, snapshot="sql_at")

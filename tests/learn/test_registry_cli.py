@@ -36,7 +36,7 @@ def test_champion_challenger_needs_new_leads(tmp_path, small_history) -> None:
     early = contacts[contacts["created_at"] < "2025-09-01"]
     ts1 = build_training_set(early, events, data_end="2025-12-31")
     reg = Registry(tmp_path / "models")
-    first = train_and_register(reg, "predictive", ts1, contacts, events)
+    first = train_and_register(reg, "predictive", ts1, contacts, events, promote="always")
     assert first.promoted and reg.champion("predictive") == first.version
     # nothing new yet: retraining on the same leads is refused, not silently compared
     with pytest.raises(RegistryError, match="after champion"):
@@ -48,11 +48,14 @@ def test_champion_challenger_needs_new_leads(tmp_path, small_history) -> None:
     trained_until = pd.Timestamp(reg.entry(first.version)["training_window"]["last_snapshot"])
     assert pd.Timestamp(entry["holdout"]["first_snapshot"]) > trained_until
     assert second.champion_metrics is not None
+    # promoted only past the noise of both comparisons (paired bootstrap intervals)
     assert second.promoted == (
-        second.challenger_metrics["roc_auc"] > second.champion_metrics["roc_auc"]
+        second.champion_metrics["vs_challenger"]["low"] > 0
+        and second.challenger_metrics["vs_baseline"]["low"] > 0
     )
     statuses = [e["status"] for e in reg.entries()]
     assert statuses.count("champion") == 1
+    assert entry["status"] == ("champion" if second.promoted else "candidate")
     assert set(entry) >= {"training_window", "metrics", "features", "decision", "created_at"}
 
 
@@ -60,7 +63,7 @@ def test_predictor_api_for_score(tmp_path, small_history) -> None:
     contacts, events = small_history
     ts = build_training_set(contacts, events)
     reg = Registry(tmp_path / "m")
-    train_and_register(reg, "predictive", ts, contacts, events)
+    train_and_register(reg, "predictive", ts, contacts, events, promote="always")
     predictor = load_predictor(tmp_path / "m")
     X = predictor.features(
         contacts.head(20).drop(columns=["converted_at"]), events, "2025-06-01T00:00:00Z"
@@ -159,7 +162,7 @@ def test_cli_learning_commands(tmp_path, small_history) -> None:
     assert res.exit_code == 0, res.output
     # a registered model cannot be judged on the leads it was trained on
     res = runner.invoke(app, ["evaluate", *base, "-r", str(reg), "--method", "scorecard"])
-    assert res.exit_code == 1 and "training window" in res.output
+    assert res.exit_code == 1 and "was not trained on" in res.output
 
 
 def test_cli_errors_name_the_file(tmp_path, small_history) -> None:
@@ -175,3 +178,20 @@ def test_cli_errors_name_the_file(tmp_path, small_history) -> None:
     res = runner.invoke(app, ["readiness", "-c", str(c), "-e", str(bad)])
     assert res.exit_code == 1
     assert "bad_events.csv" in res.output and "row 8" in res.output and "timestamp" in res.output
+
+
+def test_a_model_no_better_than_the_baseline_stays_a_candidate(tmp_path, small_history) -> None:
+    """make_leads is linear in its features: the boosted model cannot beat a plain
+    logistic regression beyond the noise, so it is not promoted, and says why."""
+    contacts, events = small_history
+    ts = build_training_set(contacts, events)
+    reg = Registry(tmp_path / "m")
+    result = train_and_register(reg, "predictive", ts, contacts, events)
+    gain = result.challenger_metrics["vs_baseline"]
+    assert gain["low"] <= 0 < gain["high"]  # within the noise, the case under test
+    assert not result.promoted and reg.champion("predictive") is None
+    assert "plain logistic regression" in result.reason and "within the noise" in result.reason
+    assert reg.entry(result.version)["status"] == "candidate"
+    with pytest.raises(RegistryError, match=r"v0001 is a candidate.*use it anyway"):
+        load_predictor(tmp_path / "m")
+    assert load_predictor(tmp_path / "m" / result.version).version == result.version

@@ -32,8 +32,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     contacts, events = make_leads(2000, seed=11)
     ts = build_training_set(contacts, events)
     reg = Registry(root / "models")
-    train_and_register(reg, "predictive", ts, contacts, events)
-    train_and_register(Registry(root / "sc"), "scorecard", ts, contacts, events)
+    train_and_register(reg, "predictive", ts, contacts, events, promote="always")
+    train_and_register(Registry(root / "sc"), "scorecard", ts, contacts, events, promote="always")
     paths = {
         "root": root,
         "registry": root / "models",
@@ -69,9 +69,10 @@ def test_probability_column_equals_the_predictor(trained: dict[str, Path]) -> No
     got = table.set_index("contact_id")["conversion_probability"]
     assert np.allclose(got.to_numpy(), expected.loc[got.index].to_numpy(), rtol=1e-9, atol=1e-12)
     assert got.between(0, 1).all() and got.nunique() > 10
-    # factors name features with their log-odds, positive ones with a plus sign
+    # factors are sentences with their log-odds, positive ones with a plus sign
     positive = table["top_positive_factors"].dropna()
-    assert len(positive) > 0 and positive.str.contains(r"=.*\(\+").all()
+    assert len(positive) > 0 and positive.str.contains(r"^[A-Z][^=]* \(\+").all()
+    assert positive.str.contains("in the last|Industry is|days ago").any()
     negative = table["top_negative_factors"].dropna()
     assert len(negative) > 0 and negative.str.contains(r"\(-").all()
     # rule scores are untouched by the extra columns

@@ -35,7 +35,7 @@ AsOfOpt = Annotated[
 
 
 def load_inputs(
-    contacts_path: Path, events_path: Path | None
+    contacts_path: Path, events_path: Path | None, unknown_contacts: str = "error"
 ) -> tuple[list[Any], dict[str, list[Any]]]:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -49,17 +49,54 @@ def load_inputs(
             events = []
             if events_path is not None:
                 progress.update(task, description=f"reading {events_path.name}")
+                known = {c.contact_id for c in contacts}
                 events = read_events(
                     events_path,
-                    known_contacts={c.contact_id for c in contacts},
+                    known_contacts=known if unknown_contacts == "error" else None,
                     progress=lambda n: progress.update(
                         task, description=f"reading {events_path.name}: {n:,} rows"
                     ),
                 )
+                events = _known_events(events, known)
         except InputError as exc:
             progress.stop()
+            if exc.column == "contact_id" and "unknown contact_id" in str(exc):
+                exc = _count_unknown(exc, events_path, {c.contact_id for c in contacts})
             raise fail(str(exc)) from None
     return contacts, group_events(events)
+
+
+def _known_events(events: list[Any], known: set[str]) -> list[Any]:
+    """Events of known contacts; the others (only read with --unknown-contacts skip)
+    are left out and counted."""
+    kept = [e for e in events if e.contact_id in known]
+    if len(kept) < len(events):
+        err.print(
+            f"left out {len(events) - len(kept):,} event(s) of contacts not in the contacts file"
+        )
+    return kept
+
+
+def _count_unknown(exc: Any, path: Path | None, known: set[str]) -> Any:
+    """The reader's error on the first unknown contact, with how many there are in all
+    (read again: only on this error path)."""
+    from leadscore.io import InputError, read_events
+
+    assert path is not None
+    try:
+        events = read_events(path)
+    except InputError:
+        return exc
+    unknown = [e.contact_id for e in events if e.contact_id not in known]
+    message = str(exc).split(": ", 1)[-1] if exc.row is None else str(exc).split("': ", 1)[-1]
+    return InputError(
+        exc.file,
+        f"{message}; {len(unknown):,} event(s) of {len(set(unknown)):,} contact(s) not in the "
+        "contacts file in all: pass --unknown-contacts skip to leave them out",
+        row=exc.row,
+        column=exc.column,
+        line=exc.line,
+    )
 
 
 def validate(model: Annotated[Path, typer.Argument(help="Scoring-model YAML file.")]) -> None:
@@ -97,13 +134,34 @@ ScoreEventsOpt = Annotated[
 ]
 
 
+SnapshotScoreOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--snapshot",
+        help="Score each lead as of its own moment: 'created+30d' or a contacts column with "
+        "dates (mql_at), never later than --as-of. Use the snapshot the predictive model was "
+        "trained with.",
+    ),
+]
+UnknownContactsOpt = Annotated[
+    str,
+    typer.Option(
+        "--unknown-contacts",
+        help="Events of contacts not in the contacts file: error (with their count) or skip.",
+    ),
+]
+
+
 @with_options(FileFlags)
 def score(
-    model: ModelOpt,
     contacts: ScoreContactsOpt,
     out_path: Annotated[
         Path, typer.Option("--out", "-o", help="Results: .csv, .parquet or .jsonl.")
     ],
+    model: Annotated[
+        Path | None,
+        typer.Option("--model", "-m", help="Scoring-model YAML file (optional with --predictive)."),
+    ] = None,
     events: ScoreEventsOpt = None,
     as_of: AsOfOpt = None,
     explain: Annotated[
@@ -117,9 +175,12 @@ def score(
         typer.Option(
             "--predictive",
             help="Also apply a trained predictive model (registry dir, version dir or model.pkl): "
-            "adds conversion_probability and the top positive/negative factors.",
+            "adds conversion_probability and the top positive/negative factors. Alone (no -m): "
+            "only those.",
         ),
     ] = None,
+    snapshot: SnapshotScoreOpt = None,
+    unknown_contacts: UnknownContactsOpt = "error",
     files: FileFlags = FileFlags(),  # --preset, --mapping, --delimiter... (after the rest)
 ) -> None:
     """Score every contact: each score and grade, combined grade, stage, surge and top reasons.
@@ -128,7 +189,13 @@ def score(
     """
     from leadscore.io import output_format
 
-    spec = load_model_or_exit(model)
+    if model is None and predictive is None:
+        raise fail("give --model (a scoring-model YAML), --predictive (a trained model), or both")
+    if unknown_contacts not in ("error", "skip"):
+        raise fail(f"--unknown-contacts must be error or skip, not {unknown_contacts!r}")
+    if explain is not None and model is None:
+        raise fail("--explain lists the rules' contributions: it needs --model")
+    spec = load_model_or_exit(model) if model is not None else None
     moment = parse_as_of(as_of)
     try:
         fmt = output_format(out_path)
@@ -139,7 +206,7 @@ def score(
     with prepared(files, spec, contacts, events) as (contacts, events):
         _score_files(
             spec, contacts, events, moment, out_path, fmt, explain, explain_fmt,
-            predictor, engine, db, master,
+            predictor, engine, db, master, snapshot, unknown_contacts,
         )  # fmt: skip
 
 
@@ -156,6 +223,8 @@ def _score_files(
     engine: Any,
     db: str | None,
     master: str | None,
+    snapshot: str | None,
+    unknown_contacts: str,
 ) -> None:
     from leadscore.io import atomic_path, write_table
 
@@ -168,31 +237,67 @@ def _score_files(
                 )
 
     # 1. build the rows (one per contact) and, with --explain, the contributions
-    chosen = choose_engine(engine, db)
-    if chosen == "python":
-        rows, long_rows = python_rows(
-            spec, Path(contacts), Path(events) if events else None, moment, explain is not None
-        )
-    else:
-        from leadscore.cli.batch import engine_rows
+    chosen = choose_engine(engine, db) if spec is not None else "predictive"
+    per_lead = snapshot is not None or unknown_contacts != "error"
+    if spec is not None and engine is None and db is None and per_lead:
+        # only the python evaluator scores each lead at its own moment and can skip
+        # unknown contacts: take it rather than refuse the default
+        chosen = "python"
+    rows: list[dict[str, Any]] | None = None
+    long_rows: list[dict[str, Any]] = []
+    columns = ["contact_id"]
+    if spec is not None:
+        if chosen != "python" and per_lead:
+            flag = "--snapshot" if snapshot is not None else "--unknown-contacts skip"
+            raise fail(
+                f"{flag} with rule scores needs --engine python (the {chosen} engine scores "
+                "every contact as of one --as-of and refuses unknown contacts)"
+            )
+        if chosen == "python":
+            rows, long_rows = python_rows(
+                spec,
+                Path(contacts),
+                Path(events) if events else None,
+                moment,
+                explain is not None,
+                snapshot=snapshot,
+                unknown_contacts=unknown_contacts,
+            )
+        else:
+            from leadscore.cli.batch import engine_rows
 
-        rows, long_rows = engine_rows(
-            chosen,
-            spec,
-            contacts,
-            events,
-            moment,
-            explain is not None,
-            db=db,
-            master=master,
-        )
+            rows, long_rows = engine_rows(
+                chosen,
+                spec,
+                contacts,
+                events,
+                moment,
+                explain is not None,
+                db=db,
+                master=master,
+            )
+        columns = score_columns(spec.scores)
 
-    # 2. write them, all files or none
-    columns = score_columns(spec.scores)
+    # 2. the predictive model's probability and factors
     if predictor is not None:
-        columns += _add_predictive(
-            rows, predictor, Path(contacts), Path(events) if events else None, moment
+        added = _add_predictive(
+            rows,
+            predictor,
+            Path(contacts),
+            Path(events) if events else None,
+            moment,
+            snapshot,
+            unknown_contacts,
         )
+        rows = added.rows
+        columns += added.columns
+        for note in added.notes:
+            err.print(note, highlight=False)
+        for warning in added.warnings:
+            err.print(Text.assemble(("warning:", "yellow"), f" {warning}"))
+    assert rows is not None
+
+    # 3. write them, all files or none
     with atomic_path(out_path) as tmp:
         if explain is not None and explain_fmt is not None:
             with atomic_path(explain) as tmp_explain:
@@ -200,17 +305,26 @@ def _score_files(
                 write_table(tmp, rows, columns, fmt)
         else:
             write_table(tmp, rows, columns, fmt)
+    when = f"as of {moment.isoformat()}" + (f" (each lead at {snapshot})" if snapshot else "")
     err.print(
-        f"scored {len(rows):,} contact(s) as of {moment.isoformat()} with {chosen} -> {out_path}"
+        f"scored {len(rows):,} contact(s) {when} with {chosen} -> {out_path}"
         + (f" (contributions: {explain})" if explain else ""),
         highlight=False,
     )
 
 
 def python_rows(
-    spec: Any, contacts: Path, events: Path | None, moment: datetime, explain: bool
+    spec: Any,
+    contacts: Path,
+    events: Path | None,
+    moment: datetime,
+    explain: bool,
+    *,
+    snapshot: str | None = None,
+    unknown_contacts: str = "error",
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(score rows, contribution rows) from the online evaluator, one contact at a time."""
+    """(score rows, contribution rows) from the online evaluator, one contact at a time;
+    with ``snapshot``, each contact as of its own snapshot (never after ``moment``)."""
     from rich.progress import Progress
 
     from leadscore.rules import Scorer
@@ -218,15 +332,17 @@ def python_rows(
     for path in (contacts, events):
         if path is not None and path.suffix.lower() not in (".csv", ".parquet", ".pq"):
             raise fail(f"{path}: the python engine reads CSV or Parquet files, not tables")
-    leads, grouped = load_inputs(contacts, events)
+    leads, grouped = load_inputs(contacts, events, unknown_contacts)
     _check_fields(spec, contacts, events)
+    moments = _lead_moments(contacts, moment, snapshot) if snapshot is not None else {}
     scorer = Scorer(spec)
     rows: list[dict[str, Any]] = []
     long_rows: list[dict[str, Any]] = []
     with Progress(console=err, transient=True, disable=len(leads) < 2_000) as progress:
         task = progress.add_task("scoring", total=len(leads))
         for i, contact in enumerate(leads):
-            result = scorer.score(contact, grouped.get(contact.contact_id, ()), moment)
+            at = moments.get(contact.contact_id, moment)
+            result = scorer.score(contact, grouped.get(contact.contact_id, ()), at)
             rows.append(result.to_row())
             if explain:
                 long_rows.extend(
@@ -255,6 +371,22 @@ def _check_fields(spec: Any, contacts: Path, events: Path | None) -> None:
         raise fail(str(exc)) from None
 
 
+def _lead_moments(contacts: Path, moment: datetime, snapshot: str) -> dict[str, datetime]:
+    """contact_id -> its scoring moment, by the same rule as the predictive columns."""
+    from leadscore.io import InputError
+    from leadscore.learn.apply import PredictiveScoreError, scoring_moments
+    from leadscore.learn.data import read_contacts
+
+    try:
+        frame = read_contacts(contacts)
+        moments, _ = scoring_moments(frame, moment, snapshot)
+    except (InputError, PredictiveScoreError) as exc:
+        raise fail(str(exc)) from None
+    return {
+        str(cid): at.to_pydatetime() for cid, at in zip(frame["contact_id"], moments, strict=True)
+    }
+
+
 def _load_predictive(path: Path) -> Any:
     from leadscore.learn.apply import PredictiveScoreError, load_for_scoring
 
@@ -265,12 +397,26 @@ def _load_predictive(path: Path) -> Any:
 
 
 def _add_predictive(
-    rows: list[dict[str, Any]], predictor: Any, contacts: Path, events: Path | None, moment: Any
-) -> list[str]:
+    rows: list[dict[str, Any]] | None,
+    predictor: Any,
+    contacts: Path,
+    events: Path | None,
+    moment: Any,
+    snapshot: str | None,
+    unknown_contacts: str,
+) -> Any:
     from leadscore.learn.apply import PredictiveScoreError, add_predictive_columns
 
     try:
-        return add_predictive_columns(rows, predictor, contacts, events, moment)
+        return add_predictive_columns(
+            rows,
+            predictor,
+            contacts,
+            events,
+            moment,
+            snapshot=snapshot,
+            unknown_contacts=unknown_contacts,
+        )
     except PredictiveScoreError as exc:
         raise fail(str(exc)) from None
 

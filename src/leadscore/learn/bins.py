@@ -103,6 +103,8 @@ def make_characteristic(
     max_levels: int = 50,
 ) -> Characteristic | None:
     """Cut one column into bins with at least ``min_support`` leads each; None if it cannot."""
+    if info.kind == "property":
+        return None  # a sum of a property has no rule in the model language yet
     if info.kind == "decay":
         if encoding == "interval":
             return None  # a decayed sum has no rule form per bin; lift uses counts instead

@@ -92,3 +92,82 @@ def read_events(path: str | Path | None) -> pd.DataFrame | None:
         )
     frame["timestamp"] = stamps
     return frame
+
+
+UNKNOWN_POLICIES = ("error", "skip")
+
+
+def unknown_contacts(
+    events: pd.DataFrame | None,
+    contacts: pd.DataFrame,
+    path: str | Path | None,
+    policy: str = "error",
+) -> tuple[pd.DataFrame | None, int]:
+    """Events whose contact is not in the contacts file: an error naming how many and
+    the first one (``policy="error"``), or left out and counted (``"skip"``).
+
+    The same rule for ``score``, ``train``, ``evaluate``, ``readiness``...: events of
+    a lead nobody exported are a sign of mismatched files, not something to guess at.
+    """
+    if policy not in UNKNOWN_POLICIES:
+        raise InputError(
+            path or "events", f"--unknown-contacts must be error or skip, not {policy!r}"
+        )
+    if events is None or not len(events):
+        return events, 0
+    known = set(contacts["contact_id"].astype(str))
+    unknown = ~events["contact_id"].astype(str).isin(known).to_numpy()
+    count = int(unknown.sum())
+    if not count:
+        return events, 0
+    if policy == "skip":
+        return events.loc[~unknown].reset_index(drop=True), count
+    first = int(unknown.nonzero()[0][0])
+    leads = events.loc[unknown, "contact_id"].astype(str).nunique()
+    suffix = Path(path).suffix.lower() if path is not None else ""
+    raise InputError(
+        path or "events",
+        f"{count:,} event(s) of {leads:,} contact(s) not in the contacts file, the first "
+        f"'{events['contact_id'].iloc[first]}'; pass --unknown-contacts skip to leave them out",
+        row=first + 1,
+        column="contact_id",
+        line=first + 2 if suffix == ".csv" else None,
+    )
+
+
+def read_split(path: str | Path) -> dict[str, set[str]]:
+    """A split file: ``contact_id, split`` with ``train`` or ``test`` in each row
+    (CSV or Parquet); returns the ids of each side."""
+    frame = read_frame(path, ("contact_id", "split"))
+    sides = frame["split"].astype(str).str.strip().str.lower()
+    bad = ~sides.isin(("train", "test"))
+    if bad.any():
+        row = int(bad.to_numpy().nonzero()[0][0]) + 1
+        raise InputError(
+            path,
+            f"split is {frame['split'].iloc[row - 1]!r}; write train or test",
+            row=row,
+            column="split",
+            line=row + 1 if Path(path).suffix.lower() == ".csv" else None,
+        )
+    ids = frame["contact_id"].astype(str).str.strip()
+    both = set(ids[sides == "train"]) & set(ids[sides == "test"])
+    if both:
+        raise InputError(path, f"contact_id '{sorted(both)[0]}' is in both train and test")
+    return {side: set(ids[sides == side]) for side in ("train", "test")}
+
+
+def read_ids(path: str | Path) -> set[str]:
+    """Contact ids: a CSV/Parquet with a ``contact_id`` column, or a text file with one
+    id per line."""
+    path = Path(path)
+    if path.suffix.lower() in (".csv", ".parquet", ".pq"):
+        frame = read_frame(path, ("contact_id",))
+        return set(frame["contact_id"].astype(str).str.strip())
+    if not path.exists():
+        raise InputError(path, "file not found")
+    ids = {line.strip() for line in path.read_text(encoding="utf-8").splitlines()}
+    ids.discard("")
+    if not ids:
+        raise InputError(path, "no contact ids in the file")
+    return ids

@@ -4,9 +4,11 @@ For every lead we pick a snapshot moment (N days after it was created, the momen
 it became an MQL, or one fixed date). Features use only what was known at the
 snapshot: profile fields and events with ``timestamp <= snapshot``. The label is
 whether the outcome (e.g. ``converted_at``) happened in ``(snapshot, snapshot +
-horizon]``. Leads that had already converted at the snapshot, or whose horizon is
-not over yet at the end of the data and who have not converted, are left out and
-counted, because keeping them would teach the model the future.
+horizon]``. Leads that had already converted at the snapshot, and leads whose
+outcome window is not over at the end of the data, are left out and counted. The
+second rule applies whatever the outcome: keeping the early converters of an open
+window while dropping its non-converters would inflate the positive rate (and a
+holdout of the newest leads would be mostly converters).
 
 Event features follow the scoring-model language exactly, so the scorecard and
 lift learners can write each one back as a rule: ``event_count`` is a volume rule
@@ -20,7 +22,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -29,6 +31,8 @@ import pandas as pd
 from leadscore.learn.tabular import FeatureInfo, as_text_series
 
 DAY_NS = 86_400 * 10**9
+EVENT_FIXED = ("event_id", "contact_id", "type", "timestamp")
+MAX_PROPERTY_LEVELS = 30  # a text property with more values is free text or ids, not counted
 NON_FEATURE_COLUMNS = ("contact_id",)
 
 
@@ -69,6 +73,15 @@ class TrainingSet:
     groups: list[EventGroup] = field(default_factory=list)
     windows: tuple[float, ...] = (7, 30, 90)
     half_life_days: float = 30.0
+    horizon_days: float = 90.0
+    data_end: pd.Timestamp | None = None
+    # what the defaults chose and why, and what looks wrong: printed by the CLI
+    choices: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    rate_before: float | None = None
+    rate_after: float | None = None
+    # days from creation to snapshot per row (NaN when there is no creation date)
+    snapshot_age_days: pd.Series | None = None
 
     def temporal_split(self, test_fraction: float = 0.2) -> tuple[TrainingSet, TrainingSet]:
         """Earlier leads for training, the latest ``test_fraction`` for testing."""
@@ -76,19 +89,19 @@ class TrainingSet:
         cut = n - max(round(n * test_fraction), 1)
         return self._rows(slice(0, cut)), self._rows(slice(cut, n))
 
-    def _rows(self, rows: slice) -> TrainingSet:
-        return TrainingSet(
+    def _rows(self, rows: slice | np.ndarray) -> TrainingSet:
+        ages = self.snapshot_age_days
+        return replace(
+            self,
             X=self.X.iloc[rows],
             y=self.y.iloc[rows],
             snapshot_at=self.snapshot_at.iloc[rows],
-            infos=self.infos,
-            excluded=self.excluded,
-            leakage=self.leakage,
-            dropped_columns=self.dropped_columns,
-            groups=self.groups,
-            windows=self.windows,
-            half_life_days=self.half_life_days,
+            snapshot_age_days=None if ages is None else ages.iloc[rows],
         )
+
+    def subset(self, mask: np.ndarray | pd.Series) -> TrainingSet:
+        """The rows where ``mask`` is true, in the same (snapshot) order."""
+        return self._rows(np.flatnonzero(np.asarray(mask, dtype=bool)))
 
 
 # ----------------------------------------------------------------- helpers --
@@ -136,10 +149,13 @@ def snapshot_times(
     """Each lead's snapshot moment.
 
     ``"created+14d"``: 14 days after ``created_column``; ``"created"``: at creation;
-    ``"column:mql_at"``: the value of that column (leads without it are skipped);
-    ``"2026-01-01"`` (any ISO date): the same moment for every lead.
+    ``"mql_at"`` or ``"column:mql_at"``: the value of that contacts column (leads
+    without it are skipped); ``"2026-01-01"`` (any ISO date): the same moment for
+    every lead.
     """
     spec = snapshot.strip()
+    if spec in contacts.columns and not spec.startswith("created+"):
+        spec = f"column:{spec}"
     if spec.startswith("created"):
         _require(contacts, [created_column], "contacts")
         created = to_utc(contacts[created_column], f"contacts column '{created_column}'")
@@ -159,13 +175,14 @@ def snapshot_times(
         return created + pd.to_timedelta(days, unit="D")
     if spec.startswith("column:"):
         name = spec[len("column:") :]
-        _require(contacts, [name], "contacts")
+        _require(contacts, [name], f"snapshot {snapshot!r}: contacts")
         return to_utc(contacts[name], f"contacts column '{name}'")
     try:
         moment = pd.Timestamp(spec)
     except ValueError:
         raise TrainingSetError(
-            f"snapshot {snapshot!r}: use 'created+14d', 'column:mql_at' or an ISO date"
+            f"snapshot {snapshot!r}: use 'created+14d', a contacts column holding dates "
+            f"(columns: {', '.join(map(str, contacts.columns))}) or an ISO date"
         ) from None
     if moment.tzinfo is None:
         moment = moment.tz_localize("UTC")
@@ -182,6 +199,8 @@ class EventGroup:
     name: str
     on: tuple[str, ...]
     where: dict[str, Any] = field(default_factory=dict)
+    # numeric properties summed, maxed and taken last over the group's events
+    numeric: tuple[str, ...] = ()
 
 
 def _where_mask(events: pd.DataFrame, where: dict[str, Any]) -> np.ndarray:
@@ -214,9 +233,10 @@ def _where_mask(events: pd.DataFrame, where: dict[str, Any]) -> np.ndarray:
 def auto_event_groups(
     events: pd.DataFrame,
     *,
-    place_properties: Sequence[str] = ("url", "form", "email_id", "campaign", "content"),
+    place_properties: Sequence[str] | None = None,
     places_per_type: int = 5,
     min_contacts: int = 20,
+    max_levels: int = MAX_PROPERTY_LEVELS,
 ) -> list[EventGroup]:
     """ "Any activity" (all types seen), one group per event type, and its most common places.
 
@@ -224,19 +244,33 @@ def auto_event_groups(
     ``/pricing/enterprise``, tested with ``starts_with``) or the value of another
     property such as ``form`` (tested with ``equals``), kept when at least
     ``min_contacts`` leads have it, so rare pages do not flood the table.
+    ``place_properties=None``: ``url`` and every other text property with at most
+    ``max_levels`` values in a type (a campaign, a plan, a form; not free text or
+    ids). Numeric properties of a type (deal size, seconds on the page) with values
+    for at least ``min_contacts`` leads are aggregated by the type's group (sum, max
+    and last value: :func:`event_features`).
     """
     types = events["type"].astype(str)
     # "any activity": every type seen, listed, because an event rule needs its types
     groups: list[EventGroup] = [EventGroup(name="any", on=tuple(sorted(types.unique())))]
     for etype in sorted(types.unique()):
         of_type = events[types == etype]
-        groups.append(EventGroup(name=_slug(etype), on=(etype,)))
-        for prop in place_properties:
+        props = [c for c in of_type.columns if c not in (*EVENT_FIXED, "i")]
+        numeric = tuple(p for p in props if _numeric_property(of_type, p, min_contacts))
+        groups.append(EventGroup(name=_slug(etype), on=(etype,), numeric=numeric))
+        chosen = (
+            place_properties
+            if place_properties is not None
+            else ["url", *(p for p in props if p != "url" and p not in numeric)]
+        )
+        for prop in chosen:
             if prop not in of_type.columns:
                 continue
             text = as_text_series(of_type[prop])
             if text.isna().all():
                 continue
+            if prop != "url" and place_properties is None and text.nunique() > max_levels:
+                continue  # free text, ids, dates: not a handful of values to count
             if prop == "url":
                 # per distinct url, not per event: millions of events, a few thousand urls
                 codes, uniques = pd.factorize(text)
@@ -260,6 +294,29 @@ def auto_event_groups(
                     )
                 )
     return groups
+
+
+def _numeric_property(events: pd.DataFrame, prop: str, min_contacts: int) -> bool:
+    """A property that holds numbers (a numeric column, or text that is nearly all
+    numbers), with values for at least ``min_contacts`` leads and more than one value."""
+    column = events[prop]
+    if pd.api.types.is_bool_dtype(column) or pd.api.types.is_datetime64_any_dtype(column):
+        return False
+    values = _as_numbers(column)
+    filled = values.notna()
+    if not filled.any() or values[filled].nunique() < 2:
+        return False
+    if not pd.api.types.is_numeric_dtype(column):
+        text = as_text_series(column)
+        if filled.sum() < 0.95 * text.notna().sum():
+            return False
+    return bool(events.loc[filled.to_numpy(), "contact_id"].nunique() >= min_contacts)
+
+
+def _as_numbers(column: pd.Series) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        return column.astype(float)
+    return pd.to_numeric(as_text_series(column), errors="coerce")
 
 
 def _first_segment(url: str | None) -> str | None:
@@ -342,8 +399,56 @@ def event_features(
         infos[name] = FeatureInfo(
             name, "decay", group.on, dict(group.where), half_life_days=half_life_days
         )
+        for prop in getattr(group, "numeric", ()):
+            _property_features(
+                ev, mask & (age <= w), ev_pos, age, n, group, prop, w, columns, infos
+            )
     frame = pd.DataFrame(columns, index=index)
     return frame, infos
+
+
+def _property_features(
+    ev: pd.DataFrame,
+    mask: np.ndarray,
+    ev_pos: np.ndarray,
+    age: np.ndarray,
+    n: int,
+    group: EventGroup,
+    prop: str,
+    window: float,
+    columns: dict[str, np.ndarray],
+    infos: dict[str, FeatureInfo],
+) -> None:
+    """Sum, max and last value of a numeric property over the group's events in the
+    window before the snapshot (``mask`` already holds the point-in-time cut)."""
+    values = (
+        _as_numbers(ev[prop]).to_numpy(dtype=float)
+        if prop in ev.columns
+        else np.full(len(ev), np.nan)
+    )
+    use = mask & ~np.isnan(values)
+    pos, val, agev = ev_pos[use], values[use], age[use]
+    base = f"{group.name}_{_slug(prop)}"
+    total = np.bincount(pos, weights=val, minlength=n)
+    top = np.full(n, np.nan)
+    np.fmax.at(top, pos, val)
+    last = np.full(n, np.nan)
+    if pos.size:
+        latest = pd.DataFrame({"p": pos, "a": agev, "v": val}).sort_values("a", kind="stable")
+        latest = latest.drop_duplicates("p")  # the smallest age: the latest event
+        last[latest["p"].to_numpy()] = latest["v"].to_numpy()
+    for stat, data in (("sum", total), ("max", top), ("last", last)):
+        name = f"{base}_{stat}_{window:g}d"
+        columns[name] = data
+        infos[name] = FeatureInfo(
+            name,
+            "property",
+            group.on,
+            dict(group.where),
+            within_days=window,
+            prop=prop,
+            stat=stat,
+        )
 
 
 def _seen_events(events: pd.DataFrame, ids: pd.Series, snap: pd.Series) -> pd.DataFrame:
@@ -399,6 +504,81 @@ def features_as_of(
     return pd.DataFrame(data, index=X.index)[list(columns)]
 
 
+RATE_SHIFT_WARN = 0.03  # warn when filtering moves the positive rate by more than 3 points
+HORIZON_QUANTILE = 0.99
+
+
+def _data_end(
+    given: Any, outcome: pd.Series, created: pd.Series | None, events: pd.DataFrame | None
+) -> tuple[pd.Timestamp, str | None]:
+    """The moment the data was extracted: as given, or the latest date in the data.
+
+    Snapshots are not data: ``created+30d`` of a lead created yesterday lies in the
+    future, and taking it as the data end would treat a month that has not happened
+    as observed (with no conversion in it).
+    """
+    if given is not None:
+        end = pd.Timestamp(given)
+        return (end.tz_localize("UTC") if end.tzinfo is None else end.tz_convert("UTC")), None
+    stamps = {"conversion": outcome.max()}
+    if created is not None:
+        stamps["creation date"] = created.max()
+    if events is not None and len(events):
+        stamps["event"] = to_utc(events["timestamp"], "events column 'timestamp'").max()
+    seen = {k: v for k, v in stamps.items() if not pd.isna(v)}
+    if not seen:
+        raise TrainingSetError(
+            "no dates to infer the end of the data from; pass data_end / --data-end"
+        )
+    what, end = max(seen.items(), key=lambda kv: kv[1])
+    return end, (
+        f"data end {end:%Y-%m-%d %H:%M} UTC: the latest {what} in the data "
+        "(set it with --data-end, e.g. the extraction date)"
+    )
+
+
+def infer_horizon_days(
+    snap: pd.Series, outcome: pd.Series, outcome_column: str = "converted_at"
+) -> tuple[float, str]:
+    """Days after the snapshot within which a conversion counts, read from the data.
+
+    The 99th percentile of the delays from snapshot to conversion, rounded up to a
+    whole day: a CRM whose label is "converted within 90 days of creation" gives
+    76 days for ``created+14d``; a rare conversion years later does not stretch
+    the window (it counts as not converted). 90 days when no lead converted after
+    its snapshot.
+    """
+    delay = (outcome - snap).dt.total_seconds() / 86_400
+    delay = delay[(delay > 0) & delay.notna()]
+    if delay.empty:
+        return 90.0, "horizon 90 days: no conversion after a snapshot to infer it from"
+    days = float(math.ceil(float(delay.quantile(HORIZON_QUANTILE))))
+    return days, (
+        f"horizon {days:g} days: {HORIZON_QUANTILE:.0%} of the {len(delay):,} conversions after "
+        f"a snapshot came within it ({outcome_column} minus snapshot; set it with --horizon)"
+    )
+
+
+def _rate_shift_warning(
+    before: float | None,
+    after: float | None,
+    n_before: int,
+    n_after: int,
+    excluded: dict[str, int],
+    max_shift: float,
+) -> list[str]:
+    if before is None or after is None or abs(after - before) <= max_shift:
+        return []
+    biggest = max(excluded.items(), key=lambda kv: kv[1])
+    return [
+        f"the positive rate moved from {before:.1%} ({n_before:,} leads with a snapshot) to "
+        f"{after:.1%} ({n_after:,} kept) when leaving leads out; most left out: "
+        f"{biggest[1]:,} {biggest[0]}. Leads left out for their age alone keep the kept rate "
+        "honest (the open windows' conversions are not known yet), but the model learns from "
+        "older leads only: check --horizon and --data-end, and that recent leads are like them"
+    ]
+
+
 # --------------------------------------------------------------- the label --
 
 
@@ -408,7 +588,7 @@ def build_training_set(
     *,
     outcome_column: str = "converted_at",
     snapshot: str = "created+14d",
-    horizon_days: float = 90.0,
+    horizon_days: float | None = None,
     created_column: str = "created_at",
     data_end: Any = None,
     exclude: Sequence[str] = (),
@@ -416,13 +596,19 @@ def build_training_set(
     half_life_days: float = 30.0,
     groups: Sequence[EventGroup] | None = None,
     on_leak: Literal["error", "drop", "warn"] = "error",
+    max_rate_shift: float = RATE_SHIFT_WARN,
 ) -> TrainingSet:
     """One leakage-free row per lead: profile fields and event features as of the snapshot.
 
     ``outcome_column`` holds when the lead converted (empty when it did not);
     ``exclude`` names columns that are not features (other stage dates, owner...).
-    ``data_end`` is when the data was extracted (default: the latest timestamp seen);
-    leads whose horizon ends after it and who have not converted are left out.
+    ``data_end`` is when the data was extracted (default: the latest event, outcome
+    or creation date seen); ``horizon_days`` how long after the snapshot a conversion
+    counts (default: inferred, see :func:`infer_horizon_days`). A lead whose window
+    ``(snapshot, snapshot + horizon]`` ends after the data end is left out whatever
+    its outcome. ``TrainingSet.choices`` says what the defaults chose, and
+    ``TrainingSet.warnings`` flags a positive rate that the filtering moved by more
+    than ``max_rate_shift``.
     """
     _require(contacts, ["contact_id", outcome_column], "contacts")
     contacts = contacts.reset_index(drop=True)
@@ -436,30 +622,41 @@ def build_training_set(
         raise TrainingSetError(f"contacts: row {row}, duplicate contact_id '{dupes.iloc[0]}'")
     snap = snapshot_times(contacts, snapshot, created_column)
     outcome = to_utc(contacts[outcome_column], f"contacts column '{outcome_column}'")
-    if data_end is None:
-        stamps = [outcome.max(), snap.max()]
-        if events is not None and len(events):
-            stamps.append(to_utc(events["timestamp"], "events column 'timestamp'").max())
-        end = max(s for s in stamps if not pd.isna(s))
-    else:
-        end = pd.Timestamp(data_end)
-        end = end.tz_localize("UTC") if end.tzinfo is None else end.tz_convert("UTC")
+    created = (
+        to_utc(contacts[created_column], f"contacts column '{created_column}'")
+        if created_column in contacts.columns
+        else None
+    )
+    choices: list[str] = []
+    end, end_choice = _data_end(data_end, outcome, created, events)
+    if end_choice:
+        choices.append(end_choice)
+    if horizon_days is None:
+        horizon_days, horizon_choice = infer_horizon_days(snap, outcome, outcome_column)
+        choices.append(horizon_choice)
     horizon = pd.to_timedelta(horizon_days, unit="D")
 
     no_snapshot = snap.isna()
     already = outcome.notna() & (outcome <= snap)
     label = outcome.notna() & (outcome > snap) & (outcome <= snap + horizon)
-    censored = ~label & (snap + horizon > end)
     future = snap > end
+    # the same rule for every lead: an open window is left out, converted or not
+    censored = (snap + horizon > end) & ~future
     keep = ~(no_snapshot | already | censored | future)
     excluded = {
         "no snapshot (e.g. never reached the snapshot stage)": int(no_snapshot.sum()),
         "converted before the snapshot": int((already & ~no_snapshot).sum()),
-        "horizon not over at the end of the data": int(
-            (censored & ~already & ~no_snapshot & ~future).sum()
-        ),
-        "snapshot after the end of the data": int((future & ~no_snapshot).sum()),
+        "horizon not over at the end of the data": int((censored & ~already & ~no_snapshot).sum()),
+        "snapshot after the end of the data": int((future & ~no_snapshot & ~already).sum()),
     }
+    # before filtering: every lead with a snapshot, not yet converted at it, labelled
+    # with what is known at the data end (an open window counts as "not yet")
+    candidates = ~(no_snapshot | already | future)
+    rate_before = float(label[candidates].mean()) if candidates.any() else None
+    rate_after = float(label[keep].mean()) if keep.any() else None
+    warnings_out = _rate_shift_warning(
+        rate_before, rate_after, int(candidates.sum()), int(keep.sum()), excluded, max_rate_shift
+    )
     # the creation date is the snapshot's anchor, not a fact about the lead
     drop = {"contact_id", outcome_column, created_column, *exclude}
     if snapshot.startswith("column:"):
@@ -472,6 +669,12 @@ def build_training_set(
     X = kept[profile_cols].copy()
     X.index = pd.Index(ids[keep].iloc[order].to_numpy(), name="contact_id")
     infos: dict[str, FeatureInfo] = {c: FeatureInfo(c) for c in profile_cols}
+    property_findings: list[LeakageFinding] = []
+    if events is not None and len(events):
+        property_findings = _late_property_dates(events, ids, snap, max_late_share=0.01)
+        if on_leak == "drop" and property_findings:
+            # the property never reaches a feature: no place, no aggregate from it
+            events = events.drop(columns=[f.column.split(".", 1)[1] for f in property_findings])
     if events is not None and len(events) and groups is None:
         # places are chosen from what was seen before the snapshots only
         groups = auto_event_groups(_seen_events(events, ids, snap))
@@ -491,7 +694,16 @@ def build_training_set(
         infos.update(ev_infos)
     y = pd.Series(label[keep].iloc[order].to_numpy().astype(int), index=X.index, name="converted")
     snapshot_at = pd.Series(snap_kept.to_numpy(), index=X.index, name="snapshot_at")
-    findings = check_leakage(X, y, snapshot_at)
+    ages = (
+        pd.Series(
+            ((snap - created)[keep].iloc[order].dt.total_seconds() / 86_400).to_numpy(),
+            index=X.index,
+            name="snapshot_age_days",
+        )
+        if created is not None
+        else None
+    )
+    findings = property_findings + check_leakage(X, y, snapshot_at)
     result = TrainingSet(
         X=X,
         y=y,
@@ -502,6 +714,13 @@ def build_training_set(
         groups=list(groups or []),
         windows=tuple(float(w) for w in windows),
         half_life_days=half_life_days,
+        horizon_days=float(horizon_days),
+        data_end=end,
+        choices=choices,
+        warnings=warnings_out,
+        rate_before=rate_before,
+        rate_after=rate_after,
+        snapshot_age_days=ages,
     )
     leaks = [f for f in findings if f.severity == "leak"]
     if leaks:
@@ -512,10 +731,10 @@ def build_training_set(
                 "or pass on_leak='drop' / --on-leak drop."
             )
         if on_leak == "drop":
-            cols = sorted({f.column for f in leaks})
+            cols = sorted({f.column for f in leaks if f.column in X.columns})
             result.X = X.drop(columns=cols)
             result.infos = {k: v for k, v in infos.items() if k not in cols}
-            result.dropped_columns = cols
+            result.dropped_columns = sorted({f.column for f in leaks})
         else:
             warnings.warn(message, stacklevel=2)
     return result
@@ -602,6 +821,37 @@ def check_leakage(
     return findings
 
 
+def _late_property_dates(
+    events: pd.DataFrame, ids: pd.Series, snap: pd.Series, max_late_share: float
+) -> list[LeakageFinding]:
+    """Event properties holding dates after the lead's snapshot, on events seen before
+    it (a ``closed_at`` written onto a visit by a later sync): a leak, named
+    ``events.<property>``, even though the events themselves are on time."""
+    seen = _seen_events(events, ids.astype(str), snap)
+    if seen.empty:
+        return []
+    limit = pd.Series(_ns(snap), index=ids.astype(str).to_numpy())
+    snap_of = (
+        pd.Series(
+            limit.reindex(seen["contact_id"].astype(str).to_numpy()).to_numpy(), index=seen.index
+        )
+        .astype("datetime64[ns]")
+        .dt.tz_localize("UTC")
+    )
+    findings = []
+    for prop in (c for c in seen.columns if c not in (*EVENT_FIXED, "i")):
+        late = _late_share(seen[prop], snap_of)
+        if late is not None and late > max_late_share:
+            findings.append(
+                LeakageFinding(
+                    f"events.{prop}",
+                    f"{late:.0%} of the events seen before the snapshot carry a {prop} after it",
+                    late,
+                )
+            )
+    return findings
+
+
 def _late_share(series: pd.Series, snapshot_at: pd.Series) -> float | None:
     if pd.api.types.is_datetime64_any_dtype(series):
         stamps = series
@@ -615,7 +865,13 @@ def _late_share(series: pd.Series, snapshot_at: pd.Series) -> float | None:
         # only columns that really hold dates: ISO-like text with a year
         if not sample.str.match(r"^\d{4}-\d{2}-\d{2}").mean() > 0.9:
             return None
-        stamps = pd.to_datetime(as_text_series(series), errors="coerce", utc=True, format="ISO8601")
+        # the raw text: as_text_series lower-cases, and "2026-01-05t10:00:00z" is no ISO date
+        raw = (
+            series.astype(object)
+            .where(series.notna(), None)
+            .map(lambda v: v.strip() if isinstance(v, str) else v)
+        )
+        stamps = pd.to_datetime(raw, errors="coerce", utc=True, format="ISO8601")
     stamps = stamps.dt.tz_localize("UTC") if getattr(stamps.dt, "tz", None) is None else stamps
     stamps = stamps.dt.tz_convert("UTC")
     filled = stamps.notna().to_numpy()

@@ -202,3 +202,34 @@ def evaluate_scores(
     if grade is not None:
         out["grades"] = by_band(y_arr, grade).sort_values("band").to_dict("records")
     return out
+
+
+def auc_gain(
+    y: Any, better: Any, other: Any, n_boot: int = 200, level: float = 0.9, seed: int = 0
+) -> dict[str, float]:
+    """ROC AUC of ``better`` minus that of ``other`` on the same leads, with a paired
+    percentile bootstrap interval (both scores resampled together, so the noise of
+    the lead sample that both share cancels out)."""
+    from sklearn.metrics import roc_auc_score
+
+    y_arr, a = _arrays(y, better)
+    _, b = _arrays(y, other)
+    gain = float(roc_auc_score(y_arr, a) - roc_auc_score(y_arr, b))
+    rng = np.random.default_rng(seed)
+    n = len(y_arr)
+    gains = []
+    for _ in range(n_boot):
+        idx = rng.integers(0, n, n)
+        yb = y_arr[idx]
+        if yb.min() == yb.max():
+            continue
+        gains.append(roc_auc_score(yb, a[idx]) - roc_auc_score(yb, b[idx]))
+    if not gains:
+        return {"gain": gain, "low": float("nan"), "high": float("nan"), "level": level}
+    lo, hi = (1 - level) / 2 * 100, (1 + level) / 2 * 100
+    return {
+        "gain": gain,
+        "low": float(np.percentile(gains, lo)),
+        "high": float(np.percentile(gains, hi)),
+        "level": level,
+    }

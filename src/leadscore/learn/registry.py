@@ -7,6 +7,7 @@ A registry is a directory::
       registry.json          every version: method, status, window, metrics, features
       v0001/model.pkl        the fitted learner and how to rebuild its features
       v0001/model.yaml       lift and scorecard models: the scoring-model YAML
+      v0001/training_ids.txt the contact ids the stored model was fit on
 
 ``model.pkl`` is a pickle: load registries you trust only (your own training runs).
 
@@ -14,8 +15,14 @@ Retraining (``train_and_register``): the newest ``holdout_fraction`` of leads (b
 snapshot) is the holdout, and never a lead the champion was trained on (only leads
 whose snapshot is after the champion's training window); the challenger is trained
 on the older leads and scored on the holdout, and so is the current champion (its
-features rebuilt with its own feature definitions). The challenger becomes champion only if it beats the champion's
-ROC AUC there by ``min_improvement``; then it is refit on all leads.
+features rebuilt with its own feature definitions), and so is a plain one-hot
+logistic regression fitted on the same rows (:mod:`leadscore.learn.baseline`).
+The challenger becomes champion only if its ROC AUC beats the champion's by more
+than the noise (the lower end of a paired bootstrap 90 % interval of the gain above
+``min_improvement``) and, for the predictive model, the baseline's by more than the
+noise too (lift points and scorecards, readable, need only not be worse beyond
+it); then it is refit on all leads. Otherwise it is kept as a ``candidate`` with
+the reason in ``decision``.
 """
 
 from __future__ import annotations
@@ -31,11 +38,16 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from leadscore.learn.baseline import PlainLogistic
 from leadscore.learn.features import EventGroup, TrainingSet, event_features, features_as_of
+from leadscore.learn.metrics import auc_gain
 from leadscore.learn.tabular import FeatureInfo
 
 Method = Literal["lift", "scorecard", "predictive"]
 REGISTRY_FILE = "registry.json"
+TRAINING_IDS_FILE = "training_ids.txt"
+# the bootstrap interval a promotion must clear (two-sided; the lower end is a 5 % test)
+PROMOTION_LEVEL = 0.9
 
 
 class RegistryError(ValueError):
@@ -122,13 +134,27 @@ class ModelBundle:
         """``predict_proba`` and ``top_factors`` together (one pass when the learner can)."""
         if hasattr(self.learner, "predict_with_factors"):
             proba, factors = self.learner.predict_with_factors(X[self.columns], n)
-            return np.asarray(proba), list(factors)
+            return np.asarray(proba), self._with_sentences(list(factors))
         return self.predict_proba(X), self.top_factors(X, n)
+
+    def _with_sentences(
+        self, factors: list[dict[str, list[dict[str, Any]]]]
+    ) -> list[dict[str, list[dict[str, Any]]]]:
+        """Each factor also says what it means in words (``sentence``), for the CLI,
+        the service and the dashboard."""
+        from leadscore.learn.tabular import FeatureInfo, factor_sentence
+
+        for lead in factors:
+            for side in lead.values():
+                for f in side:
+                    info = self.infos.get(f["feature"]) or FeatureInfo(f["feature"])
+                    f["sentence"] = factor_sentence(info, f["value"])
+        return factors
 
     def top_factors(self, X: pd.DataFrame, n: int = 3) -> list[dict[str, list[dict[str, Any]]]]:
         """Per lead, the ``n`` strongest positive and negative contributions."""
         if hasattr(self.learner, "top_factors"):
-            return list(self.learner.top_factors(X[self.columns], n))
+            return self._with_sentences(list(self.learner.top_factors(X[self.columns], n)))
         contrib = self.learner.contributions(X[self.columns])
         out = []
         values = X[contrib.columns]
@@ -148,7 +174,7 @@ class ModelBundle:
                     ],
                 }
             )
-        return out
+        return self._with_sentences(out)
 
 
 def _factor(name: str, value: Any, contribution: float) -> dict[str, Any]:
@@ -174,10 +200,28 @@ def make_bundle(
         reference_features=pd.DataFrame(),
         settings=dict(settings or {}),
     )
+    ages = snapshot_age_summary(ts)
+    if ages is not None:
+        bundle.settings.setdefault("snapshot_age_days", ages)
     bundle.reference_scores = bundle.score(ts.X)
     # a sample of the training features, the reference for the per-feature drift check
     bundle.reference_features = ts.X.iloc[:: max(len(ts.X) // 20_000, 1)].copy()
     return bundle
+
+
+def snapshot_age_summary(ts: TrainingSet) -> dict[str, float] | None:
+    """Days from creation to snapshot in the training rows (5th, 50th and 95th
+    percentiles): how old a lead was when the model saw it. Scoring leads at a very
+    different age asks the model about a moment it never learned from."""
+    ages = ts.snapshot_age_days
+    if ages is None or ages.dropna().empty:
+        return None
+    q = ages.dropna().quantile([0.05, 0.5, 0.95])
+    return {
+        "p5": round(float(q.iloc[0]), 2),
+        "median": round(float(q.iloc[1]), 2),
+        "p95": round(float(q.iloc[2]), 2),
+    }
 
 
 # ------------------------------------------------------------------ predictor --
@@ -229,9 +273,14 @@ def load_predictor(path: str | Path, method: str = "predictive") -> Predictor:
         reg = Registry(path)
         version = reg.champion(method)
         if version is None:
-            raise RegistryError(
-                f"{path}: no champion {method} model; run `leadscore train --method {method}`"
+            latest = reg.candidates(method)[-1:] if reg.index_path.exists() else []
+            hint = (
+                f"; {latest[0]['version']} is a candidate, not promoted ({latest[0].get('decision')}): "
+                f"pass {path / latest[0]['version']} to use it anyway"
+                if latest
+                else f"; run `leadscore train --method {method}`"
             )
+            raise RegistryError(f"{path}: no champion {method} model{hint}")
         return Predictor(reg.load(version), version)
     if path.is_dir():
         path = path / "model.pkl"
@@ -291,11 +340,27 @@ class Registry:
                 return e
         raise RegistryError(f"{self.root}: no version {version}")
 
+    def training_ids(self, version: str) -> set[str] | None:
+        """The contact ids the version was fit on, or None when not recorded (older
+        registries): then only its training window is known."""
+        path = self.root / version / TRAINING_IDS_FILE
+        if not path.exists():
+            return None
+        return set(path.read_text(encoding="utf-8").split())
+
+    def candidates(self, method: str) -> list[dict[str, Any]]:
+        return [e for e in self.entries() if e["method"] == method and e["status"] == "candidate"]
+
     def load(self, version: str) -> ModelBundle:
         return load_bundle(self.root / version / "model.pkl")
 
     def add(
-        self, bundle: ModelBundle, info: dict[str, Any], yaml_text: str | None, promote: bool
+        self,
+        bundle: ModelBundle,
+        info: dict[str, Any],
+        yaml_text: str | None,
+        promote: bool,
+        training_ids: Sequence[str] | None = None,
     ) -> str:
         from leadscore.io import atomic_path
 
@@ -307,6 +372,10 @@ class Registry:
             pickle.dump(bundle, handle, protocol=pickle.HIGHEST_PROTOCOL)
         if yaml_text is not None:
             (folder / "model.yaml").write_text(yaml_text, encoding="utf-8")
+        if training_ids is not None:
+            # the leads the stored model was fit on: `evaluate` refuses to judge it on them
+            with atomic_path(folder / TRAINING_IDS_FILE) as tmp:
+                tmp.write_text("".join(f"{i}\n" for i in training_ids), encoding="utf-8")
         if promote:
             for e in entries:
                 if e["method"] == bundle.method and e["status"] == "champion":
@@ -315,7 +384,7 @@ class Registry:
             {
                 "version": version,
                 "method": bundle.method,
-                "status": "champion" if promote else "challenger",
+                "status": "champion" if promote else "candidate",
                 "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "features": bundle.columns,
                 **info,
@@ -362,6 +431,8 @@ def train_and_register(
     min_improvement: float = 0.0,
     params: dict[str, Any] | None = None,
     settings: dict[str, Any] | None = None,
+    extra_info: dict[str, Any] | None = None,
+    promote: Literal["auto", "always"] = "auto",
 ) -> TrainResult:
     """Train a challenger, compare it with the champion on the newest leads, register it."""
     from leadscore.learn.metrics import evaluate_scores
@@ -396,9 +467,27 @@ def train_and_register(
     bundle = make_bundle(method, challenger, train, settings)
     ch_scores = bundle.score(hold.X)
     ch_metrics = _summary(evaluate_scores(hold.y, ch_scores, n_boot=100))
+    base_scores = PlainLogistic().fit(train.X, train.y).score(hold.X)
+    vs_base = auc_gain(hold.y, ch_scores, base_scores, level=PROMOTION_LEVEL)
+    ch_metrics["baseline_roc_auc"] = round(ch_metrics["roc_auc"] - vs_base["gain"], 4)
+    ch_metrics["vs_baseline"] = vs_base
+    # A predictive model must earn its opacity: beat the plain baseline beyond the
+    # noise. Lift points and scorecards are readable: as good as it within the noise
+    # (not worse beyond it) is enough.
+    if method == "predictive":
+        beats_base = vs_base["low"] > 0
+        base_rule = "must beat it beyond the noise"
+    else:
+        beats_base = vs_base["high"] > 0
+        base_rule = "must not be worse beyond the noise"
+    reasons = [
+        f"challenger ROC AUC {ch_metrics['roc_auc']:.4f} on the newest {len(hold.y):,} leads",
+        f"plain logistic regression {ch_metrics['baseline_roc_auc']:.4f}: "
+        f"{_gain_words(vs_base)} ({base_rule})",
+    ]
+    promoted = beats_base
 
     champ_metrics = None
-    promoted, reason = True, "no champion yet"
     if champ_version is not None:
         champ = registry.load(champ_version)
         ids = pd.Series(hold.X.index)
@@ -406,13 +495,24 @@ def train_and_register(
             contacts.set_index(contacts["contact_id"].astype(str)).loc[ids].reset_index(drop=True)
         )
         champ_X = champ.features(rows, events, hold.snapshot_at.reset_index(drop=True))
-        champ_metrics = _summary(evaluate_scores(hold.y, champ.score(champ_X), n_boot=100))
-        promoted = ch_metrics["roc_auc"] > champ_metrics["roc_auc"] + min_improvement
-        reason = (
-            f"challenger ROC AUC {ch_metrics['roc_auc']:.4f} vs champion {champ_version} "
-            f"{champ_metrics['roc_auc']:.4f} on the newest {len(hold.y)} leads"
-            + (f" (must beat by {min_improvement:g})" if min_improvement else "")
+        champ_scores = champ.score(champ_X)
+        champ_metrics = _summary(evaluate_scores(hold.y, champ_scores, n_boot=100))
+        vs_champ = auc_gain(hold.y, ch_scores, champ_scores, level=PROMOTION_LEVEL)
+        champ_metrics["vs_challenger"] = vs_champ
+        beats_champ = vs_champ["low"] > min_improvement
+        promoted = promoted and beats_champ
+        reasons.append(
+            f"champion {champ_version} {champ_metrics['roc_auc']:.4f}: {_gain_words(vs_champ)} "
+            f"(must beat it beyond the noise"
+            + (f" and by {min_improvement:g}" if min_improvement else "")
+            + ")"
         )
+    else:
+        reasons.append("no champion yet")
+    if promote == "always" and not promoted:
+        promoted = True
+        reasons.append("promoted by hand (--promote) regardless")
+    reason = "; ".join(reasons)
     if promoted:
         # the newest outcomes matter most: the promoted model is refit on every lead
         final = fit_learner(method, ts, params)
@@ -435,12 +535,29 @@ def train_and_register(
         "metrics": ch_metrics,
         "champion_metrics": champ_metrics,
         "decision": reason,
+        "snapshot_age_days": bundle.settings.get("snapshot_age_days"),
+        "training_ids": {"file": f"{TRAINING_IDS_FILE}", "leads": len(window)},
         "settings": dict(settings or {}),
         "params": dict(params or {}),
     }
-    version = registry.add(bundle, info, yaml_text, promoted)
+    info.update(extra_info or {})
+    version = registry.add(bundle, info, yaml_text, promoted, training_ids=list(window.index))
     return TrainResult(
         version, promoted, ch_metrics, champ_version, champ_metrics, reason, yaml_text
+    )
+
+
+def _gain_words(gain: dict[str, float]) -> str:
+    level = f"{gain['level']:.0%}"
+    where = (
+        "beyond the noise"
+        if gain["low"] > 0
+        else "worse beyond the noise"
+        if gain["high"] < 0
+        else "within the noise"
+    )
+    return (
+        f"{gain['gain']:+.4f} ({level} interval {gain['low']:+.4f} to {gain['high']:+.4f}, {where})"
     )
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 
 from leadscore.rules.values import NUMBER_RE
 
-FeatureKind = Literal["field", "event_count", "event_days", "recency", "decay"]
+FeatureKind = Literal["field", "event_count", "event_days", "recency", "decay", "property"]
 
 MISSING = "__missing__"
 OTHER = "__other__"
@@ -43,6 +43,9 @@ class FeatureInfo:
     within_days: float | None = None
     half_life_days: float | None = None
     label: str = ""
+    # kind="property": the numeric event property and how it is aggregated (sum/max/last)
+    prop: str = ""
+    stat: str = ""
 
     def describe(self) -> str:
         """Words a marketer understands, used in rule descriptions and reports."""
@@ -65,6 +68,8 @@ class FeatureInfo:
             return f"days with {what} in the last {self.within_days:g} days"
         if self.kind == "recency":
             return f"days since last {what}"
+        if self.kind == "property":
+            return f"{self.stat} of {self.prop} over {what} in the last {self.within_days:g} days"
         return f"{what}, decayed (half-life {self.half_life_days:g} days)"
 
 
@@ -190,3 +195,105 @@ def nice_number(value: float) -> float | int:
     if np.isfinite(value) and float(value).is_integer():
         return int(value)
     return float(value)
+
+
+# ----------------------------------------------------------- plain sentences --
+
+# event type -> (verb in the past tense, what is acted on, its form with a place, noun)
+_ACTIONS: dict[str, tuple[str, str, str, str]] = {
+    "page_view": ("visited", "the website", "the {} page", "page views"),
+    "pageview": ("visited", "the website", "the {} page", "page views"),
+    "visit": ("visited", "the website", "the {} page", "visits"),
+    "email_open": ("opened", "e-mails", "{} e-mails", "e-mail opens"),
+    "email_click": ("clicked", "e-mails", "{} e-mails", "e-mail clicks"),
+    "form_submit": ("submitted", "forms", "the {} form", "form submissions"),
+    "form": ("submitted", "forms", "the {} form", "form submissions"),
+    "webinar": ("attended", "webinars", "the {} webinar", "webinars"),
+    "download": ("downloaded", "content", "{}", "downloads"),
+    "purchase": ("bought", "something", "{}", "purchases"),
+}
+
+
+def _action(info: FeatureInfo) -> tuple[str, str, str]:
+    """(verb, object, noun) for the events a feature counts:
+    ("visited", "the /careers page", "page views")."""
+    if len(info.on) != 1:
+        if info.where:
+            return "had", f"events with {_where_phrase(info.where)}", "events"
+        return "was active", "", "events"
+    etype = info.on[0]
+    verb, plain, placed, noun = _ACTIONS.get(
+        etype, ("had", f"'{etype}' events", f"'{etype}' events with {{}}", f"'{etype}' events")
+    )
+    if not info.where:
+        return verb, plain, noun
+    return verb, placed.format(_where_value(info.where)), noun
+
+
+def _join(*parts: str) -> str:
+    return " ".join(p for p in parts if p)
+
+
+def _where_value(where: dict[str, Any]) -> str:
+    values = [
+        str(next(iter(test.values()))) if isinstance(test, dict) and len(test) == 1 else str(test)
+        for test in where.values()
+    ]
+    return ", ".join(values)
+
+
+def _where_phrase(where: dict[str, Any]) -> str:
+    return ", ".join(_where_words(k, v) for k, v in where.items())
+
+
+def _times(n: float, unit: str = "time") -> str:
+    count = int(n) if float(n).is_integer() else round(float(n), 1)
+    return f"{count} {unit}" + ("" if count == 1 else "s")
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def factor_sentence(info: FeatureInfo, value: Any) -> str:
+    """What a feature's value means for one lead, in words a sales rep reads:
+    "Visited the /careers page 5 times in the last 90 days", "Industry is software",
+    "Last opened webinar e-mails 3 days ago"."""
+    missing = value is None or (isinstance(value, float) and np.isnan(value))
+    if info.kind == "field":
+        name = info.name.replace("_", " ")
+        name = name[:1].upper() + name[1:]
+        if missing:
+            return f"{name} is not filled in"
+        shown = _number(value) if isinstance(value, int | float) else str(value)
+        return f"{name} is {shown}"
+    verb, what, noun = _action(info)
+    window = f"in the last {info.within_days:g} days" if info.within_days else ""
+    n = 0.0 if missing else float(value)
+    if info.kind == "event_count":
+        if n == 0:
+            return _join("Never", verb, what, window)
+        return _join(verb.capitalize(), what, _times(n), window)
+    if info.kind == "event_days":
+        return _join(verb.capitalize(), what, "on", _times(n, "day"), window)
+    if info.kind == "recency":
+        if missing or np.isinf(n):
+            return _join("Never", verb, what)
+        ago = "today" if n < 1 else f"{_times(round(n), 'day')} ago"
+        return _join("Last", verb, what, ago)
+    if info.kind == "decay":
+        if n < 0.05:
+            return _join("Not", verb, what, "recently")
+        return _join(
+            verb.capitalize(),
+            what,
+            f"recently (weight {n:.1f}; each time counts half after {info.half_life_days:g} days)",
+        )
+    if info.kind == "property":
+        prop = info.prop.replace("_", " ")
+        if missing:
+            return _join("No", prop, "recorded on", noun, window)
+        stat = {"sum": "in total", "max": "at most", "last": "the latest"}.get(info.stat, info.stat)
+        amount = _number(n)
+        return f"{prop.capitalize()} on {noun} {window}: {amount} {stat}".replace("  ", " ")
+    return f"{info.describe()}: {value}"

@@ -187,9 +187,12 @@ def predict(
     leads: Sequence[tuple[Contact, Sequence[Event]]],
     as_of: datetime | Sequence[datetime],
     factors: int = 0,
+    snapshot: str | None = None,
 ) -> list[Prediction]:
     """Probabilities (and the ``factors`` strongest factors each way) for stored leads,
-    with features as of ``as_of`` (one moment, or one per lead)."""
+    with features as of ``as_of`` (one moment, or one per lead), or, with ``snapshot``
+    (``"created+30d"``, a profile field holding a date), as of each lead's snapshot
+    when it is before ``as_of`` (see :func:`leadscore.learn.apply.scoring_moments`)."""
     import pandas as pd
 
     if not leads:
@@ -198,6 +201,11 @@ def predict(
     moment: Any = as_of
     if not isinstance(as_of, datetime):
         moment = pd.Series(pd.to_datetime(list(as_of), utc=True))
+    elif snapshot is not None:
+        from leadscore.learn.apply import scoring_moments
+
+        created = str(champion.predictor.bundle.settings.get("created_column", "created_at"))
+        moment, _ = scoring_moments(people, as_of, snapshot, created)
     X = champion.predictor.features(people, events, moment)
     if factors:
         both, tops = champion.predictor.predict_with_factors(X, factors)

@@ -200,7 +200,8 @@ def _factor_views(champ: Any, factors: list[dict[str, Any]]) -> list[FactorView]
         out.append(
             FactorView(
                 feature=f["feature"],
-                label=info.describe() if info is not None else f["feature"],
+                # the model's own sentence for this lead's value, when it gives one
+                label=f.get("sentence") or (info.describe() if info is not None else f["feature"]),
                 value=f["value"],
                 value_text=_value_text(f["value"], f["feature"]),
                 contribution=float(f["contribution"]),
