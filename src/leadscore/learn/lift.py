@@ -250,7 +250,10 @@ def dump_yaml(model: dict[str, Any]) -> str:
     import yaml
 
     class _Dumper(yaml.SafeDumper):
-        pass
+        # A value shared by two rules is written twice: the model loader refuses
+        # YAML anchors and aliases (they are how a "billion laughs" bomb is built).
+        def ignore_aliases(self, data: object) -> bool:
+            return True
 
     def _float(dumper: yaml.SafeDumper, value: float) -> yaml.ScalarNode:
         if np.isfinite(value) and float(value).is_integer() and abs(value) < 1e15:

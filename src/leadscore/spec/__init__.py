@@ -111,7 +111,14 @@ def model_from_dict(data: dict[str, Any], source: str = "<model>") -> ScoringMod
 def dump_model(model: ScoringModel) -> str:
     """The model as YAML in the same language a marketer writes."""
     data = _plain(model)
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    return yaml.dump(data, Dumper=_NoAliases, sort_keys=False, allow_unicode=True, width=100)
+
+
+class _NoAliases(yaml.SafeDumper):
+    """Shared values written in full: the loader refuses anchors and aliases."""
+
+    def ignore_aliases(self, data: object) -> bool:
+        return True
 
 
 def _validate(located: LocatedYaml, source: str) -> ScoringModel:
