@@ -154,6 +154,7 @@ def get_lead(store: Store, contact_id: str, events_limit: int = 100) -> dict[str
         return {
             **contact_row(row),
             "explanation": row.explanation,
+            "probability_factors": row.probability_factors,
             "anonymous_ids": sorted(anon),
             "event_count": n_events,
             "events": [event_row(e) for e in recent],

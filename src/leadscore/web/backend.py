@@ -211,17 +211,45 @@ def _factor_views(champ: Any, factors: list[dict[str, Any]]) -> list[FactorView]
 
 
 def predictive_for(request: Request, detail: D.LeadDetail) -> PredictiveView:
-    """The champion's probability and strongest factors for this lead, as of now.
+    """The champion's probability and strongest factors for this lead.
 
-    Features come from the lead's stored profile and full event history, built by
-    the model's own feature code (the code that built its training set) with the
-    snapshot at this moment.
+    The stored ones (kept with the rule scores, refreshed on events and on the
+    clock) when they are current: computed by the champion's version and the lead
+    has no unscored events. Otherwise computed now from the lead's stored profile
+    and full event history, by the model's own feature code (the code that built
+    its training set) with the snapshot at this moment.
     """
-    from leadscore.service.predictive import predict
-
     champ, why = champion(request)
     if champ is None:
         return PredictiveView(message=why)
+    stored = _stored_prediction(champ, detail.lead)
+    return stored if stored is not None else _live_prediction(champ, detail)
+
+
+def _stored_prediction(champ: Any, lead: D.LeadView) -> PredictiveView | None:
+    if (
+        lead.probability is None
+        or lead.predictive_version != champ.version
+        or lead.pending_rescoring
+        or lead.scored_as_of is None
+    ):
+        return None
+    factors = lead.probability_factors or {}
+    metrics = champ.entry.get("metrics") or {}
+    return PredictiveView(
+        probability=lead.probability,
+        version=champ.version,
+        as_of=lead.scored_as_of,
+        trained_at=champ.entry.get("created_at"),
+        holdout_auc=metrics.get("roc_auc"),
+        positive=_factor_views(champ, list(factors.get("positive") or [])),
+        negative=_factor_views(champ, list(factors.get("negative") or [])),
+    )
+
+
+def _live_prediction(champ: Any, detail: D.LeadDetail) -> PredictiveView:
+    from leadscore.service.predictive import predict
+
     now = clock.now()
     try:
         (pred,) = predict(champ, [(detail.contact, detail.events)], now, PREDICTIVE_FACTORS)

@@ -73,6 +73,9 @@ class QueueFilters:
     score: str | None = None
     min_score: float | None = None
     surging: bool = False
+    # Order by the stored predictive probability instead of grade, then score.
+    by_probability: bool = False
+    min_probability: float | None = None  # a fraction, 0..1
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,7 @@ class QueueRow:
     surging: bool
     last_activity: datetime | None
     top_reason: str
+    probability: float | None = None  # the champion predictive model's, stored
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,8 @@ def queue(
         surging=filters.surging,
         score=filters.score,
         min_score=filters.min_score,
+        by_probability=filters.by_probability,
+        min_probability=filters.min_probability,
         offset=offset,
         limit=limit,
     )
@@ -153,6 +159,7 @@ def _queue_rows(conn: Any, ids: Sequence[str]) -> list[QueueRow]:
                 c.owner,
                 c.surging,
                 c.explanation,
+                c.probability,
                 accounts.c.name.label("account_name"),
                 last,
             )
@@ -178,6 +185,7 @@ def _queue_rows(conn: Any, ids: Sequence[str]) -> list[QueueRow]:
                 surging=bool(r.surging),
                 last_activity=us_to_dt(r.last_us) if r.last_us is not None else None,
                 top_reason=top_reason(r.explanation),
+                probability=r.probability,
             )
         )
     return out
@@ -220,19 +228,22 @@ class QueueOptions:
     stages: list[str]
     owners: list[str]
     scores: list[str]
+    probability: bool = False  # some lead has a stored predictive probability
 
 
 def queue_options(store: Store, model: ScoringModel | None) -> QueueOptions:
     """Values for the filter menus: the stages and owners present, the model's grades."""
     from leadscore.service.lifecycle import STAGES
 
-    stages, owners = QueueIndex.for_store(store).present()
+    index = QueueIndex.for_store(store)
+    stages, owners = index.present()
     order = {s: i for i, s in enumerate(STAGES)}
     return QueueOptions(
         grades=grade_priority(model),
         stages=sorted(set(stages) | {"lead", "mql", "sql"}, key=lambda s: (order.get(s, 99), s)),
         owners=sorted(owners),
         scores=list(model.scores) if model is not None else [],
+        probability=index.any_probability(),
     )
 
 
@@ -289,6 +300,11 @@ class LeadView:
     scored_as_of: datetime | None
     model_version: int | None
     explanation: Mapping[str, Any] | None
+    # The champion predictive model's probability and factors stored at scored_as_of.
+    probability: float | None = None
+    probability_factors: Mapping[str, Any] | None = None
+    predictive_version: str | None = None
+    pending_rescoring: bool = False
 
 
 @dataclass
@@ -410,6 +426,10 @@ def lead_detail(store: Store, engine: ScoringEngine, contact_id: str) -> LeadDet
         scored_as_of=us_to_dt(row["scored_as_of_us"]) if row["scored_as_of_us"] else None,
         model_version=row["model_version"],
         explanation=row["explanation"],
+        probability=row.get("probability"),
+        probability_factors=row.get("probability_factors"),
+        predictive_version=row.get("predictive_version"),
+        pending_rescoring=bool(row.get("pending_rescoring")),
     )
     return LeadDetail(lead, account, people[contact_id], history[contact_id], snaps, moves, results)
 

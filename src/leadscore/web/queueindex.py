@@ -9,10 +9,10 @@ lead, ~10 MB for 100,000 leads) as numpy arrays, so a filtered, sorted page cost
 milliseconds; the page's 50 rows are then read from the store by primary key.
 
 Freshness: every change the queue can see leaves a row in an append-only table of
-the store: a rescoring writes ``score_snapshots`` (grade, scores, surge), a stage
-change or a new contact writes ``transitions``. Before each query the index reads
-the highest id of both (primary-key lookups) and re-reads only the contacts named
-by newer rows. Changes that leave no such row (an erasure, an owner change with no
+the store: a rescoring that changes anything (grade, scores, surge, predictive
+probability) writes ``score_snapshots``, a stage change or a new contact writes
+``transitions``. Before each query the index reads the highest id of both
+(primary-key lookups) and re-reads only the contacts named by newer rows. Changes that leave no such row (an erasure, an owner change with no
 model active) are caught by a row-count check on each query and a full reload every
 ``max_age`` seconds.
 """
@@ -91,6 +91,8 @@ class QueueIndex:
         self.stage = np.empty(0, dtype=np.int32)
         self.owner = np.empty(0, dtype=np.int32)
         self.surging = np.empty(0, dtype=bool)
+        # The champion predictive model's stored probability (NaN: none stored).
+        self.probability = np.empty(0, dtype=float)
         self.alive = np.empty(0, dtype=bool)
         self.scores: dict[str, np.ndarray] = {}
         self.pos: dict[str, int] = {}
@@ -111,6 +113,7 @@ class QueueIndex:
         self.stage = np.concatenate([self.stage, np.zeros(n, np.int32)])
         self.owner = np.concatenate([self.owner, np.zeros(n, np.int32)])
         self.surging = np.concatenate([self.surging, np.zeros(n, bool)])
+        self.probability = np.concatenate([self.probability, np.full(n, np.nan)])
         self.alive = np.concatenate([self.alive, np.zeros(n, bool)])
         for name in list(self.scores):
             self.scores[name] = np.concatenate([self.scores[name], np.full(n, np.nan)])
@@ -127,8 +130,9 @@ class QueueIndex:
     def _apply(self, conn: Any, rows: Iterable[Any], seen: set[str] | None) -> None:
         rows = list(rows)
         self._grow([r[0] for r in rows if r[0] not in self.pos])
-        for cid, grade, stage, owner, surging in rows:
+        for cid, grade, stage, owner, surging, probability in rows:
             i = self.pos[cid]
+            self.probability[i] = np.nan if probability is None else probability
             self.grade[i] = self.grades.code(grade)
             self.stage[i] = self.stages.code(stage)
             self.owner[i] = self.owners.code(owner)
@@ -156,7 +160,9 @@ class QueueIndex:
         self._apply(
             conn,
             conn.execute(
-                select(c.contact_id, c.grade, c.stage, c.owner, c.surging).order_by(c.contact_id)
+                select(c.contact_id, c.grade, c.stage, c.owner, c.surging, c.probability).order_by(
+                    c.contact_id
+                )
             ),
             None,
         )
@@ -197,7 +203,7 @@ class QueueIndex:
             self._apply(
                 conn,
                 conn.execute(
-                    select(c.contact_id, c.grade, c.stage, c.owner, c.surging).where(
+                    select(c.contact_id, c.grade, c.stage, c.owner, c.surging, c.probability).where(
                         c.contact_id.in_(part)
                     )
                 ),
@@ -238,6 +244,8 @@ class QueueIndex:
         surging: bool = False,
         score: str | None = None,
         min_score: float | None = None,
+        by_probability: bool = False,
+        min_probability: float | None = None,
         offset: int = 0,
         limit: int = 50,
     ) -> Match:
@@ -245,7 +253,8 @@ class QueueIndex:
 
         Priority: the position of the grade in ``priority`` (unknown grades after
         known ones, ungraded last), then ``sort_score`` descending (leads without
-        it last), then contact id.
+        it last), then contact id. With ``by_probability``: the stored probability
+        descending (leads without one last), then contact id.
         """
         self.refresh()
         with self._lock:
@@ -273,6 +282,9 @@ class QueueIndex:
                 else:
                     with np.errstate(invalid="ignore"):
                         mask &= values >= min_score
+            if min_probability is not None:
+                with np.errstate(invalid="ignore"):
+                    mask &= self.probability >= min_probability
             idx = np.flatnonzero(mask)
             total = len(idx)
             if total == 0 or offset >= total:
@@ -290,7 +302,11 @@ class QueueIndex:
                 else:
                     lut[code] = len(known) + others.index(value)
             rank = lut[self.grade[idx]]
-            values = self.scores.get(sort_score) if sort_score else None
+            if by_probability:
+                rank = np.zeros(total, dtype=np.int64)
+                values = self.probability
+            else:
+                values = self.scores.get(sort_score) if sort_score else None
             key = -values[idx] if values is not None else np.zeros(total)
             key = np.where(np.isnan(key), np.inf, key)
             # Stable sort by (rank, -score); ties keep the load order (contact id).
@@ -313,6 +329,12 @@ class QueueIndex:
         threading.Thread(target=self.refresh, name="queue-index-warm", daemon=True).start()
 
     _warming = False
+
+    def any_probability(self) -> bool:
+        """Whether any stored lead has a predictive probability (the queue shows the column)."""
+        self.refresh()
+        with self._lock:
+            return bool(np.any(~np.isnan(self.probability[self.alive])))
 
     def present(self) -> tuple[list[str], list[str]]:
         """Stages and owners that occur among the stored leads (for the filter menus)."""

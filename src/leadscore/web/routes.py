@@ -339,6 +339,12 @@ def _float(text: str | None) -> float | None:
     return value if value is None or math.isfinite(value) else None
 
 
+def _chance(text: str | None) -> float | None:
+    """A "chance at least" filter typed as a percentage, as a fraction."""
+    value = _float(text)
+    return None if value is None else min(max(value, 0.0), 100.0) / 100.0
+
+
 @router.get("/", name="queue")
 def queue_page(request: Request) -> Response:
     try:
@@ -357,6 +363,9 @@ def queue_page(request: Request) -> Response:
         score=score if score in options.scores else None,
         min_score=_float(q.get("min_score")),
         surging=q.get("surging") in ("1", "on", "true"),
+        # Only offered (and honoured) when some lead has a stored probability.
+        by_probability=options.probability and q.get("sort") == "probability",
+        min_probability=_chance(q.get("min_chance")) if options.probability else None,
     )
     try:
         offset = max(0, int(q.get("offset", "0")))
