@@ -238,20 +238,19 @@ def _score_files(
 
     # 1. build the rows (one per contact) and, with --explain, the contributions
     chosen = choose_engine(engine, db) if spec is not None else "predictive"
-    per_lead = snapshot is not None or unknown_contacts != "error"
+    per_lead = snapshot is not None
     if spec is not None and engine is None and db is None and per_lead:
-        # only the python evaluator scores each lead at its own moment and can skip
-        # unknown contacts: take it rather than refuse the default
+        # only the python evaluator scores each lead at its own moment: take it rather
+        # than refuse the default
         chosen = "python"
     rows: list[dict[str, Any]] | None = None
     long_rows: list[dict[str, Any]] = []
     columns = ["contact_id"]
     if spec is not None:
         if chosen != "python" and per_lead:
-            flag = "--snapshot" if snapshot is not None else "--unknown-contacts skip"
             raise fail(
-                f"{flag} with rule scores needs --engine python (the {chosen} engine scores "
-                "every contact as of one --as-of and refuses unknown contacts)"
+                f"--snapshot with rule scores needs --engine python (the {chosen} engine "
+                "scores every contact as of one --as-of)"
             )
         if chosen == "python":
             rows, long_rows = python_rows(
@@ -275,6 +274,7 @@ def _score_files(
                 explain is not None,
                 db=db,
                 master=master,
+                unknown_contacts=unknown_contacts,
             )
         columns = score_columns(spec.scores)
 
