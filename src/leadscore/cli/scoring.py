@@ -80,6 +80,7 @@ def _known_events(events: list[Any], known: set[str]) -> list[Any]:
 def _count_unknown(exc: Any, path: Path | None, known: set[str]) -> Any:
     """The reader's error on the first unknown contact, with how many there are in all
     (read again: only on this error path)."""
+    from leadscore.engines.validate import UNKNOWN_COUNT
     from leadscore.io import InputError, read_events
 
     assert path is not None
@@ -91,8 +92,7 @@ def _count_unknown(exc: Any, path: Path | None, known: set[str]) -> Any:
     message = str(exc).split(": ", 1)[-1] if exc.row is None else str(exc).split("': ", 1)[-1]
     return InputError(
         exc.file,
-        f"{message}; {len(unknown):,} event(s) of {len(set(unknown)):,} contact(s) not in the "
-        "contacts file in all: pass --unknown-contacts skip to leave them out",
+        f"{message}; " + UNKNOWN_COUNT.format(events=len(unknown), contacts=len(set(unknown))),
         row=exc.row,
         column=exc.column,
         line=exc.line,

@@ -34,6 +34,11 @@ TIMESTAMP_PATTERN = (
 DUPLICATE_PASSES = 4
 
 BAD_TIMESTAMP = "cannot read timestamp '{}' (use ISO 8601, e.g. 2026-03-01T14:30:00Z)"
+# After the first unknown contact_id, in the python engine's words too (cli/scoring.py).
+UNKNOWN_COUNT = (
+    "{events:,} event(s) of {contacts:,} contact(s) not in the contacts file in all: "
+    "pass --unknown-contacts skip to leave them out"
+)
 
 Run = Callable[[str], Sequence[tuple[Any, ...]]]
 
@@ -148,8 +153,7 @@ def check_inputs(
                 at(events, got[0][0]),
                 11,
                 f"unknown contact_id '{got[0][1]}' (not in the contacts file); "
-                f"{int(events_n):,} event(s) of {int(contacts_n):,} contact(s) not in the "
-                "contacts file in all: pass --unknown-contacts skip to leave them out",
+                + UNKNOWN_COUNT.format(events=int(events_n), contacts=int(contacts_n)),
                 "contact_id",
             )
         )
