@@ -88,9 +88,15 @@ def write(tmp: Path, which: str, content: str, fmt: str) -> dict[str, Path]:
 
 
 def python_error(paths: dict[str, Path]) -> InputError:
+    """The python engine's error: the reader's, with the count of unknown contacts added."""
+    from leadscore.cli.scoring import _count_unknown
+
     with pytest.raises(InputError) as caught:
         contacts = read_contacts(paths["contacts"])
         read_events(paths["events"], known_contacts={c.contact_id for c in contacts})
+    if "unknown contact_id" in str(caught.value):
+        known = {c.contact_id for c in contacts}
+        return _count_unknown(caught.value, paths["events"], known)  # type: ignore[no-any-return]
     return caught.value
 
 

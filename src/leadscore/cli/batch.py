@@ -138,6 +138,7 @@ def engine_rows(
     explain: bool,
     db: str | None = None,
     master: str | None = None,
+    unknown_contacts: str = "error",
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(score rows, contribution rows) computed by a SQL engine, as the evaluator gives them."""
     from leadscore.compile import CompileError
@@ -155,7 +156,15 @@ def engine_rows(
         try:
             step("starting" if engine == "spark" else "connecting")
             runner = _make_engine(engine, db, master)
-            result = runner.score(spec, contacts, events, moment, explain=explain, progress=step)
+            result = runner.score(
+                spec,
+                contacts,
+                events,
+                moment,
+                explain=explain,
+                progress=step,
+                unknown_contacts=unknown_contacts,
+            )
             step("formatting results")
             rows = result.rows()
             long_rows = result.contributions() if explain else []
@@ -166,6 +175,11 @@ def engine_rows(
         finally:
             if runner is not None and hasattr(runner, "close"):
                 runner.close()
+    if result.skipped_events:
+        # the python engine's words (cli/scoring.py _known_events)
+        err.print(
+            f"left out {result.skipped_events:,} event(s) of contacts not in the contacts file"
+        )
     return rows, long_rows
 
 

@@ -80,6 +80,7 @@ def _known_events(events: list[Any], known: set[str]) -> list[Any]:
 def _count_unknown(exc: Any, path: Path | None, known: set[str]) -> Any:
     """The reader's error on the first unknown contact, with how many there are in all
     (read again: only on this error path)."""
+    from leadscore.engines.validate import UNKNOWN_COUNT
     from leadscore.io import InputError, read_events
 
     assert path is not None
@@ -91,8 +92,7 @@ def _count_unknown(exc: Any, path: Path | None, known: set[str]) -> Any:
     message = str(exc).split(": ", 1)[-1] if exc.row is None else str(exc).split("': ", 1)[-1]
     return InputError(
         exc.file,
-        f"{message}; {len(unknown):,} event(s) of {len(set(unknown)):,} contact(s) not in the "
-        "contacts file in all: pass --unknown-contacts skip to leave them out",
+        f"{message}; " + UNKNOWN_COUNT.format(events=len(unknown), contacts=len(set(unknown))),
         row=exc.row,
         column=exc.column,
         line=exc.line,
@@ -238,20 +238,19 @@ def _score_files(
 
     # 1. build the rows (one per contact) and, with --explain, the contributions
     chosen = choose_engine(engine, db) if spec is not None else "predictive"
-    per_lead = snapshot is not None or unknown_contacts != "error"
+    per_lead = snapshot is not None
     if spec is not None and engine is None and db is None and per_lead:
-        # only the python evaluator scores each lead at its own moment and can skip
-        # unknown contacts: take it rather than refuse the default
+        # only the python evaluator scores each lead at its own moment: take it rather
+        # than refuse the default
         chosen = "python"
     rows: list[dict[str, Any]] | None = None
     long_rows: list[dict[str, Any]] = []
     columns = ["contact_id"]
     if spec is not None:
         if chosen != "python" and per_lead:
-            flag = "--snapshot" if snapshot is not None else "--unknown-contacts skip"
             raise fail(
-                f"{flag} with rule scores needs --engine python (the {chosen} engine scores "
-                "every contact as of one --as-of and refuses unknown contacts)"
+                f"--snapshot with rule scores needs --engine python (the {chosen} engine "
+                "scores every contact as of one --as-of)"
             )
         if chosen == "python":
             rows, long_rows = python_rows(
@@ -275,6 +274,7 @@ def _score_files(
                 explain is not None,
                 db=db,
                 master=master,
+                unknown_contacts=unknown_contacts,
             )
         columns = score_columns(spec.scores)
 

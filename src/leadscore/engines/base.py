@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,7 @@ from sqlglot import exp
 
 from leadscore.compile import CompiledModel, Tables, compile_model, quality_table
 from leadscore.engines.results import BatchResult
-from leadscore.engines.validate import Run, check_inputs
+from leadscore.engines.validate import Run, check_inputs, known_events
 from leadscore.files.fields import check_model_fields
 from leadscore.io import EVENT_COLUMNS, InputError
 from leadscore.spec.model import ScoringModel
@@ -26,6 +26,9 @@ ROW = "__leadscore_row"
 # The relations an engine makes for its inputs and the quality table (temporary: its
 # connection's or session's own).
 TEMP = Tables("leadscore_contacts", "leadscore_events", "leadscore_quality")
+# The events of known contacts, with --unknown-contacts skip (a temporary view).
+KNOWN_EVENTS = "leadscore_known_events"
+UNKNOWN_POLICIES = ("error", "skip")
 
 
 def as_of_micros(as_of: datetime) -> int:
@@ -205,6 +208,7 @@ class Inputs:
     numbered: bool  # the contacts carry ROW
     events_numbered: bool  # the events carry ROW (True when there are none)
     validate: bool  # the input checks run before scoring
+    unknown_contacts: str = "error"  # events of contacts not in the contacts: error or skip
 
     def check(
         self,
@@ -227,6 +231,7 @@ class Inputs:
             ROW if self.numbered and self.events_numbered else None,
             can_try_cast=can_try_cast,
             row_of=row_of,
+            unknown_contacts=self.unknown_contacts,
         )
 
 
@@ -244,10 +249,20 @@ class BatchEngine(ABC):
         explain: bool = False,
         validate: bool = True,
         progress: Step | None = None,
+        unknown_contacts: str = "error",
     ) -> BatchResult:
-        """Score every contact; a bad input raises :class:`InputError` naming file, row, column."""
+        """Score every contact; a bad input raises :class:`InputError` naming file, row, column.
+
+        ``unknown_contacts``: ``"error"`` (an event whose contact is not in the contacts
+        is a bad input, reported with how many there are) or ``"skip"`` (such events are
+        left out and counted in :attr:`BatchResult.skipped_events`).
+        """
+        if unknown_contacts not in UNKNOWN_POLICIES:
+            raise ValueError(f"unknown_contacts must be error or skip, not {unknown_contacts!r}")
         try:
-            return self._score(model, contacts, events, as_of, explain, validate, progress)
+            return self._score(
+                model, contacts, events, as_of, explain, validate, progress, unknown_contacts
+            )
         except self._csv_errors():
             locate_csv_problem(contacts, events)  # a malformed CSV: say where, as io does
             raise
@@ -261,6 +276,7 @@ class BatchEngine(ABC):
         explain: bool,
         validate: bool,
         progress: Step | None,
+        unknown_contacts: str = "error",
     ) -> BatchResult:
         step = progress or (lambda _: None)  # names the current step, for a spinner
         step("reading inputs")
@@ -283,10 +299,15 @@ class BatchEngine(ABC):
             numbered,
             events_numbered,
             validate,
+            unknown_contacts,
         )
         if validate:
             step("checking inputs")
             self._check_inputs(inputs)
+        skipped = 0
+        if unknown_contacts == "skip" and events_name is not None:
+            step("leaving out events of unknown contacts")
+            inputs, skipped = self._known_events(inputs)
         # A field the model reads and a file lacks would score 0 for everyone. A
         # table's missing column reads as missing, as documented for `compile`.
         check_model_fields(
@@ -303,7 +324,7 @@ class BatchEngine(ABC):
             contact_kinds=inputs.contact_kinds,
             event_kinds=inputs.event_kinds,
             as_of_us=as_of_micros(as_of),
-            tables=Tables(contacts_rel, events_rel, TEMP.quality),
+            tables=Tables(contacts_rel, inputs.events, TEMP.quality),
             row_column=ROW if numbered else None,
         )
         step("quality checks")
@@ -312,7 +333,26 @@ class BatchEngine(ABC):
             self._upload_quality(quality)
         step("scoring")
         table, explain_table = self._run_queries(compiled, inputs, explain, step)
-        return BatchResult(compiled, table, explain_table)
+        return BatchResult(compiled, table, explain_table, skipped_events=skipped)
+
+    def _known_events(self, inputs: Inputs) -> tuple[Inputs, int]:
+        """The inputs reading only the events of known contacts, and how many were left out."""
+        query, left_out, _ = known_events(
+            self._fetch,
+            self.name,
+            inputs.contacts,
+            inputs.events,
+            inputs.contact_kinds,
+            inputs.event_kinds,
+        )
+        if not left_out:
+            return inputs, 0
+        self._make_view(KNOWN_EVENTS, query)
+        return replace(inputs, events=KNOWN_EVENTS), left_out
+
+    def _make_view(self, name: str, query: str) -> None:
+        """A temporary view ``name`` of ``query``, replacing an earlier one."""
+        self._fetch(f"CREATE OR REPLACE TEMP VIEW {name} AS {query}")
 
     def _run_queries(
         self, compiled: CompiledModel, inputs: Inputs, explain: bool, step: Step

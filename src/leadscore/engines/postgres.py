@@ -151,6 +151,12 @@ class PostgresEngine(BatchEngine):
             )
         return "leadscore_no_events"
 
+    def _make_view(self, name: str, query: str) -> None:
+        # Dropped, not replaced: PostgreSQL replaces a view only with the same columns.
+        with self.con.cursor() as cur:
+            cur.execute(f"DROP VIEW IF EXISTS pg_temp.{name}")
+            cur.execute(f"CREATE TEMP VIEW {name} AS {query}")
+
     def _check_inputs(self, inputs: Inputs) -> None:
         # Copying a CSV has decoded all of it already. PostgreSQL 15 has no TRY_CAST, so
         # timestamps are checked by shape only (and a failed cast located after).

@@ -26,6 +26,7 @@ class BatchResult:
     compiled: CompiledModel
     table: pa.Table  # the compiled query's columns
     explain_table: pa.Table | None = None
+    skipped_events: int = 0  # events of unknown contacts left out (--unknown-contacts skip)
 
     def __len__(self) -> int:
         return self.table.num_rows

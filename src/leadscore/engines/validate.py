@@ -34,6 +34,11 @@ TIMESTAMP_PATTERN = (
 DUPLICATE_PASSES = 4
 
 BAD_TIMESTAMP = "cannot read timestamp '{}' (use ISO 8601, e.g. 2026-03-01T14:30:00Z)"
+# After the first unknown contact_id, in the python engine's words too (cli/scoring.py).
+UNKNOWN_COUNT = (
+    "{events:,} event(s) of {contacts:,} contact(s) not in the contacts file in all: "
+    "pass --unknown-contacts skip to leave them out"
+)
 
 Run = Callable[[str], Sequence[tuple[Any, ...]]]
 
@@ -55,8 +60,12 @@ def check_inputs(
     row: str | None,
     can_try_cast: bool = True,
     row_of: Callable[[str, int], int] | None = None,
+    unknown_contacts: str = "error",
 ) -> None:
     """Raise :class:`InputError` for the first bad row, as ``read_contacts``/``read_events`` do.
+
+    With ``unknown_contacts="skip"`` events of contacts not in the contacts are not a
+    problem (:func:`known_events` leaves them out).
 
     ``row`` names a column that increases with the file order; when it is not the
     1-based row number itself (Spark's monotonically increasing ids),
@@ -133,35 +142,18 @@ def check_inputs(
         number, first = at(events, number), (at(events, first) if first is not None else None)
         where = f" (first at row {first})" if first is not None else ""
         problems.append((number, 10, f"duplicate event_id '{value}'{where}", "event_id"))
-    ecid = text("t", "contact_id", event_kinds)
-    known_cid = text("c", "contact_id", contact_kinds)
-    if event_kinds["contact_id"] == "int" and contact_kinds["contact_id"] == "int":
-        # Same reasoning: join the numbers, not a text made per event.
-        ecid = exp.column("contact_id", table="t", quoted=True)
-        known_cid = exp.column("contact_id", table="c", quoted=True)
-    known = exp.select(_as(known_cid, "cid")).from_(_as(exp.to_table(contacts), "c"))
-    unknown = (
-        exp.select(*rowcol, _as(ecid.copy(), "cid"))
-        .from_(src_e.copy())
-        .join(
-            _as(exp.Subquery(this=known), "k"),
-            on=exp.EQ(this=exp.column("cid", table="k"), expression=ecid.copy()),
-            join_type="left",
-        )
-        .where(
-            _and(
-                exp.Not(this=exp.Is(this=ecid.copy(), expression=exp.null())),
-                exp.Is(this=exp.column("cid", table="k"), expression=exp.null()),
-            )
-        )
-    )
-    got = run(sql(_first(unknown, row, exp.column("cid"))))
+    ecid, known = _contact_keys(contacts, contact_kinds, event_kinds, d)
+    unknown = _unknown_events(src_e.copy(), ecid, known, rowcol)
+    got = run(sql(_first(unknown, row, exp.column("cid")))) if unknown_contacts == "error" else []
     if got:
+        # the whole count, as the python engine gives it (a second scan, only on this error)
+        events_n, contacts_n = run(sql(_count_unknown(unknown)))[0]
         problems.append(
             (
                 at(events, got[0][0]),
                 11,
-                f"unknown contact_id '{got[0][1]}' (not in the contacts file)",
+                f"unknown contact_id '{got[0][1]}' (not in the contacts file); "
+                + UNKNOWN_COUNT.format(events=int(events_n), contacts=int(contacts_n)),
                 "contact_id",
             )
         )
@@ -198,6 +190,83 @@ def check_inputs(
     if problems:
         number, _, message, column = min(problems)
         raise InputError(events_name or events, message, row=number if row else None, column=column)
+
+
+def _contact_keys(
+    contacts: str,
+    contact_kinds: Mapping[str, str],
+    event_kinds: Mapping[str, str],
+    d: Any,
+) -> tuple[exp.Expr, exp.Select]:
+    """(an event's contact key, on alias ``t``; the contacts' keys as a select of ``cid``)."""
+    ecid = as_text(
+        exp.column("contact_id", table="t", quoted=True), event_kinds["contact_id"], d, "contact_id"
+    )
+    known_cid = as_text(
+        exp.column("contact_id", table="c", quoted=True),
+        contact_kinds["contact_id"],
+        d,
+        "contact_id",
+    )
+    if event_kinds["contact_id"] == "int" and contact_kinds["contact_id"] == "int":
+        # Join the numbers, not a text made per event.
+        ecid = exp.column("contact_id", table="t", quoted=True)
+        known_cid = exp.column("contact_id", table="c", quoted=True)
+    return ecid, exp.select(_as(known_cid, "cid")).from_(_as(exp.to_table(contacts), "c"))
+
+
+def _unknown_events(
+    source: exp.Expr, ecid: exp.Expr, known: exp.Select, rowcol: list[exp.Expr]
+) -> exp.Select:
+    """The events (row, cid) whose contact id is given and not among the contacts."""
+    return (
+        exp.select(*[c.copy() for c in rowcol], _as(ecid.copy(), "cid"))
+        .from_(source)
+        .join(
+            _as(exp.Subquery(this=known.copy()), "k"),
+            on=exp.EQ(this=exp.column("cid", table="k"), expression=ecid.copy()),
+            join_type="left",
+        )
+        .where(
+            _and(
+                exp.Not(this=exp.Is(this=ecid.copy(), expression=exp.null())),
+                exp.Is(this=exp.column("cid", table="k"), expression=exp.null()),
+            )
+        )
+    )
+
+
+def _count_unknown(unknown: exp.Select) -> exp.Select:
+    """How many such events, and of how many distinct contacts."""
+    return exp.select(
+        exp.Count(this=exp.Star()),
+        exp.Count(this=exp.Distinct(expressions=[exp.column("cid")])),
+    ).from_(_as(exp.Subquery(this=unknown.copy()), "u"))
+
+
+def known_events(
+    run: Run,
+    dialect: str,
+    contacts: str,
+    events: str,
+    contact_kinds: Mapping[str, str],
+    event_kinds: Mapping[str, str],
+) -> tuple[str, int, int]:
+    """(a query of the events whose contact is in the contacts, events left out, their contacts).
+
+    ``--unknown-contacts skip``: a semi-join, so the events relation keeps its columns
+    (and row numbers) and the compiled query reads it as it would the whole one.
+    """
+    ecid, known = _contact_keys(contacts, contact_kinds, event_kinds, get_dialect(dialect))
+    source = _as(exp.to_table(events), "t")
+    unknown = _unknown_events(source.copy(), ecid, known, [])
+    left_out, of_contacts = run(_count_unknown(unknown).sql(dialect=dialect))[0]
+    kept = (
+        exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("t")))
+        .from_(source)
+        .where(exp.In(this=ecid.copy(), query=exp.Subquery(this=known)))
+    )
+    return kept.sql(dialect=dialect), int(left_out), int(of_contacts)
 
 
 def _duplicates(
