@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
-from crmkit import FAST, HUBSPOT_MAP, seed
+from crmkit import FAST, HUBSPOT_MAP, LOCAL, seed
 from fakecrm import FakeHubSpot
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
@@ -60,6 +60,7 @@ def app(tmp_path: Path, hubspot: FakeHubSpot, request: pytest.FixtureRequest) ->
         db_url=str(tmp_path / "svc.db"),
         run_workers=workers,
         crm_config=write_config(tmp_path / "crm.yaml", hubspot),
+        allow_private_networks=LOCAL,  # the fake HubSpot is on loopback
     )
     application = create_app(settings)
     with TestClient(application) as client:
@@ -165,7 +166,7 @@ def dead_letter_in(store: Store, hubspot: FakeHubSpot) -> None:
 
     hubspot.add_contact("person0@example.com")
     seed(store, 2, connectors=("hubspot",))
-    CrmSync(store, hubspot_config(hubspot), "hubspot").drain()
+    CrmSync(store, hubspot_config(hubspot), "hubspot", allow=LOCAL).drain()
 
 
 def test_dead_letters_api(app: App, hubspot: FakeHubSpot) -> None:
@@ -265,3 +266,26 @@ def test_serve_refuses_a_crm_config_without_its_token(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert "LEADSCORE_TEST_NO_SUCH_TOKEN is not set (named by hubspot.token_env)" in result.stderr
+
+
+def test_a_sales_action_queues_the_new_stage_for_the_crm(app: App, hubspot: FakeHubSpot) -> None:
+    """No rescoring follows a stage change: the action itself queues the contact."""
+    from leadscore.crm.outbox import counts, pending
+    from leadscore.crm.sync import CrmSync
+    from leadscore.service.leads import stage_action
+
+    c = app.client
+    store = c.app.state.service.store  # type: ignore[attr-defined]
+    hubspot.add_contact("person0@example.com")
+    seed(store, 2)  # scored, nothing queued
+    assert counts(store) == {}
+    r = c.post("/v1/contacts/c00000/stage", json={"action": "accept"}, headers=app.h())
+    assert r.status_code == 200, r.text
+    assert pending(store, "hubspot") == 1
+    from crmkit import hubspot_config
+
+    CrmSync(store, hubspot_config(hubspot), "hubspot", allow=LOCAL).drain()
+    assert hubspot.by_email("person0@example.com")["properties"]["leadscore_stage"] == "sql"
+    # Without a CRM configured (the default), a stage action queues nothing.
+    stage_action(store, "c00001", "accept")
+    assert pending(store, "hubspot") == 0
