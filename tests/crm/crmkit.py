@@ -15,6 +15,9 @@ from leadscore.crm.outbox import enqueue_crm_sync
 from leadscore.store import Store, now_us
 from leadscore.store.tables import contacts, crm_outbox
 
+# The fake CRMs listen on loopback, which the connectors refuse unless told otherwise.
+LOCAL = ("127.0.0.0/8",)
+
 # Retries measured in milliseconds so outages and 429s take a fraction of a second.
 FAST = {
     "backoff_base": 0.01,

@@ -7,7 +7,15 @@ import threading
 
 import httpx
 import pytest
-from crmkit import Sleeps, expected_fit, hubspot_config, rescore, seed, stop_after_first_batch
+from crmkit import (
+    LOCAL,
+    Sleeps,
+    expected_fit,
+    hubspot_config,
+    rescore,
+    seed,
+    stop_after_first_batch,
+)
 from fakecrm import Canned, FakeHubSpot
 
 from leadscore.crm import outbox
@@ -41,7 +49,7 @@ def test_backfill_creates_properties_and_sends_batches_of_100(
 ) -> None:
     with_hubspot_records(hubspot, 250)
     ids = seed(store, 250, connectors=HS)
-    sync = CrmSync(store, hubspot_config(hubspot), "hubspot", sleeps)
+    sync = CrmSync(store, hubspot_config(hubspot), "hubspot", sleeps, allow=LOCAL)
     done = sync.drain()
     assert (done.sent, done.dead, done.retrying) == (250, 0, 0)
     assert hubspot.calls(BATCH) == 3  # 100 + 100 + 50
@@ -63,7 +71,7 @@ def test_backfill_creates_properties_and_sends_batches_of_100(
     # Properties exist now: a second sync does not try to create them again.
     posts = hubspot.calls("/crm/v3/properties/contacts")
     rescore(store, ids[:3], 1.0, HS)
-    CrmSync(store, hubspot_config(hubspot), "hubspot", sleeps).drain()
+    CrmSync(store, hubspot_config(hubspot), "hubspot", sleeps, allow=LOCAL).drain()
     assert hubspot.calls("/crm/v3/properties/contacts") == posts + 1  # the GET only
 
 
@@ -74,7 +82,7 @@ def test_a_contact_changed_five_times_is_sent_once_with_its_latest_values(
     ids = seed(store, 3, connectors=HS)
     for bump in (1.0, 2.0, 3.0, 4.0, 5.0):
         rescore(store, ids[:1], bump, HS)
-    CrmSync(store, hubspot_config(hubspot), "hubspot", sleeps).drain()
+    CrmSync(store, hubspot_config(hubspot), "hubspot", sleeps, allow=LOCAL).drain()
     assert_each_once(hubspot, ids, {ids[0]: 5.0})
 
 
@@ -90,7 +98,9 @@ def test_429_waits_for_retry_after_and_nothing_is_sent_twice(
         "policyName": "TEN_SECONDLY_ROLLING",
     }
     hubspot.canned += [Canned(BATCH, 429, too_many, {"Retry-After": "3"})] * 2
-    done = CrmSync(store, hubspot_config(hubspot, request_retries=3), "hubspot", sleeps).drain()
+    done = CrmSync(
+        store, hubspot_config(hubspot, request_retries=3), "hubspot", sleeps, allow=LOCAL
+    ).drain()
     assert done.sent == 150 and done.retrying == 0
     assert sleeps.count(3.0) == 2  # the server's Retry-After, not our own backoff
     assert hubspot.calls(BATCH) == 2 + 2
@@ -103,7 +113,9 @@ def test_429_beyond_the_retries_goes_back_to_the_outbox_for_later(
     with_hubspot_records(hubspot, 5)
     ids = seed(store, 5, connectors=HS)
     hubspot.canned += [Canned(BATCH, 429, {"status": "error"}, {"Retry-After": "0.2"})] * 2
-    sync = CrmSync(store, hubspot_config(hubspot, request_retries=1), "hubspot", sleeps)
+    sync = CrmSync(
+        store, hubspot_config(hubspot, request_retries=1), "hubspot", sleeps, allow=LOCAL
+    )
     first = sync.step()
     assert first is not None and first.retrying == 5
     assert outbox.counts(store) == {"hubspot": {"pending": 5, "dead": 0}}
@@ -120,7 +132,7 @@ def test_server_errors_are_retried(store: Store, hubspot: FakeHubSpot, sleeps: S
         Canned(BATCH, 503, {"status": "error", "message": "unavailable"}),
         Canned(BATCH, 502, None),
     ]
-    done = CrmSync(store, hubspot_config(hubspot), "hubspot", sleeps).drain()
+    done = CrmSync(store, hubspot_config(hubspot), "hubspot", sleeps, allow=LOCAL).drain()
     assert done.sent == 10
     assert_each_once(hubspot, ids)
 
@@ -133,7 +145,7 @@ def test_outage_in_the_middle_of_a_sync_loses_nothing_and_repeats_nothing(
     changed = ids[-5:]  # not acknowledged yet when the CRM goes down
     back = stop_after_first_batch(hubspot, store, changed, HS)
     with caplog.at_level(logging.WARNING, logger="leadscore.crm"):
-        done = CrmSync(store, hubspot_config(hubspot), "hubspot", sleeps).drain()
+        done = CrmSync(store, hubspot_config(hubspot), "hubspot", sleeps, allow=LOCAL).drain()
     assert back.is_set()
     messages = [r.getMessage() for r in caplog.records]
     assert any("ConnectError" in m for m in messages), messages
@@ -148,7 +160,7 @@ def test_unknown_contact_is_a_dead_letter_and_can_be_retried(
     with_hubspot_records(hubspot, 4)  # person4 is not in HubSpot
     ids = seed(store, 5, connectors=HS)
     config = hubspot_config(hubspot)
-    done = CrmSync(store, config, "hubspot", sleeps).drain()
+    done = CrmSync(store, config, "hubspot", sleeps, allow=LOCAL).drain()
     assert (done.sent, done.dead) == (4, 1)
     assert hubspot.calls(BATCH) == 1  # a 207: the others went through in the same call
     [letter] = outbox.dead_letters(store)
@@ -158,7 +170,7 @@ def test_unknown_contact_is_a_dead_letter_and_can_be_retried(
     assert letter["payload"]["id"] == "person4@example.com"
     hubspot.add_contact("person4@example.com")
     assert outbox.retry_dead(store, letter_id=letter["id"]) == 1
-    CrmSync(store, config, "hubspot", sleeps).drain()
+    CrmSync(store, config, "hubspot", sleeps, allow=LOCAL).drain()
     assert_each_once(hubspot, ids)
     assert outbox.dead_letters(store) == []
 
@@ -175,7 +187,7 @@ def test_a_bad_value_rejects_only_its_own_record(
     config = hubspot_config(
         hubspot, hubspot={"properties": {"score.fit": "leadscore_fit", "grade": "fit_grade"}}
     )
-    done = CrmSync(store, config, "hubspot", sleeps).drain()
+    done = CrmSync(store, config, "hubspot", sleeps, allow=LOCAL).drain()
     assert (done.sent, done.dead) == (0, 4)  # "B2" is no number either
     letters = outbox.dead_letters(store)
     assert {letter["contact_id"] for letter in letters} == set(ids)
@@ -204,7 +216,7 @@ def test_records_isolated_after_a_rejected_batch(
             .where(contacts.c.contact_id == ids[2])
             .values(scores={"fit": {"value": 2.0, "grade": None}})
         )
-    done = CrmSync(store, config, "hubspot", sleeps).drain()
+    done = CrmSync(store, config, "hubspot", sleeps, allow=LOCAL).drain()
     assert (done.sent, done.dead) == (1, 2)
     assert len(hubspot.applied("person2@example.com")) == 1
     assert {x["contact_id"] for x in outbox.dead_letters(store)} == set(ids[:2])
@@ -216,7 +228,7 @@ def test_wrong_token_is_retried_then_dead_lettered(
     with_hubspot_records(hubspot, 2)
     seed(store, 2, connectors=HS)
     monkeypatch.setenv("TEST_HUBSPOT_TOKEN", "expired")
-    sync = CrmSync(store, hubspot_config(hubspot, max_attempts=2), "hubspot", sleeps)
+    sync = CrmSync(store, hubspot_config(hubspot, max_attempts=2), "hubspot", sleeps, allow=LOCAL)
     first = sync.step()
     assert first is not None and first.retrying == 2  # a token can be rotated: not dead yet
     done = sync.drain()
@@ -238,7 +250,7 @@ def test_contacts_without_email_are_skipped(
 
     with store.write() as conn:
         conn.execute(update(contacts).where(contacts.c.contact_id == ids[0]).values(email=None))
-    done = CrmSync(store, hubspot_config(hubspot), "hubspot", sleeps).drain()
+    done = CrmSync(store, hubspot_config(hubspot), "hubspot", sleeps, allow=LOCAL).drain()
     assert (done.sent, done.skipped, done.dead) == (1, 1, 0)
     assert outbox.counts(store) == {}
 
@@ -247,7 +259,7 @@ def test_identify_by_stored_hubspot_id(store: Store, hubspot: FakeHubSpot, sleep
     record_ids = [hubspot.add_contact(f"other{i}@example.com") for i in range(3)]
     seed(store, 3, fields=lambda i: {"hubspot_id": record_ids[i]}, connectors=HS)
     config = hubspot_config(hubspot, hubspot={"identify_by": "hubspot_id"})
-    assert CrmSync(store, config, "hubspot", sleeps).drain().sent == 3
+    assert CrmSync(store, config, "hubspot", sleeps, allow=LOCAL).drain().sent == 3
     assert float(hubspot.contacts[record_ids[2]]["properties"]["leadscore_fit"]) == 2.0
 
 
@@ -255,7 +267,7 @@ def test_two_senders_never_send_the_same_row(store: Store, hubspot: FakeHubSpot)
     with_hubspot_records(hubspot, 400)
     ids = seed(store, 400, connectors=HS)
     config = hubspot_config(hubspot, hubspot={"batch_size": 20})
-    senders = [CrmSync(store, config, "hubspot") for _ in range(2)]
+    senders = [CrmSync(store, config, "hubspot", allow=LOCAL) for _ in range(2)]
     totals: list[int] = []
     threads = [threading.Thread(target=lambda s=s: totals.append(s.drain().sent)) for s in senders]
     for t in threads:

@@ -6,7 +6,15 @@ import logging
 
 import httpx
 import pytest
-from crmkit import Sleeps, expected_fit, rescore, salesforce_config, seed, stop_after_first_batch
+from crmkit import (
+    LOCAL,
+    Sleeps,
+    expected_fit,
+    rescore,
+    salesforce_config,
+    seed,
+    stop_after_first_batch,
+)
 from fakecrm import Canned, FakeSalesforce
 
 from leadscore.crm import outbox
@@ -42,7 +50,7 @@ def test_leads_and_contacts_in_collections_of_200(
 ) -> None:
     record_ids = leads_and_contacts(salesforce, 450)
     ids = seed(store, 450, fields=lambda i: {"salesforce_id": record_ids[i]}, connectors=SF)
-    done = CrmSync(store, salesforce_config(salesforce), "salesforce", sleeps).drain()
+    done = CrmSync(store, salesforce_config(salesforce), "salesforce", sleeps, allow=LOCAL).drain()
     assert (done.sent, done.dead) == (450, 0)
     assert salesforce.calls(PATCH) == 3  # 200 + 200 + 50
     assert_each_once(salesforce, ids, record_ids)
@@ -63,7 +71,7 @@ def test_a_deleted_record_is_a_dead_letter_the_others_go_through(
     record_ids = leads_and_contacts(salesforce, 6)
     del salesforce.records[record_ids[3]]
     ids = seed(store, 6, fields=lambda i: {"salesforce_id": record_ids[i]}, connectors=SF)
-    done = CrmSync(store, salesforce_config(salesforce), "salesforce", sleeps).drain()
+    done = CrmSync(store, salesforce_config(salesforce), "salesforce", sleeps, allow=LOCAL).drain()
     assert (done.sent, done.dead) == (5, 1)
     assert salesforce.calls(PATCH) == 1  # allOrNone=false: one failure does not stop the rest
     [letter] = outbox.dead_letters(store, "salesforce")
@@ -78,7 +86,7 @@ def test_a_record_of_the_wrong_type_is_a_dead_letter(
     lead = salesforce.add_record("Lead")
     salesforce.records[lead]["type"] = "Contact"  # converted meanwhile: the id no longer fits
     seed(store, 1, fields=lambda i: {"salesforce_id": lead}, connectors=SF)
-    done = CrmSync(store, salesforce_config(salesforce), "salesforce", sleeps).drain()
+    done = CrmSync(store, salesforce_config(salesforce), "salesforce", sleeps, allow=LOCAL).drain()
     assert done.dead == 1
     assert "MALFORMED_ID" in outbox.dead_letters(store)[0]["last_error"]
 
@@ -89,7 +97,7 @@ def test_missing_custom_field_is_named_before_anything_is_sent(
     del salesforce.fields["Lead"]["Lead_Grade__c"]
     record_ids = leads_and_contacts(salesforce, 2)
     seed(store, 2, fields=lambda i: {"salesforce_id": record_ids[i]}, connectors=SF)
-    done = CrmSync(store, salesforce_config(salesforce), "salesforce", sleeps).drain()
+    done = CrmSync(store, salesforce_config(salesforce), "salesforce", sleeps, allow=LOCAL).drain()
     assert done.dead == 2
     assert salesforce.calls(PATCH) == 0
     assert (
@@ -108,7 +116,7 @@ def test_contacts_without_a_salesforce_id_are_skipped(
         fields=lambda i: {"salesforce_id": record_ids[i]} if i < 3 else {},
         connectors=SF,
     )
-    done = CrmSync(store, salesforce_config(salesforce), "salesforce", sleeps).drain()
+    done = CrmSync(store, salesforce_config(salesforce), "salesforce", sleeps, allow=LOCAL).drain()
     assert (done.sent, done.skipped) == (3, 1)
 
 
@@ -123,7 +131,7 @@ def test_429_and_5xx_are_retried_and_nothing_is_sent_twice(
         Canned(PATCH, 503, [{"message": "Service unavailable", "errorCode": "SERVER_UNAVAILABLE"}]),
         Canned(PATCH, 500, None),
     ]
-    done = CrmSync(store, salesforce_config(salesforce), "salesforce", sleeps).drain()
+    done = CrmSync(store, salesforce_config(salesforce), "salesforce", sleeps, allow=LOCAL).drain()
     assert done.sent == 300 and done.dead == 0
     assert 2.0 in sleeps
     assert_each_once(salesforce, ids, record_ids)
@@ -136,7 +144,7 @@ def test_daily_limit_403_is_retried_later_not_dead(
     ids = seed(store, 2, fields=lambda i: {"salesforce_id": record_ids[i]}, connectors=SF)
     limit = [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]
     salesforce.canned += [Canned(PATCH, 403, limit)] * 2
-    sync = CrmSync(store, salesforce_config(salesforce), "salesforce", sleeps)
+    sync = CrmSync(store, salesforce_config(salesforce), "salesforce", sleeps, allow=LOCAL)
     first = sync.step()
     assert first is not None and first.retrying == 2
     sync.drain()
@@ -151,7 +159,9 @@ def test_outage_in_the_middle_of_a_sync_loses_nothing_and_repeats_nothing(
     changed = ids[-4:]
     back = stop_after_first_batch(salesforce, store, changed, SF)
     with caplog.at_level(logging.WARNING, logger="leadscore.crm"):
-        done = CrmSync(store, salesforce_config(salesforce), "salesforce", sleeps).drain()
+        done = CrmSync(
+            store, salesforce_config(salesforce), "salesforce", sleeps, allow=LOCAL
+        ).drain()
     assert back.is_set()
     assert any("ConnectError" in r.getMessage() for r in caplog.records)
     assert done.sent == 500 and done.dead == 0
@@ -165,7 +175,7 @@ def test_expired_session_is_retried_then_dead_lettered(
     seed(store, 2, fields=lambda i: {"salesforce_id": record_ids[i]}, connectors=SF)
     monkeypatch.setenv("TEST_SF_TOKEN", "expired")
     done = CrmSync(
-        store, salesforce_config(salesforce, max_attempts=3), "salesforce", sleeps
+        store, salesforce_config(salesforce, max_attempts=3), "salesforce", sleeps, allow=LOCAL
     ).drain()
     assert done.dead == 2
     letters = outbox.dead_letters(store)
@@ -180,7 +190,7 @@ def test_coalescing_sends_the_latest_values_once(
     ids = seed(store, 2, fields=lambda i: {"salesforce_id": record_ids[i]}, connectors=SF)
     for bump in (1.0, 2.0, 3.0):
         rescore(store, ids, bump, SF)
-    CrmSync(store, salesforce_config(salesforce), "salesforce", sleeps).drain()
+    CrmSync(store, salesforce_config(salesforce), "salesforce", sleeps, allow=LOCAL).drain()
     assert_each_once(salesforce, ids, record_ids, dict.fromkeys(ids, 3.0))
 
 

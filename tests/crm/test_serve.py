@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from crmkit import FAST, HUBSPOT_MAP
+from crmkit import FAST, HUBSPOT_MAP, LOCAL
 from fakecrm import FakeHubSpot
 
 from leadscore.crm import outbox
@@ -52,7 +52,12 @@ class Serve:
         cmd += ["--port", str(self.port), "--log-level", "warning", "--crm", str(self.crm)]
         cmd += ["--model", str(REPO / "examples" / "model.yaml")]
         with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(cmd, stdout=out, stderr=out, env={**os.environ})
+            self.proc = subprocess.Popen(
+                cmd,
+                stdout=out,
+                stderr=out,
+                env={**os.environ, "LEADSCORE_ALLOW_PRIVATE_NETWORKS": ",".join(LOCAL)},
+            )
 
         def up() -> bool:
             assert self.proc is not None

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
-from crmkit import FAST, HUBSPOT_MAP, seed
+from crmkit import FAST, HUBSPOT_MAP, LOCAL, seed
 from fakecrm import FakeHubSpot
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
@@ -60,6 +60,7 @@ def app(tmp_path: Path, hubspot: FakeHubSpot, request: pytest.FixtureRequest) ->
         db_url=str(tmp_path / "svc.db"),
         run_workers=workers,
         crm_config=write_config(tmp_path / "crm.yaml", hubspot),
+        allow_private_networks=LOCAL,  # the fake HubSpot is on loopback
     )
     application = create_app(settings)
     with TestClient(application) as client:
@@ -102,8 +103,12 @@ def test_a_rescored_lead_reaches_hubspot_without_any_sync_command(
     # The contact was scored (and sent) once before its event: wait for the
     # event's rescoring to be stored and to reach HubSpot.
     deadline = time.monotonic() + 30
+    record = None
     while time.monotonic() < deadline:
         score = c.get("/v1/contacts/c1/score", headers=app.h()).json()
+        if not score.get("scores"):  # not scored yet (the scorer thread is behind)
+            time.sleep(0.05)
+            continue
         engagement = score["scores"]["engagement"]["value"]
         record = hubspot.by_email("vp@acme.com")
         sent = (record or {}).get("properties", {}).get("leadscore_engagement")
@@ -165,7 +170,7 @@ def dead_letter_in(store: Store, hubspot: FakeHubSpot) -> None:
 
     hubspot.add_contact("person0@example.com")
     seed(store, 2, connectors=("hubspot",))
-    CrmSync(store, hubspot_config(hubspot), "hubspot").drain()
+    CrmSync(store, hubspot_config(hubspot), "hubspot", allow=LOCAL).drain()
 
 
 def test_dead_letters_api(app: App, hubspot: FakeHubSpot) -> None:
@@ -219,7 +224,8 @@ def test_sync_command_backfills_with_a_summary(
     for i in range(119):
         hubspot.add_contact(f"person{i}@example.com")
     config = write_config(tmp_path / "crm.yaml", hubspot)
-    result = CliRunner().invoke(cli, ["sync", "hubspot", "--db", db, "--crm", config])
+    local = ["--allow-private-network", "127.0.0.0/8"]  # the fake HubSpot is on loopback
+    result = CliRunner().invoke(cli, ["sync", "hubspot", "--db", db, "--crm", config, *local])
     assert result.exit_code == 1, result.output  # one refused: scripts notice
     assert "hubspot: 119 sent, 0 skipped (no CRM record to match), 1 refused" in result.stdout
     assert "dead letters" in result.stderr
@@ -229,7 +235,7 @@ def test_sync_command_backfills_with_a_summary(
     outbox.retry_dead(store)
     store.dispose()
     result = CliRunner().invoke(
-        cli, ["sync", "hubspot", "--db", db, "--crm", config, "--queued-only"]
+        cli, ["sync", "hubspot", "--db", db, "--crm", config, "--queued-only", *local]
     )
     assert result.exit_code == 0, result.output
     assert "hubspot: 1 sent" in result.stdout
@@ -265,3 +271,26 @@ def test_serve_refuses_a_crm_config_without_its_token(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert "LEADSCORE_TEST_NO_SUCH_TOKEN is not set (named by hubspot.token_env)" in result.stderr
+
+
+def test_a_sales_action_queues_the_new_stage_for_the_crm(app: App, hubspot: FakeHubSpot) -> None:
+    """No rescoring follows a stage change: the action itself queues the contact."""
+    from leadscore.crm.outbox import counts, pending
+    from leadscore.crm.sync import CrmSync
+    from leadscore.service.leads import stage_action
+
+    c = app.client
+    store = c.app.state.service.store  # type: ignore[attr-defined]
+    hubspot.add_contact("person0@example.com")
+    seed(store, 2)  # scored, nothing queued
+    assert counts(store) == {}
+    r = c.post("/v1/contacts/c00000/stage", json={"action": "accept"}, headers=app.h())
+    assert r.status_code == 200, r.text
+    assert pending(store, "hubspot") == 1
+    from crmkit import hubspot_config
+
+    CrmSync(store, hubspot_config(hubspot), "hubspot", allow=LOCAL).drain()
+    assert hubspot.by_email("person0@example.com")["properties"]["leadscore_stage"] == "sql"
+    # Without a CRM configured (the default), a stage action queues nothing.
+    stage_action(store, "c00001", "accept")
+    assert pending(store, "hubspot") == 0

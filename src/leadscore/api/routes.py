@@ -430,6 +430,7 @@ def post_stage(
         body.value,
         body.currency,
         actor=key.name or f"key {key.id}",
+        crm_connectors=svc(request).engine.crm_connectors,
     )
     svc(request).notify()
     return out

@@ -33,6 +33,16 @@ def sync(
         bool,
         typer.Option("--queued-only", help="Send only what is already queued (no full backfill)."),
     ] = False,
+    allow_private_network: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-private-network",
+            help="A network (CIDR) the CRM URL may point into although it is loopback, "
+            "private or link-local, e.g. 10.20.0.0/16 for an on-premises CRM; repeatable. "
+            "Default: LEADSCORE_ALLOW_PRIVATE_NETWORKS (comma-separated).",
+            metavar="CIDR",
+        ),
+    ] = None,
 ) -> None:
     """Backfill: queue every scored contact for the CRM and send the queue, with progress.
 
@@ -61,7 +71,7 @@ def sync(
             raise CrmConfigError(f"{crm}: no '{name}:' section")
         store = Store(db)
         store.upgrade()
-        runner = CrmSync(store, config, name)
+        runner = CrmSync(store, config, name, allow=_allowed(allow_private_network))
     except CrmConfigError as exc:
         raise fail(str(exc)) from None
     total = Settled()
@@ -100,6 +110,15 @@ def sync(
             "dashboard's CRM page"
         )
         raise typer.Exit(1)
+
+
+def _allowed(given: list[str] | None) -> tuple[str, ...]:
+    """The option's networks, else the service's variable (the same allow-list)."""
+    if given:
+        return tuple(given)
+    from leadscore.service.settings import Settings
+
+    return Settings.from_env().allow_private_networks
 
 
 def register(app: typer.Typer) -> None:

@@ -84,7 +84,7 @@ def serve(
         if watcher.broken:
             raise fail(f"{watcher.problem}")
     if crm is not None:
-        from leadscore.crm.config import CrmConfigError, load_config
+        from leadscore.crm.config import CrmConfigError, check_addresses, load_config
 
         try:
             config = load_config(crm)
@@ -93,6 +93,7 @@ def serve(
             if config.salesforce is not None:
                 config.salesforce.token()
                 config.salesforce.base_url()
+            check_addresses(config, Settings.from_env().allow_private_networks)
         except CrmConfigError as exc:
             raise fail(str(exc)) from None
     import sys

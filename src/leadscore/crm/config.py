@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -123,6 +124,12 @@ class SalesforceSettings(Strict):
     def base_url(self) -> str:
         return self.instance_url or _env(self.instance_url_env, "salesforce.instance_url_env")
 
+    def base_url_key(self) -> str:
+        """Where the instance URL came from, for errors."""
+        if self.instance_url:
+            return "salesforce.instance_url"
+        return f"{self.instance_url_env} (salesforce.instance_url_env)"
+
 
 class CrmConfig(Strict):
     hubspot: HubSpotSettings | None = None
@@ -132,6 +139,37 @@ class CrmConfig(Strict):
     @property
     def connectors(self) -> tuple[str, ...]:
         return tuple(name for name in CONNECTORS if getattr(self, name) is not None)
+
+
+def check_addresses(config: CrmConfig, allow: Sequence[str] = ()) -> None:
+    """Refuse a CRM URL on loopback, the private network or the metadata service
+    (unless ``allow`` lists its network; see :mod:`leadscore.service.outbound`).
+
+    Run when the service or ``leadscore sync`` starts; every request checks again.
+    A Salesforce instance variable that is not set yet is left to the start-up
+    check of the tokens.
+    """
+    urls: list[tuple[str, str]] = []
+    if config.hubspot is not None:
+        urls.append((config.hubspot.base_url, "hubspot.base_url"))
+    sf = config.salesforce
+    if sf is not None and (sf.instance_url or os.environ.get(sf.instance_url_env, "").strip()):
+        urls.append((sf.base_url(), sf.base_url_key()))
+    for url, key in urls:
+        check_crm_url(url, allow, key)
+
+
+def check_crm_url(url: str, allow: Sequence[str], key: str) -> None:
+    """:func:`~leadscore.service.outbound.check_url` as a :class:`CrmConfigError`."""
+    from leadscore.service.errors import Invalid
+    from leadscore.service.outbound import check_url
+
+    try:
+        check_url(url.rstrip("/"), allow, key)
+    except Invalid as exc:
+        raise CrmConfigError(exc.message) from None
+    except ValueError as exc:  # a bad allow-list entry
+        raise CrmConfigError(str(exc)) from None
 
 
 def _env(name: str, key: str) -> str:

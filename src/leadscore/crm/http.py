@@ -6,6 +6,12 @@ server's ``Retry-After``, capped) and 5xx, timeouts and refused connections
 :class:`Transient` error and the outbox retries the rows later with a longer
 backoff; a 4xx other than 401/403/429 is returned to the connector, which knows
 the vendor's error body.
+
+Every request goes where :mod:`leadscore.service.outbound` lets it: the host is
+resolved and checked on each call and the connection made to the checked address
+(an address on loopback, the private network or the metadata service is refused
+unless ``allow`` lists it), and a redirect is never followed: a 3xx is a
+:class:`Permanent` error naming the configuration key.
 """
 
 from __future__ import annotations
@@ -13,13 +19,15 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
-from leadscore.crm.config import SyncSettings
+from leadscore.crm.config import SyncSettings, check_crm_url
+from leadscore.service.errors import Invalid
+from leadscore.service.outbound import OutboundRefused, Unresolvable, pinned
 
 Sleep = Callable[[float], None]
 
@@ -97,12 +105,21 @@ class CrmHttp:
         policy: SyncSettings,
         limiter: RateLimiter | None = None,
         sleep: Sleep = time.sleep,
+        allow: Sequence[str] = (),
+        field: str = "base_url",
     ):
+        """``field`` names the configuration key of ``base_url`` in errors; ``allow``
+        lists the private networks it may point into (``allow_private_networks``)."""
         self.policy = policy
         self.limiter = limiter
         self.sleep = sleep
+        self.base_url = base_url.rstrip("/")
+        self.allow = tuple(allow)
+        self.field = field
+        # Refused now (service start, `leadscore sync`), not at the first send.
+        check_crm_url(self.base_url, self.allow, field)
         self.client = httpx.Client(
-            base_url=base_url.rstrip("/"),
+            follow_redirects=False,  # a redirect would lead to an unchecked place
             headers={
                 "Authorization": f"Bearer {token}",
                 "Accept": "application/json",
@@ -118,11 +135,28 @@ class CrmHttp:
             if self.limiter is not None:
                 self.limiter.acquire()
             try:
-                response = self.client.request(method, path, **kwargs)
+                # Resolved and checked on every call: DNS may have changed meanwhile.
+                url, headers, extensions = pinned(self.base_url + path, self.allow, self.field)
+                response = self.client.request(
+                    method, url, headers=headers, extensions=extensions, **kwargs
+                )
+            except OutboundRefused as exc:
+                raise Permanent(f"{method} {path}: {exc}") from None
+            except Unresolvable as exc:  # DNS trouble passes: retried like a refused connection
+                problem = Transient(f"{method} {path}: {exc}")
+            except Invalid as exc:
+                raise Permanent(f"{method} {path}: {exc}") from None
             except httpx.TransportError as exc:  # refused, reset, timed out...
                 problem = Transient(f"{method} {path}: {type(exc).__name__}: {exc}")
             else:
                 code = response.status_code
+                if response.is_redirect:
+                    raise Permanent(
+                        f"{method} {path}: the CRM answered HTTP {code} redirecting to "
+                        f"{response.headers.get('Location', '?')!r}; redirects are not "
+                        f"followed (check {self.field})",
+                        code,
+                    )
                 if code in (401, 403) and not _quota(response):
                     # A bad or expired token: waiting may help (the token is rotated),
                     # retrying at once does not.

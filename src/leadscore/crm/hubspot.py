@@ -65,11 +65,19 @@ def hubspot_value(value: Any) -> str:
 class HubSpot:
     name = "hubspot"
 
-    def __init__(self, settings: HubSpotSettings, policy: SyncSettings, sleep: Sleep = time.sleep):
+    def __init__(
+        self,
+        settings: HubSpotSettings,
+        policy: SyncSettings,
+        sleep: Sleep = time.sleep,
+        allow: Sequence[str] = (),
+    ):
         self.settings = settings
         self.batch_size = settings.batch_size
         limiter = RateLimiter(settings.rate_limit, settings.rate_window, sleep=sleep)
-        self.http = CrmHttp(settings.base_url, settings.token(), policy, limiter, sleep)
+        self.http = CrmHttp(
+            settings.base_url, settings.token(), policy, limiter, sleep, allow, "hubspot.base_url"
+        )
         self.prepared = False
 
     # -- properties ----------------------------------------------------------

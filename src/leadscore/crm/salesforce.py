@@ -41,12 +41,24 @@ class Salesforce:
     name = "salesforce"
 
     def __init__(
-        self, settings: SalesforceSettings, policy: SyncSettings, sleep: Sleep = time.sleep
+        self,
+        settings: SalesforceSettings,
+        policy: SyncSettings,
+        sleep: Sleep = time.sleep,
+        allow: Sequence[str] = (),
     ):
         self.settings = settings
         self.batch_size = settings.batch_size
         self.root = f"/services/data/v{settings.api_version}"
-        self.http = CrmHttp(settings.base_url(), settings.token(), policy, None, sleep)
+        self.http = CrmHttp(
+            settings.base_url(),
+            settings.token(),
+            policy,
+            None,
+            sleep,
+            allow,
+            settings.base_url_key(),
+        )
         self.prepared = False
 
     def prepare(self) -> None:

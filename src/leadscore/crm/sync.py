@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from leadscore.crm import outbox
 from leadscore.crm.config import CrmConfig
@@ -24,15 +24,18 @@ log = logging.getLogger("leadscore.crm")
 MIN_WAIT = 0.05  # seconds between looks while rows wait for their backoff or lease
 
 
-def make_connector(config: CrmConfig, name: str, sleep: Sleep = time.sleep) -> Connector:
+def make_connector(
+    config: CrmConfig, name: str, sleep: Sleep = time.sleep, allow: Sequence[str] = ()
+) -> Connector:
+    """``allow``: private networks the CRM's URL may point into (``allow_private_networks``)."""
     if name == "hubspot" and config.hubspot is not None:
         from leadscore.crm.hubspot import HubSpot
 
-        return HubSpot(config.hubspot, config.sync, sleep)
+        return HubSpot(config.hubspot, config.sync, sleep, allow)
     if name == "salesforce" and config.salesforce is not None:
         from leadscore.crm.salesforce import Salesforce
 
-        return Salesforce(config.salesforce, config.sync, sleep)
+        return Salesforce(config.salesforce, config.sync, sleep, allow)
     raise ValueError(f"the CRM config has no '{name}' section")
 
 
@@ -46,12 +49,13 @@ class CrmSync:
         name: str,
         sleep: Sleep = time.sleep,
         connector: Connector | None = None,
+        allow: Sequence[str] = (),
     ):
         self.store = store
         self.policy = config.sync
         self.name = name
         self.sleep = sleep
-        self.connector = connector or make_connector(config, name, sleep)
+        self.connector = connector or make_connector(config, name, sleep, allow)
         # Who holds a lease (several servers may share one database).
         self.owner = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 

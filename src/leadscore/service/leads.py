@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import and_, func, insert, select, update
 
+from leadscore.crm.outbox import enqueue_crm_sync
 from leadscore.service import lifecycle
 from leadscore.service.clock import now_us
 from leadscore.service.contacts import contact_row, find_contact
@@ -237,8 +239,13 @@ def stage_action(
     value: float | None = None,
     currency: str | None = None,
     actor: str | None = None,
+    crm_connectors: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """A sales action on a lead (see :mod:`leadscore.service.lifecycle`)."""
+    """A sales action on a lead (see :mod:`leadscore.service.lifecycle`).
+
+    ``crm_connectors`` (``ScoringEngine.crm_connectors``): the CRMs the new stage is
+    written back to; no rescoring follows a stage change, so it is queued here.
+    """
     if action not in lifecycle.ACTIONS:
         raise Invalid(f"action must be one of {', '.join(lifecycle.ACTIONS)}", "action")
     if action in ("reject", "lost") and not reason:
@@ -294,4 +301,5 @@ def stage_action(
             {"scores": row.scores, "grade": row.grade, "surging": row.surging},
             stamp,
         )
+        enqueue_crm_sync(conn, [contact_id], crm_connectors)  # same transaction as the stage
         return contact_row(find_contact(conn, contact_id))

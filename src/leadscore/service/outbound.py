@@ -185,6 +185,28 @@ def check_url(url: str, allow: Iterable[str] = (), field: str = "url") -> None:
         resolve(url, allow, field)
 
 
+def pinned(
+    url: str,
+    allow: Iterable[str] = (),
+    field: str = "url",
+    headers: dict[str, str] | None = None,
+) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """Check ``url`` now and say how to send to it: the URL with its host replaced by
+    the checked address, ``headers`` plus ``Host``, and the httpx request extensions
+    (TLS SNI, so the certificate is still checked against the host name).
+
+    For callers with their own long-lived httpx client (the CRM connectors); raises
+    like :func:`resolve`. The caller must not let its client follow redirects.
+    """
+    target = resolve(url, allow, field)
+    sent = dict(headers or {})
+    host_header = target.host if ":" not in target.host else f"[{target.host}]"
+    default_port = 443 if target.scheme == "https" else 80
+    sent["Host"] = host_header if target.port == default_port else f"{host_header}:{target.port}"
+    extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+    return target.pinned_url(), sent, extensions
+
+
 def pinned_request(
     method: str,
     url: str,
@@ -206,16 +228,11 @@ def pinned_request(
     """
     import httpx
 
-    target = resolve(url, allow, field)
-    sent = dict(headers or {})
-    host_header = target.host if ":" not in target.host else f"[{target.host}]"
-    default_port = 443 if target.scheme == "https" else 80
-    sent["Host"] = host_header if target.port == default_port else f"{host_header}:{target.port}"
-    extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+    where, sent, extensions = pinned(url, allow, field, headers)
     if client is not None:  # a caller's long-lived client (no TLS context per request)
         request = client.build_request(
             method,
-            target.pinned_url(),
+            where,
             headers=sent,
             content=content,
             extensions=extensions,
@@ -224,6 +241,6 @@ def pinned_request(
         return client.send(request, follow_redirects=False)
     with httpx.Client(timeout=timeout, follow_redirects=False, **kwargs) as own:
         request = own.build_request(
-            method, target.pinned_url(), headers=sent, content=content, extensions=extensions
+            method, where, headers=sent, content=content, extensions=extensions
         )
         return own.send(request)

@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from leadscore.crm import outbox as crm_outbox
-from leadscore.crm.config import load_config
+from leadscore.crm.config import check_addresses, load_config
 from leadscore.rules.due import Freshness
 from leadscore.service import clock as service_clock
 from leadscore.service import models as model_service
@@ -85,6 +85,7 @@ class Service:
         # CRM write-back: a bad config fails here, before the service answers.
         self.crm = load_config(settings.crm_config) if settings.crm_config else None
         if self.crm is not None:
+            check_addresses(self.crm, settings.allow_private_networks)
             self.engine.crm_connectors = self.crm.connectors
         self._crm_syncs: list[Any] = []
         self.committer: Committer | IngestProcess | None = None
@@ -111,7 +112,10 @@ class Service:
                 from leadscore.crm.sync import CrmSync
 
                 # Built here so a missing token fails the start, not a thread.
-                self._crm_syncs = [CrmSync(self.store, self.crm, n) for n in self.crm.connectors]
+                allow = self.settings.allow_private_networks
+                self._crm_syncs = [
+                    CrmSync(self.store, self.crm, n, allow=allow) for n in self.crm.connectors
+                ]
                 loops.append(("crm", self._crm_loop))
             if self.settings.scorer_process:
                 self._start_scorer_process()

@@ -132,7 +132,13 @@ def sales_action(
 ) -> None:
     try:
         lead_service.stage_action(
-            store(request), contact_id, action, reason=reason, value=value, actor=actor
+            store(request),
+            contact_id,
+            action,
+            reason=reason,
+            value=value,
+            actor=actor,
+            crm_connectors=service(request).engine.crm_connectors,
         )
     except ServiceError as exc:
         raise ActionRefused(exc.message, exc.status) from exc
