@@ -63,6 +63,7 @@ def _when(text: str | None, field: str) -> Any:
     "/funnel",
     summary="Stage counts, stage-to-stage conversion and series by period",
     response_model=FunnelOut,
+    response_model_exclude_unset=True,  # optional keys: absent, not null
 )
 def get_funnel(
     request: Request,
@@ -148,7 +149,12 @@ def get_fresh_vs_nurtured(
     )
 
 
-@router.get("/rfm", summary="RFM scores and the eight segments", response_model=RfmOut)
+@router.get(
+    "/rfm",
+    summary="RFM scores and the eight segments",
+    response_model=RfmOut,
+    response_model_exclude_unset=True,
+)
 def get_rfm(
     request: Request,
     as_of: AsOf = None,
@@ -258,6 +264,7 @@ def get_sample_size(
     "/goals",
     summary="Leads and MQLs needed for a revenue target; SLA and follow-up",
     response_model=GoalsOut,
+    response_model_exclude_unset=True,  # optional keys: absent, not null
 )
 def get_goals(
     request: Request,

@@ -285,6 +285,7 @@ WaitQuery = Annotated[
     status_code=201,
     responses={200: {"description": "A duplicate (event_id seen before): not counted twice"}},
     response_model=EventOut,
+    response_model_exclude_unset=True,  # optional keys: absent, not null
 )
 async def post_event(
     request: Request,
@@ -326,6 +327,7 @@ BATCH_BODY = {
     "comes after the accepted events are committed.",
     openapi_extra=BATCH_BODY,
     response_model=BatchOut,
+    response_model_exclude_unset=True,  # optional keys: absent, not null
 )
 async def post_batch(
     request: Request, wait: WaitQuery = False, _: KeyInfo = require("ingest")
@@ -352,6 +354,7 @@ async def post_batch(
     summary="Link an anonymous visitor to a contact (earlier activity counts)",
     responses=answers(404, 409),
     response_model=IdentifyOut,
+    response_model_exclude_unset=True,  # optional keys: absent, not null
 )
 def post_identify(
     request: Request, body: IdentifyIn, wait: WaitQuery = False, _: KeyInfo = require("ingest")
@@ -388,6 +391,7 @@ def _score_view(contact: dict[str, Any]) -> dict[str, Any]:
     "/contacts/{contact_id}/score",
     summary="Scores, grades, stage and why",
     response_model=ScoreOut,
+    response_model_exclude_unset=True,  # optional keys: absent, not null
 )
 def get_score(
     request: Request,
@@ -569,6 +573,7 @@ MODEL_BODY = {
     summary="Check a model; every problem with its path and line",
     openapi_extra=MODEL_BODY,
     response_model=ValidationOut,
+    response_model_exclude_unset=True,  # optional keys: absent, not null
 )
 async def post_validate(request: Request, _: KeyInfo = require("read")) -> dict[str, Any]:
     text, _activate = await _model_text(request)
@@ -581,6 +586,7 @@ async def post_validate(request: Request, _: KeyInfo = require("read")) -> dict[
     status_code=201,
     openapi_extra=MODEL_BODY,
     response_model=ModelUploaded,
+    response_model_exclude_unset=True,  # optional keys: absent, not null
 )
 async def post_model(request: Request, _: KeyInfo = require("admin")) -> dict[str, Any]:
     text, activate = await _model_text(request)
