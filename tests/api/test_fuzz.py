@@ -22,6 +22,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from .conftest import GOOD_FIT, MODEL_YAML, Api, event, make_api
+from .test_email_hooks import MAILGUN_KEY, MANDRILL_KEY, MANDRILL_URL, SENDGRID_PUBLIC
 
 CHECKS = [
     not_a_server_error,
@@ -34,8 +35,16 @@ EXAMPLES = 12  # per operation and store: ~40 operations in well under a minute
 
 @pytest.fixture
 def fuzzed(db_url: str) -> Iterator[Api]:
-    """An app with an active model and a few leads, so generated requests reach past 404."""
-    for api in make_api(db_url):
+    """An app with an active model and a few leads, so generated requests reach past 404,
+    and the e-mail hooks configured, so they reach the signature check (an unconfigured
+    hook answers 503 by design, so the sender retries once it is set up)."""
+    hooks = {
+        "sendgrid_public_key": SENDGRID_PUBLIC,
+        "mailgun_signing_key": MAILGUN_KEY,
+        "mandrill_webhook_key": MANDRILL_KEY,
+        "mandrill_webhook_url": MANDRILL_URL,
+    }
+    for api in make_api(db_url, **hooks):
         api.activate(MODEL_YAML)
         api.contact("c1", **GOOD_FIT)
         r = api.post(

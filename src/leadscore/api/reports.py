@@ -17,6 +17,17 @@ from fastapi import APIRouter, Query, Request
 from pydantic import AwareDatetime, Field
 
 from leadscore.api.routes import ID, Strict, svc
+from leadscore.api.schemas import (
+    AbTestOut,
+    AttributionOut,
+    CpaOut,
+    FreshNurturedOut,
+    FunnelOut,
+    GoalsOut,
+    RfmOut,
+    SampleSizeOut,
+    VelocityOut,
+)
 from leadscore.api.security import require
 from leadscore.service import clock
 from leadscore.service import reports as R
@@ -48,7 +59,12 @@ def _when(text: str | None, field: str) -> Any:
     return R.timestamp_param(text, field) if text is not None else None
 
 
-@router.get("/funnel", summary="Stage counts, stage-to-stage conversion and series by period")
+@router.get(
+    "/funnel",
+    summary="Stage counts, stage-to-stage conversion and series by period",
+    response_model=FunnelOut,
+    response_model_exclude_unset=True,  # optional keys: absent, not null
+)
 def get_funnel(
     request: Request,
     as_of: AsOf = None,
@@ -85,7 +101,11 @@ def get_funnel(
     )
 
 
-@router.get("/velocity", summary="Qualified leads per period and lead velocity rate")
+@router.get(
+    "/velocity",
+    summary="Qualified leads per period and lead velocity rate",
+    response_model=VelocityOut,
+)
 def get_velocity(
     request: Request,
     as_of: AsOf = None,
@@ -106,7 +126,9 @@ def get_velocity(
 
 
 @router.get(
-    "/fresh-vs-nurtured", summary="Share of MQLs and conversions from fresh vs nurtured leads"
+    "/fresh-vs-nurtured",
+    summary="Share of MQLs and conversions from fresh vs nurtured leads",
+    response_model=FreshNurturedOut,
 )
 def get_fresh_vs_nurtured(
     request: Request,
@@ -127,7 +149,12 @@ def get_fresh_vs_nurtured(
     )
 
 
-@router.get("/rfm", summary="RFM scores and the eight segments")
+@router.get(
+    "/rfm",
+    summary="RFM scores and the eight segments",
+    response_model=RfmOut,
+    response_model_exclude_unset=True,
+)
 def get_rfm(
     request: Request,
     as_of: AsOf = None,
@@ -151,7 +178,11 @@ def get_rfm(
     )
 
 
-@router.get("/attribution", summary="First-touch, last-touch and linear credit of conversions")
+@router.get(
+    "/attribution",
+    summary="First-touch, last-touch and linear credit of conversions",
+    response_model=AttributionOut,
+)
 def get_attribution(
     request: Request,
     as_of: AsOf = None,
@@ -196,7 +227,9 @@ class AbTestIn(Strict):
     relative: bool = False
 
 
-@router.post("/abtest", summary="Two-proportion test of variants against a control")
+@router.post(
+    "/abtest", summary="Two-proportion test of variants against a control", response_model=AbTestOut
+)
 def post_abtest(request: Request, body: AbTestIn, _: KeyInfo = require("read")) -> dict[str, Any]:
     return R.abtest(
         svc(request).store,
@@ -213,7 +246,9 @@ def post_abtest(request: Request, body: AbTestIn, _: KeyInfo = require("read")) 
     )
 
 
-@router.get("/sample-size", summary="Contacts needed per arm of an A/B test")
+@router.get(
+    "/sample-size", summary="Contacts needed per arm of an A/B test", response_model=SampleSizeOut
+)
 def get_sample_size(
     baseline: Annotated[float, Query(gt=0, lt=1, description="Control conversion rate")],
     mde: Annotated[float, Query(gt=0, description="Minimum detectable effect")] = 0.02,
@@ -225,7 +260,12 @@ def get_sample_size(
     return R.sample_size(baseline, mde, relative=relative, alpha=alpha, power=power)
 
 
-@router.get("/goals", summary="Leads and MQLs needed for a revenue target; SLA and follow-up")
+@router.get(
+    "/goals",
+    summary="Leads and MQLs needed for a revenue target; SLA and follow-up",
+    response_model=GoalsOut,
+    response_model_exclude_unset=True,  # optional keys: absent, not null
+)
 def get_goals(
     request: Request,
     as_of: AsOf = None,
@@ -276,7 +316,9 @@ class CpaIn(Strict):
     as_of: str | None = None
 
 
-@router.post("/cpa", summary="Cost per lead and per acquisition by channel and period")
+@router.post(
+    "/cpa", summary="Cost per lead and per acquisition by channel and period", response_model=CpaOut
+)
 def post_cpa(request: Request, body: CpaIn, _: KeyInfo = require("read")) -> dict[str, Any]:
     return R.cpa(
         svc(request).store,

@@ -14,16 +14,28 @@ from leadscore.api.openapi import answers
 from leadscore.api.schemas import (
     AccountOut,
     AccountWritten,
+    BatchOut,
+    ContactExport,
+    ContactOut,
     ContactWritten,
     DeliveryOut,
+    ErasedOut,
+    EventOut,
+    GradeCounts,
     HealthOut,
+    IdentifyOut,
     JobOut,
     KeyCreated,
     KeyOut,
+    LeadOut,
     LeadsPage,
+    ModelUploaded,
     ModelVersionOut,
     ModelWithYaml,
+    ScoreOut,
+    SnapshotOut,
     StatusOut,
+    ValidationOut,
     WebhookCreated,
     WebhookOut,
 )
@@ -204,7 +216,11 @@ def put_contact(
     return out
 
 
-@data.get("/contacts/{contact_id}", summary="A lead in full: scores, why, events, history")
+@data.get(
+    "/contacts/{contact_id}",
+    summary="A lead in full: scores, why, events, history",
+    response_model=LeadOut,
+)
 def get_contact(
     request: Request,
     contact_id: str,
@@ -214,14 +230,22 @@ def get_contact(
     return lead_service.get_lead(svc(request).store, contact_id, events_limit)
 
 
-@data.delete("/contacts/{contact_id}", summary="GDPR erasure: the contact and all its data")
+@data.delete(
+    "/contacts/{contact_id}",
+    summary="GDPR erasure: the contact and all its data",
+    response_model=ErasedOut,
+)
 def delete_contact(
     request: Request, contact_id: str, _: KeyInfo = require("admin")
 ) -> dict[str, Any]:
     return {"erased": contact_service.erase_contact(svc(request).store, contact_id)}
 
 
-@data.get("/contacts/{contact_id}/export", summary="GDPR access request: all data of a contact")
+@data.get(
+    "/contacts/{contact_id}/export",
+    summary="GDPR access request: all data of a contact",
+    response_model=ContactExport,
+)
 def export_contact(
     request: Request, contact_id: str, _: KeyInfo = require("admin")
 ) -> dict[str, Any]:
@@ -260,6 +284,8 @@ WaitQuery = Annotated[
     summary="Ingest one event",
     status_code=201,
     responses={200: {"description": "A duplicate (event_id seen before): not counted twice"}},
+    response_model=EventOut,
+    response_model_exclude_unset=True,  # optional keys: absent, not null
 )
 async def post_event(
     request: Request,
@@ -300,6 +326,8 @@ BATCH_BODY = {
     "before: not counted twice) or rejected (with the field; writes nothing). The answer "
     "comes after the accepted events are committed.",
     openapi_extra=BATCH_BODY,
+    response_model=BatchOut,
+    response_model_exclude_unset=True,  # optional keys: absent, not null
 )
 async def post_batch(
     request: Request, wait: WaitQuery = False, _: KeyInfo = require("ingest")
@@ -325,6 +353,8 @@ async def post_batch(
     "/identify",
     summary="Link an anonymous visitor to a contact (earlier activity counts)",
     responses=answers(404, 409),
+    response_model=IdentifyOut,
+    response_model_exclude_unset=True,  # optional keys: absent, not null
 )
 def post_identify(
     request: Request, body: IdentifyIn, wait: WaitQuery = False, _: KeyInfo = require("ingest")
@@ -357,7 +387,12 @@ def _score_view(contact: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@scores.get("/contacts/{contact_id}/score", summary="Scores, grades, stage and why")
+@scores.get(
+    "/contacts/{contact_id}/score",
+    summary="Scores, grades, stage and why",
+    response_model=ScoreOut,
+    response_model_exclude_unset=True,  # optional keys: absent, not null
+)
 def get_score(
     request: Request,
     contact_id: str,
@@ -404,7 +439,11 @@ def _live_view(result: Any) -> dict[str, Any]:
     }
 
 
-@scores.get("/contacts/{contact_id}/history", summary="Score history (one snapshot per rescoring)")
+@scores.get(
+    "/contacts/{contact_id}/history",
+    summary="Score history (one snapshot per rescoring)",
+    response_model=list[SnapshotOut],
+)
 def get_history(
     request: Request,
     contact_id: str,
@@ -418,6 +457,7 @@ def get_history(
     "/contacts/{contact_id}/stage",
     summary="Sales action: accept, reject, opportunity, won, lost",
     responses=answers(409),
+    response_model=ContactOut,
 )
 def post_stage(
     request: Request, contact_id: str, body: StageIn, key: KeyInfo = require("ingest")
@@ -480,7 +520,9 @@ def get_leads(
     )
 
 
-@scores.get("/grades", summary="How many leads hold each combined grade")
+@scores.get(
+    "/grades", summary="How many leads hold each combined grade", response_model=GradeCounts
+)
 def get_grades(request: Request, _: KeyInfo = require("read")) -> dict[str, int]:
     return lead_service.grade_matrix(svc(request).store)
 
@@ -531,6 +573,8 @@ MODEL_BODY = {
     "/models/validate",
     summary="Check a model; every problem with its path and line",
     openapi_extra=MODEL_BODY,
+    response_model=ValidationOut,
+    response_model_exclude_unset=True,  # optional keys: absent, not null
 )
 async def post_validate(request: Request, _: KeyInfo = require("read")) -> dict[str, Any]:
     text, _activate = await _model_text(request)
@@ -542,6 +586,8 @@ async def post_validate(request: Request, _: KeyInfo = require("read")) -> dict[
     summary="Upload a model version (optionally activate it)",
     status_code=201,
     openapi_extra=MODEL_BODY,
+    response_model=ModelUploaded,
+    response_model_exclude_unset=True,  # optional keys: absent, not null
 )
 async def post_model(request: Request, _: KeyInfo = require("admin")) -> dict[str, Any]:
     text, activate = await _model_text(request)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, RootModel
 
 
 class Out(BaseModel):
@@ -144,3 +144,216 @@ class AccountOut(Out):
 
 class AccountWritten(AccountOut):
     created: bool
+
+
+# -- one lead in full, its score and history --
+
+
+class SnapshotOut(Out):
+    """One rescoring of a lead (score history)."""
+
+    model_version: int | None
+    as_of_us: int
+    scores: dict[str, Any] | None
+    grade: str | None
+    threshold_stage: str | None
+    surging: bool | None
+    cause: str | None
+
+
+class EventRowOut(Out):
+    event_id: str
+    type: str
+    ts_us: int
+    anonymous_id: str | None
+    properties: dict[str, Any] | None
+
+
+class TransitionOut(Out):
+    from_stage: str | None
+    to_stage: str
+    at_us: int
+    cause: str | None
+    reason: str | None
+    actor: str | None
+    model_version: int | None
+
+
+class LeadOut(ContactOut):
+    """GET /v1/contacts/{id}: profile, scores with why, events, history, outcomes."""
+
+    explanation: dict[str, Any] | None
+    anonymous_ids: list[str]
+    event_count: int
+    events: list[EventRowOut]
+    history: list[SnapshotOut]
+    transitions: list[TransitionOut]
+    outcomes: list[dict[str, Any]]
+
+
+class ScoreOut(Out):
+    """The stored score with its reasons, or (``as_of``) one recomputed at that moment:
+    then ``threshold_stage`` and ``as_of`` replace ``stage`` and ``as_of_us``."""
+
+    contact_id: str
+    scores: dict[str, Any] | None
+    grade: str | None
+    surging: bool | None
+    contributions: list[Any] = []
+    top_reasons: list[Any] = []
+
+
+class GradeCounts(RootModel[dict[str, int]]):
+    """Leads per combined grade ("ungraded" for not yet scored)."""
+
+
+class ErasedOut(Out):
+    erased: dict[str, int]  # rows removed per table
+
+
+class ContactExport(Out):
+    """GDPR access request: every row stored about one contact."""
+
+    contact: dict[str, Any]
+    account: dict[str, Any] | None
+    anonymous_visitors: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+    score_history: list[dict[str, Any]]
+    transitions: list[dict[str, Any]]
+    outcomes: list[dict[str, Any]]
+    webhook_deliveries: list[dict[str, Any]]
+    anonymous_ids: list[str]
+
+
+# -- events and identify --
+
+
+class ItemOut(Out):
+    index: int
+    event_id: str | None
+    status: Literal["accepted", "duplicate", "rejected"]
+    contact_id: str | None = None
+    errors: list[dict[str, Any]] = []
+
+
+class EventOut(ItemOut):
+    """One ingested event; with ``wait``, the scores of the contacts it changed."""
+
+    scores: dict[str, dict[str, Any]] | None = None
+
+
+class BatchOut(Out):
+    accepted: int
+    duplicates: int
+    rejected: int
+    results: list[ItemOut]
+    scores: dict[str, dict[str, Any]] | None = None
+
+
+class IdentifyOut(Out):
+    anonymous_id: str
+    contact_id: str
+    events_linked: int
+    score: dict[str, Any] | None = None
+
+
+# -- models --
+
+
+class ModelProblem(Out):
+    path: str | None
+    line: int | None
+    message: str
+
+
+class ValidationOut(Out):
+    """Valid: a summary of the model; not valid: every problem with its path and line."""
+
+    valid: bool
+    problems: list[ModelProblem] = []
+    name: str | None = None
+    scores: list[str] = []
+    rules: int | None = None
+    stages: list[str] = []
+
+
+class ModelUploaded(ModelVersionOut):
+    yaml: str | None = None
+    job: JobOut | None = None
+
+
+# -- reports (rows are tables whose columns depend on the query: left free) --
+
+Rows = list[dict[str, Any]]
+
+
+class Report(Out):
+    as_of: str
+
+
+class FunnelOut(Report):
+    period: str
+    funnel: list[str]
+    by: list[str] | None
+    stages: Rows
+    conversions: Rows
+    by_period: Rows
+    entries: Rows
+    fresh_vs_nurtured: Rows | None
+    cohorts: Rows | None = None
+
+
+class VelocityOut(Report):
+    period: str
+    stage: str
+    rows: Rows
+
+
+class FreshNurturedOut(Report):
+    fresh_days: float
+    qualified_stage: str
+    converted_stage: str
+    rows: Rows
+
+
+class RfmOut(Report):
+    quantiles: int
+    contacts: int
+    segments: Rows
+    rows: Rows | None = None
+
+
+class AttributionOut(Report):
+    touch: str
+    stage: str
+    rows: Rows
+
+
+class AbTestOut(Report):
+    experiment: str | None
+    control: str
+    rows: Rows
+
+
+class SampleSizeOut(Out):
+    per_control: int | None
+    per_variant: int | None
+    total: int | None
+    effect_size: float | None
+    exact_per_control: float | None
+    baseline: float | None
+    target: float | None
+
+
+class GoalsOut(Report):
+    period: str
+    sla: dict[str, Any]
+    plan: dict[str, Any] | None = None
+    capacity: dict[str, Any] | None = None
+
+
+class CpaOut(Report):
+    period: str
+    stage: str
+    summary: Rows
+    rows: Rows
