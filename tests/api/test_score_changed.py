@@ -14,7 +14,7 @@ from leadscore.service import clock as service_clock
 from leadscore.service.clock import ManualClock
 from leadscore.store.tables import webhook_deliveries
 
-from .conftest import Api, event
+from .conftest import Api, event, make_api
 from .test_webhooks import Receiver
 
 QUIET_MONTH = """
@@ -26,6 +26,13 @@ scores:
       - {id: visit, on: page_view, points: 10}
       - {id: quiet-month, inactive_days: 30, points: -30}
 """
+
+
+@pytest.fixture
+def api(db_url: str) -> Iterator[Api]:
+    """The default app, allowed to post to the test's receiver on 127.0.0.1 (outbound
+    requests to loopback are refused unless allowed, see service/outbound.py)."""
+    yield from make_api(db_url, allow_private_networks=("127.0.0.0/8",))
 
 
 @pytest.fixture

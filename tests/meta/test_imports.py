@@ -16,7 +16,7 @@ PACKAGE = "leadscore"
 
 # Circles known and left for now, each with why; the lead reviews this list.
 KNOWN: set[frozenset[str]] = {
-    # service/ is being reworked by another branch today; runtime wires the ingest
+    # Left for the service-layering work (issue 19 item 4): runtime wires the ingest
     # process and the ingest process reads runtime's settings.
     frozenset({"leadscore.service.ingest_process", "leadscore.service.runtime"}),
 }

@@ -239,12 +239,25 @@ def test_two_servers_share_rescoring_and_webhooks_without_double_work(
     with psycopg.connect(pg_database, autocommit=True) as conn:  # our scratch database only
         conn.execute("DROP SCHEMA public CASCADE")
         conn.execute("CREATE SCHEMA public")
-    a = serve(pg_database, QUIET_MONTH, tmp_path, run_workers=False, rescore_chunk=20)
-    b = Service(Settings(db_url=pg_database, run_workers=False, rescore_chunk=20))
+    # The receiver listens on 127.0.0.1, which outbound requests refuse unless allowed.
+    local = ("127.0.0.0/8",)
+    a = serve(
+        pg_database,
+        QUIET_MONTH,
+        tmp_path,
+        run_workers=False,
+        rescore_chunk=20,
+        allow_private_networks=local,
+    )
+    b = Service(
+        Settings(
+            db_url=pg_database, run_workers=False, rescore_chunk=20, allow_private_networks=local
+        )
+    )
     b.start()
     receiver = Receiver()
     try:
-        create_webhook(a.store, receiver.url, ["lead.score_changed"])
+        create_webhook(a.store, receiver.url, ["lead.score_changed"], allow_networks=local)
         start = clock.now()
         n = 300
         for i in range(n):
@@ -316,7 +329,13 @@ def test_a_quiet_mql_is_recycled_to_nurture_by_the_clock(
 
     service = serve(db_url, RECYCLE, tmp_path, run_workers=False)
     try:
-        hook = create_webhook(service.store, "http://127.0.0.1:9/hook", ["lead.stage_changed"])
+        # 127.0.0.1 is refused by outbound requests unless allowed (nothing is sent here).
+        hook = create_webhook(
+            service.store,
+            "http://127.0.0.1:9/hook",
+            ["lead.stage_changed"],
+            allow_networks=("127.0.0.0/8",),
+        )
         upsert_contact(service.store, "c1")
         service.ingest([page_view("e1", "c1", clock.now())], "events")
         service.drain()

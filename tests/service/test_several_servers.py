@@ -75,6 +75,8 @@ def test_two_servers_one_killed_nothing_lost_nothing_twice(
     monkeypatch.setenv("LEADSCORE_DUE_LEASE_SECONDS", "3")
     monkeypatch.setenv("LEADSCORE_CLOCK_INTERVAL", "0.2")
     monkeypatch.setenv("LEADSCORE_SCORE_CHANGED_THROTTLE", "0.5")
+    # The receiver listens on 127.0.0.1, which outbound requests refuse unless allowed.
+    monkeypatch.setenv("LEADSCORE_ALLOW_PRIVATE_NETWORKS", "127.0.0.0/8")
     model = tmp_path / "quiet.yaml"
     model.write_text(QUIET_MONTH, encoding="utf-8")
     store = Store(pg_database)

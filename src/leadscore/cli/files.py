@@ -189,7 +189,7 @@ def import_command(
         raise fail("give --contacts and/or --events")
     spec = None
     if model is not None:
-        from leadscore.cli.scoring import load_model_or_exit
+        from leadscore.cli.console import load_model_or_exit
 
         spec = load_model_or_exit(model)
     options = read_options(files, spec)

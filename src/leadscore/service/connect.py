@@ -33,7 +33,6 @@ Scalar = str | int | float | bool | None
 
 MAX_TEXT = 10_000  # characters of one property value (a list counts as its JSON text)
 MAX_KEYS = 200  # properties per event or fields per profile
-EMAIL_VISITOR = "email:"  # anonymous id of an address that is not a contact yet
 
 
 def wall_clock() -> datetime:
@@ -242,28 +241,6 @@ def contacts_by_email(store: Store, emails: set[str]) -> dict[str, str]:
             )
             found.update({email: cid for email, cid in rows})
     return found
-
-
-def email_visitor(email: str) -> str:
-    return EMAIL_VISITOR + email.strip().lower()
-
-
-def link_email_history(store: Store, contact_id: str, email: str | None) -> int:
-    """Give the contact the email-tool events recorded for its address before it was a
-    contact (kept under the anonymous id ``email:<address>``). Returns how many moved."""
-    if not email:
-        return 0
-    visitor = email_visitor(email)
-    with store.read() as conn:
-        row = conn.execute(
-            select(anonymous_visitors.c.contact_id).where(
-                anonymous_visitors.c.anonymous_id == visitor
-            )
-        ).first()
-    if row is None or row.contact_id not in (None, contact_id):
-        return 0
-    moved: int = event_service.identify(store, visitor, contact_id=contact_id)["events_linked"]
-    return moved
 
 
 def identify_by_email(

@@ -130,7 +130,7 @@ def upsert_contact(
         )
     if email:
         # Email-tool events that came before the contact (docs/connect.md) join it now.
-        from leadscore.service.connect import link_email_history
+        from leadscore.service.email_history import link_email_history
 
         link_email_history(store, contact_id, email.strip().lower())
     return {**get_contact(store, contact_id), "created": created}

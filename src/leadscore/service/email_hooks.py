@@ -42,7 +42,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from leadscore.service.connect import BadValue, Scalar, email_visitor, flatten, scalar, snake_case
+from leadscore.service.connect import BadValue, Scalar, flatten, scalar, snake_case
+from leadscore.service.email_history import email_visitor
 
 KINDS: dict[str, dict[str, str]] = {
     "sendgrid": {

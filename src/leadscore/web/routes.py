@@ -75,9 +75,6 @@ def install(app: FastAPI) -> None:
             hashlib.sha256(configured.encode()).digest() if configured else auth.new_secret()
         )
     app.include_router(router)
-    from leadscore.web import crm  # the CRM sync page (imports this module's helpers)
-
-    app.include_router(crm.router)
 
 
 @lru_cache(maxsize=1)
